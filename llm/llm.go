@@ -1,0 +1,124 @@
+// Package llm defines the Provider contract chatbox streams model replies
+// through, the request and event types, and typed errors.
+//
+// A Provider turns a Request (system prompt plus the whole conversation
+// history) into a Stream of Events. Streams are cancellable through the
+// context passed to Provider.Stream: cancelling it must close the upstream
+// request promptly and make Recv return an error wrapping ctx.Err().
+//
+// The package llm/llmtest holds the conformance suite every Provider must
+// pass; llm/scripted is a deterministic Provider for tests and demos.
+package llm
+
+import (
+	"context"
+	"time"
+)
+
+// Role says who spoke a turn.
+type Role string
+
+// Turn roles. An operator turn is a human operator writing in place of the
+// assistant; providers without that notion send it as an assistant turn.
+const (
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleOperator  Role = "operator"
+)
+
+// Message is one turn of the history sent to the model.
+type Message struct {
+	Role Role
+	Text string
+}
+
+// Request is one generation request.
+type Request struct {
+	// Model names the model; empty means the provider's configured default.
+	Model string
+	// System is the system prompt; providers must send it in their native
+	// system slot, never as a user turn. Empty means none.
+	System string
+	// Messages is the conversation history, oldest first, ending with the
+	// user turn to answer.
+	Messages []Message
+	// MaxTokens caps the reply length; 0 means the provider's default.
+	MaxTokens int
+	// Temperature is used when non-nil.
+	Temperature *float64
+	// User is an opaque, stable id of the end user (for provider abuse
+	// tracking). ConversationID identifies the conversation.
+	User           string
+	ConversationID string
+}
+
+// FinishReason says why a reply ended.
+type FinishReason string
+
+// Finish reasons. A provider reports stop, length or content_filter; the
+// server adds the others when it ends a reply itself.
+const (
+	FinishStop          FinishReason = "stop"           // the model finished
+	FinishLength        FinishReason = "length"         // max tokens reached
+	FinishContentFilter FinishReason = "content_filter" // the provider filtered the reply
+	FinishAbort         FinishReason = "abort"          // the user stopped it
+	FinishError         FinishReason = "error"          // the provider failed
+	FinishTimeout       FinishReason = "timeout"        // a time limit ended it
+	FinishInterrupted   FinishReason = "interrupted"    // the server shut down
+	FinishHandoff       FinishReason = "handoff"        // an operator took over
+)
+
+// Usage counts tokens. Zero fields mean the provider did not report them.
+type Usage struct {
+	InputTokens  int64
+	OutputTokens int64
+}
+
+// EventKind discriminates Event.
+type EventKind int
+
+// Event kinds.
+const (
+	// EventDelta carries a piece of reply text in Text.
+	EventDelta EventKind = iota + 1
+	// EventUsage carries token counts in Usage. It may come at any point
+	// and more than once; the last one wins.
+	EventUsage
+	// EventFinish carries the FinishReason. It is the last event before
+	// Recv returns io.EOF.
+	EventFinish
+)
+
+// Event is one item of a Stream.
+type Event struct {
+	Kind         EventKind
+	Text         string
+	Usage        Usage
+	FinishReason FinishReason
+	// At is when the provider produced the event, when it knows (the
+	// scripted provider stamps it for latency measurement); otherwise zero.
+	At time.Time
+}
+
+// Stream is one streaming reply. Recv and Close are not safe for concurrent
+// use with each other except that Close may be called to abandon a stream
+// that another goroutine is not reading.
+type Stream interface {
+	// Recv returns the next event. After the EventFinish event it returns
+	// io.EOF. A failure is returned as an error (typed with *Error where the
+	// provider can classify it); after an error the stream is done.
+	// Cancelling the context given to Provider.Stream makes Recv return an
+	// error wrapping the context's error promptly.
+	Recv() (Event, error)
+	// Close releases the stream and its upstream connection. It is safe to
+	// call more than once and after Recv returned an error or io.EOF.
+	Close() error
+}
+
+// Provider starts streaming replies.
+type Provider interface {
+	// Stream starts a reply to req. It returns an error (typed with *Error
+	// where possible) if the request could not be started. The returned
+	// stream lives until ctx is cancelled or it is closed.
+	Stream(ctx context.Context, req Request) (Stream, error)
+}

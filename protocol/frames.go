@@ -1,0 +1,160 @@
+package protocol
+
+import "time"
+
+// ClientFrame is any frame a client sends. Which fields are meaningful
+// depends on Type; Decode validates them. Unknown fields are ignored so that
+// newer clients can talk to older servers.
+type ClientFrame struct {
+	Type string `json:"type"`
+	// ID is an optional request id (at most MaxIDBytes). The response and
+	// any error caused by the request echo it.
+	ID string `json:"id,omitempty"`
+
+	Token          string            `json:"token,omitempty"`           // hello
+	ConversationID string            `json:"conversation_id,omitempty"` // open (empty: new), every conversation frame
+	MessageID      string            `json:"message_id,omitempty"`      // send
+	Text           string            `json:"text,omitempty"`            // send
+	Title          string            `json:"title,omitempty"`           // open (new conversation)
+	Model          string            `json:"model,omitempty"`           // open (new conversation)
+	Metadata       map[string]string `json:"metadata,omitempty"`        // open (new conversation)
+	AfterSeq       *int64            `json:"after_seq,omitempty"`       // resume
+	Active         *bool             `json:"active,omitempty"`          // typing
+	Cursor         string            `json:"cursor,omitempty"`          // history, list
+	Limit          int               `json:"limit,omitempty"`           // open, history, list
+}
+
+// ServerFrame is any frame the server sends. Which fields are set depends on
+// Type; PROTOCOL.md lists them per type.
+type ServerFrame struct {
+	Type           string `json:"type"`
+	ID             string `json:"id,omitempty"` // echoes the request id
+	ConversationID string `json:"conversation_id,omitempty"`
+	// Seq is the conversation sequence number of an event (message,
+	// reply.start, reply.delta, reply.end, conversation.ended).
+	Seq int64 `json:"seq,omitempty"`
+
+	// ready
+	Protocol     int     `json:"protocol,omitempty"`
+	User         *User   `json:"user,omitempty"`
+	Models       []Model `json:"models,omitempty"`
+	DefaultModel string  `json:"default_model,omitempty"`
+	Limits       *Limits `json:"limits,omitempty"`
+
+	// opened, history, conversations
+	Conversation  *Conversation  `json:"conversation,omitempty"`
+	Conversations []Conversation `json:"conversations,omitempty"`
+	Messages      []Message      `json:"messages,omitempty"`
+	Cursor        string         `json:"cursor,omitempty"` // continues the listing; empty when no more
+	// LastSeq: opened — events after it follow; resumed — the replay ended
+	// there.
+	LastSeq int64 `json:"last_seq,omitempty"`
+	// Reply is the reply still streaming when a conversation is opened: its
+	// text so far, up to LastSeq.
+	Reply *ReplySnapshot `json:"reply,omitempty"`
+
+	// ack
+	MessageID string `json:"message_id,omitempty"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+
+	// message
+	Message *Message `json:"message,omitempty"`
+
+	// reply.start, reply.delta, reply.end
+	ReplyID      string `json:"reply_id,omitempty"`
+	ReplyTo      string `json:"reply_to,omitempty"`
+	Model        string `json:"model,omitempty"`
+	Text         string `json:"text,omitempty"`
+	FinishReason string `json:"finish_reason,omitempty"`
+	Usage        *Usage `json:"usage,omitempty"`
+
+	// typing
+	Role   string `json:"role,omitempty"`
+	Active *bool  `json:"active,omitempty"`
+
+	// error; reply.end with finish_reason "error" also carries Error.
+	Error *ErrorBody `json:"error,omitempty"`
+}
+
+// User describes the authenticated identity in ready.
+type User struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name,omitempty"`
+	Roles []string `json:"roles,omitempty"`
+}
+
+// Model is one model a client may choose.
+type Model struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// Limits tells the client the server's input limits.
+type Limits struct {
+	MaxFrameBytes int `json:"max_frame_bytes"`
+	MaxTextBytes  int `json:"max_text_bytes"`
+}
+
+// Conversation is a conversation's summary.
+type Conversation struct {
+	ID        string            `json:"id"`
+	Title     string            `json:"title,omitempty"`
+	Model     string            `json:"model,omitempty"`
+	Status    string            `json:"status"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// Message is a stored message.
+type Message struct {
+	ID           string    `json:"id"`
+	Role         string    `json:"role"`
+	Text         string    `json:"text"`
+	Status       string    `json:"status,omitempty"` // "streaming" while a reply is generated
+	FinishReason string    `json:"finish_reason,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	ReplyTo      string    `json:"reply_to,omitempty"`
+	Model        string    `json:"model,omitempty"`
+	Usage        *Usage    `json:"usage,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// ReplySnapshot is an in-progress reply at the moment a conversation was
+// opened.
+type ReplySnapshot struct {
+	ReplyID string `json:"reply_id"`
+	ReplyTo string `json:"reply_to,omitempty"`
+	Model   string `json:"model,omitempty"`
+	Text    string `json:"text"`
+}
+
+// Usage is token usage of a reply.
+type Usage struct {
+	InputTokens  int64 `json:"input_tokens"`
+	OutputTokens int64 `json:"output_tokens"`
+}
+
+// ErrorBody is the client-facing error shape.
+type ErrorBody struct {
+	Code         Code   `json:"code"`
+	Message      string `json:"message"`
+	Retryable    bool   `json:"retryable"`
+	RetryAfterMS int64  `json:"retry_after_ms,omitempty"`
+	// Field names the offending request field, when one is to blame.
+	Field string `json:"field,omitempty"`
+	// Ref identifies the failure in the server log (internal errors).
+	Ref string `json:"ref,omitempty"`
+}
+
+// Body converts an *Error into its client-facing shape.
+func (e *Error) Body() *ErrorBody {
+	b := &ErrorBody{Code: e.Code, Message: e.Message, Retryable: e.Code.Retryable(), Field: e.Field, Ref: e.Ref}
+	if e.RetryAfter > 0 {
+		b.RetryAfterMS = e.RetryAfter.Milliseconds()
+		if b.RetryAfterMS == 0 {
+			b.RetryAfterMS = 1
+		}
+	}
+	return b
+}

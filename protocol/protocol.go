@@ -1,0 +1,64 @@
+// Package protocol defines chatbox's WebSocket protocol, version 1: the
+// frames a client and the server exchange, how they are decoded and
+// validated, and the stable error and close codes. PROTOCOL.md beside this
+// file documents every frame with an example.
+//
+// Frames are JSON objects with a "type" field. The client sends one frame per
+// WebSocket text message. The server may send several frames in one message,
+// separated by a newline ("\n"): JSON encoding never puts a raw newline inside
+// a frame, so splitting on newlines is always safe.
+package protocol
+
+// Subprotocol is the WebSocket subprotocol name of this version. A client
+// must offer it in Sec-WebSocket-Protocol; the server refuses connections
+// that do not.
+const Subprotocol = "chatbox.v1"
+
+// Version is the protocol version number sent in the ready frame.
+const Version = 1
+
+// Client frame types.
+const (
+	TypeHello   = "hello"
+	TypeOpen    = "open"
+	TypeHistory = "history"
+	TypeList    = "list"
+	TypeSend    = "send"
+	TypeStop    = "stop"
+	TypeResume  = "resume"
+	TypeTyping  = "typing"
+	TypeEnd     = "end"
+	TypeLeave   = "leave"
+)
+
+// Server frame types. Conversation events (message, reply.*,
+// conversation.ended) carry a sequence number; responses and signals do not.
+const (
+	TypeReady         = "ready"
+	TypeOpened        = "opened"
+	TypeConversations = "conversations"
+	TypeHistoryPage   = "history"
+	TypeAck           = "ack"
+	TypeResumed       = "resumed"
+	TypeOK            = "ok"
+	TypeError         = "error"
+
+	TypeMessage    = "message"
+	TypeReplyStart = "reply.start"
+	TypeReplyDelta = "reply.delta"
+	TypeReplyEnd   = "reply.end"
+	TypeEnded      = "conversation.ended"
+	// TypeTyping ("typing") is also sent by the server, as a signal.
+)
+
+// Field limits that do not depend on configuration.
+const (
+	MaxIDBytes       = 128 // request, conversation and message ids
+	MaxTitleBytes    = 200
+	MaxModelBytes    = 100
+	MaxMetadataKeys  = 16
+	MaxMetadataKey   = 64
+	MaxMetadataValue = 512
+	MaxTokenBytes    = 8192
+	MaxPageLimit     = 200
+)

@@ -1,0 +1,215 @@
+// Package storage defines the Store contract chatbox persists conversations
+// through, the domain types it stores and the sentinel errors every backend
+// returns.
+//
+// A Store is written at three moments only: when a user message is accepted
+// (before it is acknowledged), when an assistant reply starts and when it
+// ends. It is never written per token. Every write is idempotent by id, so a
+// caller may retry a write whose outcome it does not know.
+//
+// Implementations must be safe for concurrent use. The package
+// storage/storagetest holds the conformance suite every Store must pass.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with %w; callers test with errors.Is.
+var (
+	// ErrNotFound: the conversation or message does not exist.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrConflict: a write reused an id for a different record (a conversation
+	// id owned by another user, a message id already used with other content
+	// identity such as another role).
+	ErrConflict = errors.New("storage: conflict")
+	// ErrInvalid: the record or query is malformed (empty id, bad cursor...).
+	ErrInvalid = errors.New("storage: invalid argument")
+	// ErrUnavailable: the backend could not be reached after its retry
+	// budget. The operation may be retried later.
+	ErrUnavailable = errors.New("storage: unavailable")
+)
+
+// ConversationStatus is the lifecycle state of a conversation.
+type ConversationStatus string
+
+const (
+	// StatusActive conversations accept messages.
+	StatusActive ConversationStatus = "active"
+	// StatusEnded conversations are closed; they can be read but not written.
+	StatusEnded ConversationStatus = "ended"
+)
+
+// Conversation is one thread between a user and the assistant.
+type Conversation struct {
+	ID     string
+	UserID string // owner; every read through the server is checked against it
+	Title  string
+	Model  string
+	Status ConversationStatus
+	// Metadata holds small host-defined key/value pairs.
+	Metadata  map[string]string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	EndedAt   time.Time // zero while active
+}
+
+// Role says who wrote a message.
+type Role string
+
+// Message roles.
+const (
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+	RoleOperator  Role = "operator"
+	RoleSystem    Role = "system"
+)
+
+// MessageStatus is the state of a stored message. User messages are always
+// complete; assistant replies are streaming between their start and end.
+type MessageStatus string
+
+// Message states.
+const (
+	MessageComplete  MessageStatus = "complete"
+	MessageStreaming MessageStatus = "streaming"
+)
+
+// Usage counts the tokens of one reply.
+type Usage struct {
+	InputTokens  int64
+	OutputTokens int64
+}
+
+// Message is one turn of a conversation.
+//
+// Messages are identified by (ConversationID, ID): an id is unique within its
+// conversation and is chosen by the writer before the first write attempt,
+// which makes AppendMessage idempotent.
+type Message struct {
+	ID             string
+	ConversationID string
+	Role           Role
+	Text           string
+	Status         MessageStatus
+	// FinishReason is set on assistant replies when they end: "stop",
+	// "length", "abort", "error", "timeout", "interrupted"...
+	FinishReason string
+	// Error is a stable error code when FinishReason is "error".
+	Error     string
+	Model     string
+	ReplyTo   string // id of the user message an assistant reply answers
+	Usage     Usage
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Order is the direction of a listing.
+type Order int
+
+const (
+	// Ascending lists oldest first.
+	Ascending Order = iota
+	// Descending lists newest first.
+	Descending
+)
+
+// MaxPageSize is the largest page a listing returns; larger limits are
+// clamped to it.
+const MaxPageSize = 500
+
+// DefaultPageSize is the page size used when a query's Limit is zero.
+const DefaultPageSize = 50
+
+// MessageQuery selects a page of one conversation's messages, ordered by
+// (CreatedAt, ID) in the given direction.
+type MessageQuery struct {
+	ConversationID string // required
+	Limit          int    // 0 means DefaultPageSize; clamped to MaxPageSize
+	Order          Order
+	// Cursor continues a previous listing with the same ConversationID and
+	// Order; empty starts at the beginning (oldest for Ascending, newest for
+	// Descending). Cursors are opaque.
+	Cursor string
+}
+
+// MessagePage is one page of messages.
+type MessagePage struct {
+	Messages []Message
+	// NextCursor continues the listing; empty when there is nothing more.
+	NextCursor string
+}
+
+// ConversationQuery selects a page of conversations, newest first by
+// (CreatedAt, ID).
+type ConversationQuery struct {
+	// UserID restricts the listing to one owner; empty lists every user's
+	// conversations (operator use only).
+	UserID string
+	// Status restricts the listing to one status; empty means any.
+	Status ConversationStatus
+	Limit  int    // 0 means DefaultPageSize; clamped to MaxPageSize
+	Cursor string // from a previous page; empty starts with the newest
+}
+
+// ConversationPage is one page of conversations.
+type ConversationPage struct {
+	Conversations []Conversation
+	NextCursor    string
+}
+
+// Store persists conversations and messages. All methods honour ctx
+// cancellation and are safe for concurrent use.
+type Store interface {
+	// CreateConversation stores a new conversation. ID, UserID and CreatedAt
+	// are required. Creating a conversation whose id already exists for the
+	// same user is a no-op returning nil (a retried create); for another user
+	// it returns ErrConflict.
+	CreateConversation(ctx context.Context, c Conversation) error
+
+	// GetConversation returns the conversation or ErrNotFound.
+	GetConversation(ctx context.Context, id string) (Conversation, error)
+
+	// ListConversations returns a page of conversations.
+	ListConversations(ctx context.Context, q ConversationQuery) (ConversationPage, error)
+
+	// EndConversation marks a conversation ended at the given time. Ending
+	// an ended conversation is a no-op. Unknown ids give ErrNotFound.
+	EndConversation(ctx context.Context, id string, at time.Time) error
+
+	// AppendMessage stores m in its conversation. ID, ConversationID, Role
+	// and CreatedAt are required; the conversation must exist (ErrNotFound).
+	// A created message moves the conversation's UpdatedAt forward to its
+	// CreatedAt.
+	// If a message with the same (ConversationID, ID) is already stored, the
+	// stored message is returned with created == false and nothing changes:
+	// a retried or resent append never creates a second message. An existing
+	// message with a different Role gives ErrConflict.
+	AppendMessage(ctx context.Context, m Message) (stored Message, created bool, err error)
+
+	// UpdateMessage replaces the mutable fields of a stored message (Text,
+	// Status, FinishReason, Error, Usage, UpdatedAt). It is used to finish an
+	// assistant reply and is idempotent. Unknown messages give ErrNotFound.
+	UpdateMessage(ctx context.Context, m Message) error
+
+	// GetMessage returns one message or ErrNotFound.
+	GetMessage(ctx context.Context, conversationID, id string) (Message, error)
+
+	// ListMessages returns a page of a conversation's messages.
+	ListMessages(ctx context.Context, q MessageQuery) (MessagePage, error)
+}
+
+// ClampLimit applies DefaultPageSize and MaxPageSize to a query limit.
+// Backends use it so every Store pages the same way.
+func ClampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultPageSize
+	case n > MaxPageSize:
+		return MaxPageSize
+	default:
+		return n
+	}
+}
