@@ -1,0 +1,229 @@
+package chatbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatboxsdk/chatbox/auth"
+	memorybroker "github.com/chatboxsdk/chatbox/broker/memory"
+	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/ratelimit"
+	"github.com/chatboxsdk/chatbox/router"
+	memorystore "github.com/chatboxsdk/chatbox/storage/memory"
+)
+
+// DefaultModel is the id under which the provider given to WithLLM is
+// offered to clients.
+const DefaultModel = "default"
+
+// Server is a chat backend. It is an http.Handler serving:
+//
+//	GET /ws      the WebSocket endpoint (subprotocol chatbox.v1)
+//	GET /health  a JSON health report
+//
+// Mount it under any prefix with http.StripPrefix. A Server is safe for
+// concurrent use; its configuration cannot change after New.
+type Server struct {
+	cfg    config
+	router *router.Router
+	mux    *http.ServeMux
+
+	// closers release what New created (never what the host passed in).
+	closers  []func() error
+	stopOnce sync.Once
+}
+
+// New builds a Server from options. Every invalid option is reported, all
+// at once, in the returned error (joined with errors.Join); each message
+// names its option.
+func New(opts ...Option) (*Server, error) {
+	cfg := defaultConfig()
+	var errs []error
+	for _, opt := range opts {
+		if opt == nil {
+			errs = append(errs, errors.New("nil Option"))
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, cfg.validate()...)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("chatbox: invalid options: %w", errors.Join(errs...))
+	}
+
+	s := &Server{cfg: cfg}
+	if cfg.store == nil {
+		cfg.store = memorystore.New()
+	}
+	if cfg.limiter == nil {
+		tb, err := ratelimit.NewTokenBucket(ratelimit.TokenBucketConfig{})
+		if err != nil {
+			return nil, fmt.Errorf("chatbox: default limiter: %w", err)
+		}
+		cfg.limiter = tb
+	}
+	if cfg.broker == nil {
+		mb, err := memorybroker.New(memorybroker.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("chatbox: default broker: %w", err)
+		}
+		cfg.broker = mb
+		s.closers = append(s.closers, mb.Close)
+	}
+	r, err := router.New(router.Config{
+		Store: cfg.store, Provider: cfg.provider, Broker: cfg.broker, Limiter: cfg.limiter,
+		Authenticator: cfg.authenticator, Logger: cfg.logger,
+		Models:       []protocol.Model{{ID: DefaultModel, Name: "Default"}},
+		DefaultModel: DefaultModel, SystemPrompt: cfg.systemPrompt, MaxTokens: cfg.maxTokens,
+		MaxFrameBytes: cfg.maxFrameBytes, MaxTextBytes: cfg.maxTextBytes, MaxQueueBytes: cfg.maxQueueBytes,
+		MaxHistoryMessages: cfg.maxHistoryMessages, HistoryPageSize: cfg.historyPageSize,
+		WriteTimeout: cfg.writeTimeout, PingInterval: cfg.pingInterval, HelloTimeout: cfg.helloTimeout,
+		GenerationTimeout: cfg.generationTimeout, StoreTimeout: cfg.storeTimeout,
+		MessageLimit: cfg.messageRate, ConversationLimit: cfg.conversationRate,
+		SessionTTL: cfg.sessionTTL, MaxSessions: cfg.maxSessions,
+	})
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("chatbox: %w", err)
+	}
+	s.cfg = cfg
+	s.router = r
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /ws", s.serveWebSocket)
+	s.mux.HandleFunc("GET /health", s.serveHealth)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Shutdown stops the Server gracefully: new sockets are refused with 503;
+// running replies may finish while ctx allows; replies still running when
+// ctx is done are cancelled and stored with finish reason interrupted;
+// every socket is closed with 1001, in parallel; background work stops.
+// It returns ctx.Err() if the deadline won, nil otherwise. It is safe to call
+// more than once. Shutdown does not close the Store, Limiter or Broker the
+// host passed in.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.router.Shutdown(ctx)
+	s.close()
+	return err
+}
+
+// Close stops the Server at once: running replies are stored as
+// interrupted and sockets are closed. It is Shutdown with no grace period.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) close() {
+	s.stopOnce.Do(func() {
+		for _, c := range s.closers {
+			_ = c()
+		}
+	})
+}
+
+// LiveConversations reports how many conversations have live state in
+// memory (bounded by WithMaxSessions).
+func (s *Server) LiveConversations() int { return s.router.LiveConversations() }
+
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	if s.router.ShuttingDown() {
+		httpError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down"))
+		return
+	}
+	if !offersSubprotocol(r) {
+		httpError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeUnsupportedProtocol, "offer the %s subprotocol", protocol.Subprotocol))
+		return
+	}
+	var identity *auth.Identity
+	if token, ok := bearerToken(r); ok {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.storeTimeout)
+		id, err := s.cfg.authenticator.Authenticate(ctx, token)
+		cancel()
+		if err != nil {
+			if errors.Is(err, auth.ErrInvalidToken) {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				httpError(w, http.StatusUnauthorized, protocol.Errorf(protocol.CodeUnauthorized, "invalid token"))
+				return
+			}
+			s.cfg.logger.Warn("authenticator failed", "err", err)
+			httpError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeUnavailable, "authentication is temporarily unavailable"))
+			return
+		}
+		identity = &id
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{protocol.Subprotocol},
+		OriginPatterns: s.cfg.allowedOrigins,
+	})
+	if err != nil {
+		return // Accept has written the HTTP error (403 for a foreign origin)
+	}
+	s.router.Serve(conn, identity)
+}
+
+func offersSubprotocol(r *http.Request) bool {
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.TrimSpace(p) == protocol.Subprotocol {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(h) > len(prefix) && strings.EqualFold(h[:len(prefix)], prefix) {
+		return strings.TrimSpace(h[len(prefix):]), true
+	}
+	return "", false
+}
+
+type healthReport struct {
+	Status            string `json:"status"`
+	LiveConversations int    `json:"live_conversations"`
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	rep := healthReport{Status: "ok", LiveConversations: s.router.LiveConversations()}
+	code := http.StatusOK
+	if s.router.ShuttingDown() {
+		rep.Status, code = "shutting_down", http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, rep)
+}
+
+func httpError(w http.ResponseWriter, code int, e *protocol.Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds()+0.999)))
+	}
+	writeJSON(w, code, struct {
+		Error *protocol.ErrorBody `json:"error"`
+	}{e.Body()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,325 @@
+package chatbox
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/ratelimit"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// Option configures a Server. Options are applied in order by New, which
+// then cross-checks the result and reports every problem at once.
+type Option func(*config) error
+
+// config is immutable once New returns.
+type config struct {
+	store         storage.Store
+	provider      llm.Provider
+	limiter       ratelimit.Limiter
+	authenticator auth.Authenticator
+	broker        broker.Broker
+	logger        *slog.Logger
+
+	systemPrompt string
+	maxTokens    int
+
+	maxFrameBytes      int
+	maxTextBytes       int
+	maxQueueBytes      int
+	maxHistoryMessages int
+	historyPageSize    int
+
+	writeTimeout      time.Duration
+	pingInterval      time.Duration
+	helloTimeout      time.Duration
+	generationTimeout time.Duration
+	storeTimeout      time.Duration
+
+	messageRate      ratelimit.Limit
+	conversationRate ratelimit.Limit
+
+	sessionTTL  time.Duration
+	maxSessions int
+
+	allowedOrigins []string
+}
+
+func defaultConfig() config {
+	return config{
+		logger:             slog.New(slog.DiscardHandler),
+		maxFrameBytes:      64 << 10,
+		maxTextBytes:       16 << 10,
+		maxQueueBytes:      1 << 20,
+		maxHistoryMessages: 100,
+		historyPageSize:    50,
+		writeTimeout:       10 * time.Second,
+		pingInterval:       30 * time.Second,
+		helloTimeout:       10 * time.Second,
+		generationTimeout:  5 * time.Minute,
+		storeTimeout:       5 * time.Second,
+		messageRate:        ratelimit.Per(20, time.Minute, 10),
+		conversationRate:   ratelimit.Per(10, time.Minute, 5),
+		sessionTTL:         30 * time.Minute,
+		maxSessions:        100_000,
+	}
+}
+
+// WithStore sets where conversations are persisted. Default: an in-memory
+// store (storage/memory), which loses everything when the process exits.
+func WithStore(s storage.Store) Option {
+	return func(c *config) error {
+		if s == nil {
+			return errors.New("WithStore: store is nil")
+		}
+		c.store = s
+		return nil
+	}
+}
+
+// WithLLM sets the model provider that answers users. Required; there is no
+// default (llm/scripted provides a deterministic one for demos and tests).
+func WithLLM(p llm.Provider) Option {
+	return func(c *config) error {
+		if p == nil {
+			return errors.New("WithLLM: provider is nil")
+		}
+		c.provider = p
+		return nil
+	}
+}
+
+// WithLimiter sets the rate limiter. Default: an in-memory token bucket
+// (ratelimit.NewTokenBucket) tracking at most 100,000 keys.
+func WithLimiter(l ratelimit.Limiter) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("WithLimiter: limiter is nil")
+		}
+		c.limiter = l
+		return nil
+	}
+}
+
+// WithAuthenticator sets how bearer tokens become identities. Required.
+func WithAuthenticator(a auth.Authenticator) Option {
+	return func(c *config) error {
+		if a == nil {
+			return errors.New("WithAuthenticator: authenticator is nil")
+		}
+		c.authenticator = a
+		return nil
+	}
+}
+
+// WithBroker sets how conversation events reach sockets. Default: an
+// in-memory broker (broker/memory), right for a single process.
+func WithBroker(b broker.Broker) Option {
+	return func(c *config) error {
+		if b == nil {
+			return errors.New("WithBroker: broker is nil")
+		}
+		c.broker = b
+		return nil
+	}
+}
+
+// WithLogger sets the structured logger. Default: logs are discarded.
+// Tokens and message text are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("WithLogger: logger is nil")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithSystemPrompt sets the system prompt sent with every request, in the
+// provider's system slot. Default: none. At most 32 KiB.
+func WithSystemPrompt(prompt string) Option {
+	return func(c *config) error {
+		if len(prompt) > 32<<10 {
+			return fmt.Errorf("WithSystemPrompt: %d bytes, at most 32768 allowed", len(prompt))
+		}
+		c.systemPrompt = prompt
+		return nil
+	}
+}
+
+// WithMaxTokens caps the length of each reply. Default: 0, the provider's
+// own default.
+func WithMaxTokens(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("WithMaxTokens: must not be negative, got %d", n)
+		}
+		c.maxTokens = n
+		return nil
+	}
+}
+
+func intRange(name string, n, lo, hi int, dst *int) error {
+	if n < lo || n > hi {
+		return fmt.Errorf("%s: must be between %d and %d, got %d", name, lo, hi, n)
+	}
+	*dst = n
+	return nil
+}
+
+func durRange(name string, d, lo, hi time.Duration, dst *time.Duration) error {
+	if d < lo || d > hi {
+		return fmt.Errorf("%s: must be between %v and %v, got %v", name, lo, hi, d)
+	}
+	*dst = d
+	return nil
+}
+
+// WithMaxFrameBytes caps one client frame. Default 64 KiB; 1 KiB to 16 MiB.
+// A frame up to twice the cap is answered with a too_large error and the
+// socket stays open; a larger one closes the socket with 1009.
+func WithMaxFrameBytes(n int) Option {
+	return func(c *config) error { return intRange("WithMaxFrameBytes", n, 1<<10, 16<<20, &c.maxFrameBytes) }
+}
+
+// WithMaxTextBytes caps the text of one user message. Default 16 KiB; 1 byte
+// up to the frame cap.
+func WithMaxTextBytes(n int) Option {
+	return func(c *config) error { return intRange("WithMaxTextBytes", n, 1, 16<<20, &c.maxTextBytes) }
+}
+
+// WithMaxQueueBytes caps each socket's outbound queue. A client that falls
+// this far behind is closed with code 4008 and resumes. Default 1 MiB; 16 KiB
+// to 256 MiB.
+func WithMaxQueueBytes(n int) Option {
+	return func(c *config) error { return intRange("WithMaxQueueBytes", n, 16<<10, 256<<20, &c.maxQueueBytes) }
+}
+
+// WithMaxHistoryMessages caps how many of the latest messages are sent to
+// the model with each request. Default 100; 1 to 500.
+func WithMaxHistoryMessages(n int) Option {
+	return func(c *config) error {
+		return intRange("WithMaxHistoryMessages", n, 1, storage.MaxPageSize, &c.maxHistoryMessages)
+	}
+}
+
+// WithHistoryPageSize sets how many of the latest messages an opened frame
+// carries when the client does not say. Default 50; 1 to 200.
+func WithHistoryPageSize(n int) Option {
+	return func(c *config) error { return intRange("WithHistoryPageSize", n, 1, 200, &c.historyPageSize) }
+}
+
+// WithWriteTimeout bounds one write to a socket. Default 10s; 1s to 5m.
+func WithWriteTimeout(d time.Duration) Option {
+	return func(c *config) error { return durRange("WithWriteTimeout", d, time.Second, 5*time.Minute, &c.writeTimeout) }
+}
+
+// WithPingInterval sets how often sockets are pinged to detect dead peers.
+// Default 30s; 1s to 10m.
+func WithPingInterval(d time.Duration) Option {
+	return func(c *config) error { return durRange("WithPingInterval", d, time.Second, 10*time.Minute, &c.pingInterval) }
+}
+
+// WithHelloTimeout bounds the wait for a socket's hello frame. Default 10s;
+// 100ms to 2m.
+func WithHelloTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		return durRange("WithHelloTimeout", d, 100*time.Millisecond, 2*time.Minute, &c.helloTimeout)
+	}
+}
+
+// WithGenerationTimeout bounds one reply, whether or not anyone is still
+// connected; a reply cut by it ends with finish reason timeout. Default 5m;
+// 1s to 1h.
+func WithGenerationTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		return durRange("WithGenerationTimeout", d, time.Second, time.Hour, &c.generationTimeout)
+	}
+}
+
+// WithStoreTimeout bounds each call to the Store, Broker and Authenticator.
+// Default 5s; 10ms to 1m.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		return durRange("WithStoreTimeout", d, 10*time.Millisecond, time.Minute, &c.storeTimeout)
+	}
+}
+
+func checkRate(name string, l ratelimit.Limit, dst *ratelimit.Limit) error {
+	if l.Rate <= 0 || l.Burst < 1 {
+		return fmt.Errorf("%s: rate must be positive and burst at least 1, got %+v", name, l)
+	}
+	*dst = l
+	return nil
+}
+
+// WithMessageRate limits the messages one user may send. Default 20 per
+// minute with a burst of 10.
+func WithMessageRate(l ratelimit.Limit) Option {
+	return func(c *config) error { return checkRate("WithMessageRate", l, &c.messageRate) }
+}
+
+// WithConversationRate limits the conversations one user may start.
+// Default 10 per minute with a burst of 5.
+func WithConversationRate(l ratelimit.Limit) Option {
+	return func(c *config) error { return checkRate("WithConversationRate", l, &c.conversationRate) }
+}
+
+// WithSessionTTL sets how long a conversation's live state stays in memory
+// once no socket or reply uses it. Evicting it loses nothing stored.
+// Default 30m; 1s to 24h.
+func WithSessionTTL(d time.Duration) Option {
+	return func(c *config) error { return durRange("WithSessionTTL", d, time.Second, 24*time.Hour, &c.sessionTTL) }
+}
+
+// WithMaxSessions caps the conversations with live state in memory. When
+// every one is in use, opening another is refused with unavailable.
+// Default 100,000; 1 to 10,000,000.
+func WithMaxSessions(n int) Option {
+	return func(c *config) error { return intRange("WithMaxSessions", n, 1, 10_000_000, &c.maxSessions) }
+}
+
+// WithAllowedOrigins lets browser pages on other hosts open sockets. Each
+// pattern is a host pattern as path.Match understands it ("app.example.com",
+// "*.example.com"). Default: none, so only pages served from the same host
+// as the socket may connect; clients without an Origin header (non-browser)
+// are allowed.
+func WithAllowedOrigins(patterns ...string) Option {
+	return func(c *config) error {
+		var errs []error
+		for _, p := range patterns {
+			if p == "" || p == "*" {
+				errs = append(errs, fmt.Errorf("WithAllowedOrigins: pattern %q would allow every origin", p))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		c.allowedOrigins = append([]string(nil), patterns...)
+		return nil
+	}
+}
+
+// validate cross-checks options against each other.
+func (c *config) validate() []error {
+	var errs []error
+	if c.provider == nil {
+		errs = append(errs, errors.New("WithLLM: a model provider is required"))
+	}
+	if c.authenticator == nil {
+		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required"))
+	}
+	if c.maxTextBytes >= c.maxFrameBytes {
+		errs = append(errs, fmt.Errorf("WithMaxTextBytes: %d must be below WithMaxFrameBytes (%d)", c.maxTextBytes, c.maxFrameBytes))
+	}
+	if c.maxQueueBytes < 2*c.maxFrameBytes {
+		errs = append(errs, fmt.Errorf("WithMaxQueueBytes: %d must be at least twice WithMaxFrameBytes (%d)", c.maxQueueBytes, c.maxFrameBytes))
+	}
+	return errs
+}

@@ -1,0 +1,263 @@
+package router
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// generation is one assistant reply being produced. It is a job of the
+// Router, not of a socket: its context derives from the Router's generation
+// context and is bounded by GenerationTimeout.
+type generation struct {
+	ctx     context.Context
+	cancel  func(cause error)
+	replyID string
+
+	// Guarded by the owning conversation's mu.
+	replyTo string
+	model   string
+	lastSeq int64 // sequence number of the last published event of this reply
+	text    strings.Builder
+}
+
+func newGeneration(parent context.Context, timeout time.Duration) *generation {
+	ctx, cancelCause := context.WithCancelCause(parent)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	return &generation{
+		ctx:     ctx,
+		cancel:  func(cause error) { cancelCause(cause); cancelTimeout() },
+		replyID: "r_" + rand.Text(),
+	}
+}
+
+// startGeneration runs g as a Router job answering userMsg.
+func (r *Router) startGeneration(st *conversation, g *generation, userMsg storage.Message, userID string) error {
+	r.mu.Lock()
+	if r.shuttingDown {
+		r.mu.Unlock()
+		return errShutdown
+	}
+	r.genWG.Add(1)
+	r.mu.Unlock()
+	_, release, err := r.sessions.Acquire(st.id, func() *conversation { return st })
+	if err != nil {
+		r.genWG.Done()
+		return err
+	}
+	go func() {
+		defer r.genWG.Done()
+		defer release()
+		r.generate(st, g, userMsg, userID)
+	}()
+	return nil
+}
+
+// outcome is how a reply ended.
+type outcome struct {
+	reason llm.FinishReason
+	err    *protocol.Error // set when reason is error
+	usage  llm.Usage
+}
+
+func (r *Router) generate(st *conversation, g *generation, userMsg storage.Message, userID string) {
+	defer g.cancel(nil)
+	started := r.cfg.Now()
+	log := r.log.With("conversation", st.id, "reply", g.replyID)
+
+	st.mu.Lock()
+	model := st.model
+	createdAt := st.nextTime(started)
+	g.replyTo, g.model = userMsg.ID, model
+	st.mu.Unlock()
+
+	reply := storage.Message{
+		ID: g.replyID, ConversationID: st.id, Role: storage.RoleAssistant, Status: storage.MessageStreaming,
+		Model: model, ReplyTo: userMsg.ID, CreatedAt: createdAt, UpdatedAt: createdAt,
+	}
+	var out outcome
+	history, err := r.history(g.ctx, st.id)
+	if err == nil {
+		pctx, cancel := r.persistCtx(g.ctx)
+		_, _, err = r.cfg.Store.AppendMessage(pctx, reply)
+		cancel()
+	}
+	r.publishReply(g, st, &protocol.ServerFrame{Type: protocol.TypeReplyStart, ConversationID: st.id, ReplyID: g.replyID, ReplyTo: userMsg.ID, Model: model})
+	if err != nil {
+		out = outcome{reason: llm.FinishError, err: r.storeError(err, "start reply")}
+	} else {
+		out = r.stream(g, st, llm.Request{
+			Model: model, System: r.cfg.SystemPrompt, Messages: history, MaxTokens: r.cfg.MaxTokens,
+			User: userID, ConversationID: st.id,
+		}, log)
+	}
+
+	st.mu.Lock()
+	reply.Text = g.text.String()
+	st.mu.Unlock()
+	reply.Status = storage.MessageComplete
+	reply.FinishReason = string(out.reason)
+	reply.Usage = storage.Usage{InputTokens: out.usage.InputTokens, OutputTokens: out.usage.OutputTokens}
+	reply.UpdatedAt = r.cfg.Now().UTC()
+	if out.err != nil {
+		reply.Error = string(out.err.Code)
+	}
+	pctx, cancel := r.persistCtx(g.ctx)
+	if err := r.cfg.Store.UpdateMessage(pctx, reply); err != nil {
+		log.Error("persist reply end", "err", err)
+	}
+	cancel()
+
+	end := &protocol.ServerFrame{Type: protocol.TypeReplyEnd, ConversationID: st.id, ReplyID: g.replyID, FinishReason: string(out.reason)}
+	if out.usage != (llm.Usage{}) {
+		end.Usage = &protocol.Usage{InputTokens: out.usage.InputTokens, OutputTokens: out.usage.OutputTokens}
+	}
+	if out.err != nil {
+		end.Error = out.err.Body()
+	}
+	r.publishReply(g, st, end)
+
+	st.mu.Lock()
+	if st.gen == g {
+		st.gen = nil
+	}
+	st.stats.Observe(r.cfg.Now().Sub(started))
+	st.mu.Unlock()
+}
+
+// stream relays the provider's events until the reply ends.
+func (r *Router) stream(g *generation, st *conversation, req llm.Request, log *slog.Logger) outcome {
+	stream, err := r.cfg.Provider.Stream(g.ctx, req)
+	if err != nil {
+		return r.failure(g, err, log)
+	}
+	defer stream.Close()
+	var usage llm.Usage
+	buf := make([]byte, 0, 256)
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = &llm.Error{Kind: llm.KindUnavailable, Provider: "stream", Err: errors.New("stream ended without a finish event")}
+			}
+			out := r.failure(g, err, log)
+			out.usage = usage
+			return out
+		}
+		switch ev.Kind {
+		case llm.EventDelta:
+			if ev.Text == "" {
+				continue
+			}
+			r.publishDelta(g, st, ev.Text, &buf)
+		case llm.EventUsage:
+			usage = ev.Usage
+		case llm.EventFinish:
+			reason := ev.FinishReason
+			if reason == "" {
+				reason = llm.FinishStop
+			}
+			return outcome{reason: reason, usage: usage}
+		}
+	}
+}
+
+// failure turns a stream error into an outcome, telling a cancellation
+// (stop, end, shutdown, time limit) from a provider failure.
+func (r *Router) failure(g *generation, err error, log *slog.Logger) outcome {
+	if g.ctx.Err() != nil {
+		switch cause := context.Cause(g.ctx); {
+		case errors.Is(cause, errStopped), errors.Is(cause, errEnded):
+			return outcome{reason: llm.FinishAbort}
+		case errors.Is(cause, errShutdown):
+			return outcome{reason: llm.FinishInterrupted}
+		case errors.Is(cause, context.DeadlineExceeded):
+			return outcome{reason: llm.FinishTimeout, err: protocol.Errorf(protocol.CodeTimeout, "the reply took longer than the server allows")}
+		}
+		return outcome{reason: llm.FinishAbort}
+	}
+	kind := llm.KindOf(err)
+	log.Warn("provider failed", "kind", kind, "err", err)
+	return outcome{reason: llm.FinishError, err: protocol.Errorf(protocol.CodeProviderError, "the model failed to answer (%s)", kind)}
+}
+
+func (r *Router) persistCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), r.cfg.StoreTimeout)
+}
+
+// publish sends a conversation event through the broker, encoding it once
+// with its sequence number.
+func (r *Router) publish(ctx context.Context, conversationID string, f *protocol.ServerFrame) (int64, error) {
+	return r.cfg.Broker.Publish(ctx, conversationID, func(seq int64) ([]byte, error) {
+		f.Seq = seq
+		return protocol.Encode(f)
+	})
+}
+
+// publishReply publishes an event of g's reply and records its number.
+func (r *Router) publishReply(g *generation, st *conversation, f *protocol.ServerFrame) {
+	pctx, cancel := r.persistCtx(g.ctx)
+	defer cancel()
+	seq, err := r.publish(pctx, st.id, f)
+	if err != nil {
+		r.log.Error("publish reply event", "conversation", st.id, "type", f.Type, "err", err)
+		return
+	}
+	st.mu.Lock()
+	g.lastSeq = seq
+	st.mu.Unlock()
+}
+
+// publishDelta is the hot path: one encoding shared by every subscriber.
+// The text is added to the snapshot after the event is published, so a
+// snapshot never holds text newer than its sequence number.
+func (r *Router) publishDelta(g *generation, st *conversation, text string, buf *[]byte) {
+	seq, err := r.cfg.Broker.Publish(g.ctx, st.id, func(seq int64) ([]byte, error) {
+		b := protocol.AppendDelta((*buf)[:0], st.id, seq, g.replyID, text)
+		return slices.Clone(b), nil
+	})
+	st.mu.Lock()
+	g.text.WriteString(text)
+	if err == nil {
+		g.lastSeq = seq
+	}
+	st.mu.Unlock()
+	if err != nil {
+		r.log.Error("publish delta", "conversation", st.id, "err", err)
+	}
+}
+
+// history loads the conversation for the provider, oldest first, capped at
+// MaxHistoryMessages.
+func (r *Router) history(ctx context.Context, conversationID string) ([]llm.Message, error) {
+	sctx, cancel := context.WithTimeout(ctx, r.cfg.StoreTimeout)
+	defer cancel()
+	page, err := r.cfg.Store.ListMessages(sctx, storage.MessageQuery{ConversationID: conversationID, Limit: r.cfg.MaxHistoryMessages, Order: storage.Descending})
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]llm.Message, 0, len(page.Messages))
+	for _, m := range slices.Backward(page.Messages) {
+		if strings.TrimSpace(m.Text) == "" {
+			continue // a reply that failed before its first token
+		}
+		switch m.Role {
+		case storage.RoleUser:
+			msgs = append(msgs, llm.Message{Role: llm.RoleUser, Text: m.Text})
+		case storage.RoleAssistant:
+			msgs = append(msgs, llm.Message{Role: llm.RoleAssistant, Text: m.Text})
+		case storage.RoleOperator:
+			msgs = append(msgs, llm.Message{Role: llm.RoleOperator, Text: m.Text})
+		}
+	}
+	return msgs, nil
+}

@@ -1,0 +1,353 @@
+package router
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/ratelimit"
+	"github.com/chatboxsdk/chatbox/session"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+func (s *socket) dispatch(f *protocol.ClientFrame) {
+	var perr *protocol.Error
+	switch f.Type {
+	case protocol.TypeHello:
+		perr = &protocol.Error{Code: protocol.CodeInvalidField, Message: "hello was already received", Field: "type"}
+	case protocol.TypeOpen:
+		perr = s.handleOpen(f)
+	case protocol.TypeResume:
+		perr = s.handleResume(f)
+	case protocol.TypeHistory:
+		perr = s.handleHistory(f)
+	case protocol.TypeList:
+		perr = s.handleList(f)
+	case protocol.TypeSend:
+		perr = s.handleSend(f)
+	case protocol.TypeStop:
+		perr = s.handleStop(f)
+	case protocol.TypeEnd:
+		perr = s.handleEnd(f)
+	case protocol.TypeTyping:
+		perr = s.handleTyping(f)
+	case protocol.TypeLeave:
+		perr = s.handleLeave(f)
+	}
+	if perr != nil {
+		s.sendError(f.ID, f.ConversationID, perr)
+	}
+}
+
+// ok answers a request that has no other response, when it carried an id.
+func (s *socket) ok(f *protocol.ClientFrame) {
+	if f.ID != "" {
+		s.send(&protocol.ServerFrame{Type: protocol.TypeOK, ID: f.ID, ConversationID: f.ConversationID})
+	}
+}
+
+func (s *socket) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.ctx, s.r.cfg.StoreTimeout)
+}
+
+func (s *socket) allow(ctx context.Context, key string, l ratelimit.Limit) *protocol.Error {
+	d, err := s.r.cfg.Limiter.Allow(ctx, key+s.identity.UserID, l)
+	if err != nil {
+		// A limiter that cannot decide does not take the service down.
+		s.log.Warn("rate limiter failed; allowing", "err", err)
+		return nil
+	}
+	if !d.Allowed {
+		return &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many requests", RetryAfter: d.RetryAfter}
+	}
+	return nil
+}
+
+// owned loads a conversation and checks that it belongs to the socket's
+// user. Another user's conversation is reported exactly like a missing one.
+func (s *socket) owned(ctx context.Context, id string) (storage.Conversation, *protocol.Error) {
+	conv, err := s.r.cfg.Store.GetConversation(ctx, id)
+	if err != nil {
+		return conv, s.r.storeError(err, "get conversation")
+	}
+	if conv.UserID != s.identity.UserID {
+		return storage.Conversation{}, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
+	}
+	return conv, nil
+}
+
+func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if _, open := s.attached[f.ConversationID]; !open && len(s.attached) >= maxOpenPerSocket {
+		return protocol.Errorf(protocol.CodeLimitReached, "too many conversations open on this socket: leave one first")
+	}
+	var conv storage.Conversation
+	if f.ConversationID == "" {
+		model := f.Model
+		if model == "" {
+			model = s.r.cfg.DefaultModel
+		}
+		if !slices.ContainsFunc(s.r.cfg.Models, func(m protocol.Model) bool { return m.ID == model }) {
+			return &protocol.Error{Code: protocol.CodeInvalidField, Message: "unknown model", Field: "model"}
+		}
+		if perr := s.allow(ctx, "conv:", s.r.cfg.ConversationLimit); perr != nil {
+			return perr
+		}
+		now := s.r.cfg.Now().UTC().Truncate(time.Millisecond)
+		conv = storage.Conversation{
+			ID: "c_" + rand.Text(), UserID: s.identity.UserID, Title: f.Title, Model: model,
+			Status: storage.StatusActive, Metadata: f.Metadata, CreatedAt: now, UpdatedAt: now,
+		}
+		if err := s.r.cfg.Store.CreateConversation(ctx, conv); err != nil {
+			return s.r.storeError(err, "create conversation")
+		}
+	} else {
+		var perr *protocol.Error
+		if conv, perr = s.owned(ctx, f.ConversationID); perr != nil {
+			return perr
+		}
+	}
+	s.leave(conv.ID)
+
+	st, release, err := s.r.sessions.Acquire(conv.ID, func() *conversation { return &conversation{id: conv.ID} })
+	if err != nil {
+		return s.sessionError(err)
+	}
+	// Order matters: the sequence number and the in-progress reply are read
+	// before the history, so the history holds at least everything up to
+	// that number; events after it are delivered by the subscription.
+	after, err := s.r.cfg.Broker.LastSeq(ctx, conv.ID)
+	if err != nil {
+		release()
+		return s.r.brokerError(err, "last seq")
+	}
+	snap, snapSeq := st.snapshot()
+	if snap != nil {
+		after = snapSeq
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = s.r.cfg.HistoryPageSize
+	}
+	page, err := s.r.cfg.Store.ListMessages(ctx, storage.MessageQuery{ConversationID: conv.ID, Limit: limit, Order: storage.Descending})
+	if err != nil {
+		release()
+		return s.r.storeError(err, "list messages")
+	}
+	var last time.Time
+	if len(page.Messages) > 0 {
+		last = page.Messages[0].CreatedAt
+	}
+	st.load(conv, last)
+
+	msgs := make([]protocol.Message, 0, len(page.Messages))
+	for _, m := range slices.Backward(page.Messages) {
+		if snap != nil && m.ID == snap.ReplyID {
+			continue // the snapshot and the events after it carry this reply
+		}
+		msgs = append(msgs, wireMessage(m))
+	}
+	s.send(&protocol.ServerFrame{
+		Type: protocol.TypeOpened, ID: f.ID, ConversationID: conv.ID,
+		Conversation: wireConversation(conv), Messages: msgs, Cursor: page.NextCursor,
+		LastSeq: after, Reply: snap,
+	})
+	sub, err := s.r.cfg.Broker.Subscribe(ctx, conv.ID, after, s.deliver)
+	if err != nil {
+		release()
+		return s.r.brokerError(err, "subscribe")
+	}
+	s.attached[conv.ID] = &attachment{conv: st, release: release, sub: sub}
+	return nil
+}
+
+func (s *socket) handleResume(f *protocol.ClientFrame) *protocol.Error {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if _, open := s.attached[f.ConversationID]; !open && len(s.attached) >= maxOpenPerSocket {
+		return protocol.Errorf(protocol.CodeLimitReached, "too many conversations open on this socket: leave one first")
+	}
+	conv, perr := s.owned(ctx, f.ConversationID)
+	if perr != nil {
+		return perr
+	}
+	s.leave(conv.ID)
+	st, release, err := s.r.sessions.Acquire(conv.ID, func() *conversation { return &conversation{id: conv.ID} })
+	if err != nil {
+		return s.sessionError(err)
+	}
+	if !st.isLoaded() {
+		page, err := s.r.cfg.Store.ListMessages(ctx, storage.MessageQuery{ConversationID: conv.ID, Limit: 1, Order: storage.Descending})
+		if err != nil {
+			release()
+			return s.r.storeError(err, "list messages")
+		}
+		var last time.Time
+		if len(page.Messages) > 0 {
+			last = page.Messages[0].CreatedAt
+		}
+		st.load(conv, last)
+	}
+	sub, err := s.r.cfg.Broker.Subscribe(ctx, conv.ID, *f.AfterSeq, s.deliver)
+	if err != nil {
+		release()
+		return s.r.brokerError(err, "subscribe")
+	}
+	s.attached[conv.ID] = &attachment{conv: st, release: release, sub: sub}
+	s.send(&protocol.ServerFrame{Type: protocol.TypeResumed, ID: f.ID, ConversationID: conv.ID})
+	return nil
+}
+
+func (s *socket) handleHistory(f *protocol.ClientFrame) *protocol.Error {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if _, perr := s.owned(ctx, f.ConversationID); perr != nil {
+		return perr
+	}
+	page, err := s.r.cfg.Store.ListMessages(ctx, storage.MessageQuery{
+		ConversationID: f.ConversationID, Limit: f.Limit, Order: storage.Descending, Cursor: f.Cursor,
+	})
+	if err != nil {
+		if errors.Is(err, storage.ErrInvalid) {
+			return &protocol.Error{Code: protocol.CodeInvalidField, Message: "invalid cursor", Field: "cursor"}
+		}
+		return s.r.storeError(err, "list messages")
+	}
+	msgs := make([]protocol.Message, 0, len(page.Messages))
+	for _, m := range slices.Backward(page.Messages) {
+		msgs = append(msgs, wireMessage(m))
+	}
+	s.send(&protocol.ServerFrame{Type: protocol.TypeHistoryPage, ID: f.ID, ConversationID: f.ConversationID, Messages: msgs, Cursor: page.NextCursor})
+	return nil
+}
+
+func (s *socket) handleList(f *protocol.ClientFrame) *protocol.Error {
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	page, err := s.r.cfg.Store.ListConversations(ctx, storage.ConversationQuery{UserID: s.identity.UserID, Limit: f.Limit, Cursor: f.Cursor})
+	if err != nil {
+		if errors.Is(err, storage.ErrInvalid) {
+			return &protocol.Error{Code: protocol.CodeInvalidField, Message: "invalid cursor", Field: "cursor"}
+		}
+		return s.r.storeError(err, "list conversations")
+	}
+	convs := make([]protocol.Conversation, 0, len(page.Conversations))
+	for _, c := range page.Conversations {
+		convs = append(convs, *wireConversation(c))
+	}
+	s.send(&protocol.ServerFrame{Type: protocol.TypeConversations, ID: f.ID, Conversations: convs, Cursor: page.NextCursor})
+	return nil
+}
+
+func (s *socket) handleStop(f *protocol.ClientFrame) *protocol.Error {
+	a, ok := s.attached[f.ConversationID]
+	if !ok {
+		return protocol.Errorf(protocol.CodeNotOpen, "open the conversation first")
+	}
+	a.conv.cancelGeneration(errStopped)
+	s.ok(f)
+	return nil
+}
+
+func (s *socket) handleEnd(f *protocol.ClientFrame) *protocol.Error {
+	a, ok := s.attached[f.ConversationID]
+	if !ok {
+		return protocol.Errorf(protocol.CodeNotOpen, "open the conversation first")
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if err := s.r.cfg.Store.EndConversation(ctx, f.ConversationID, s.r.cfg.Now()); err != nil {
+		return s.r.storeError(err, "end conversation")
+	}
+	if !a.conv.markEnded() {
+		s.ok(f) // already ended
+		return nil
+	}
+	a.conv.cancelGeneration(errEnded)
+	if _, err := s.r.publish(ctx, f.ConversationID, &protocol.ServerFrame{Type: protocol.TypeEnded, ConversationID: f.ConversationID}); err != nil {
+		return s.r.brokerError(err, "publish ended")
+	}
+	s.ok(f)
+	return nil
+}
+
+// typingInterval throttles repeated typing signals of one socket.
+const typingInterval = time.Second
+
+func (s *socket) handleTyping(f *protocol.ClientFrame) *protocol.Error {
+	a, ok := s.attached[f.ConversationID]
+	if !ok {
+		return protocol.Errorf(protocol.CodeNotOpen, "open the conversation first")
+	}
+	now := s.r.cfg.Now()
+	if a.typingActive == *f.Active && now.Sub(a.typingAt) < typingInterval {
+		s.ok(f)
+		return nil // a repeat of the same state: nothing new to tell
+	}
+	a.typingActive, a.typingAt = *f.Active, now
+	data, err := protocol.Encode(&protocol.ServerFrame{Type: protocol.TypeTyping, ConversationID: f.ConversationID, Role: string(storage.RoleUser), Active: f.Active})
+	if err != nil {
+		return s.r.internal(err, "encode typing")
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if err := s.r.cfg.Broker.Signal(ctx, f.ConversationID, data); err != nil {
+		return s.r.brokerError(err, "signal typing")
+	}
+	s.ok(f)
+	return nil
+}
+
+func (s *socket) handleLeave(f *protocol.ClientFrame) *protocol.Error {
+	if !s.leave(f.ConversationID) {
+		return protocol.Errorf(protocol.CodeNotOpen, "the conversation is not open")
+	}
+	s.ok(f)
+	return nil
+}
+
+// leave detaches the socket from a conversation; it reports whether it was
+// attached.
+func (s *socket) leave(id string) bool {
+	a, ok := s.attached[id]
+	if ok {
+		a.detach()
+		delete(s.attached, id)
+	}
+	return ok
+}
+
+func (s *socket) deliver(ev broker.Event) { s.out.push(ev.Data) }
+
+func (s *socket) sessionError(err error) *protocol.Error {
+	if errors.Is(err, session.ErrFull) {
+		return protocol.Errorf(protocol.CodeUnavailable, "the server is at capacity, try again later")
+	}
+	return s.r.internal(err, "session acquire")
+}
+
+func wireConversation(c storage.Conversation) *protocol.Conversation {
+	return &protocol.Conversation{
+		ID: c.ID, Title: c.Title, Model: c.Model, Status: string(c.Status), Metadata: c.Metadata,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+func wireMessage(m storage.Message) protocol.Message {
+	w := protocol.Message{
+		ID: m.ID, Role: string(m.Role), Text: m.Text, FinishReason: m.FinishReason, Error: m.Error,
+		ReplyTo: m.ReplyTo, Model: m.Model, CreatedAt: m.CreatedAt,
+	}
+	if m.Status == storage.MessageStreaming {
+		w.Status = string(m.Status)
+	}
+	if m.Usage != (storage.Usage{}) {
+		w.Usage = &protocol.Usage{InputTokens: m.Usage.InputTokens, OutputTokens: m.Usage.OutputTokens}
+	}
+	return w
+}

@@ -1,0 +1,221 @@
+// Package router runs chatbox's live side: WebSocket connections, the
+// fan-out of conversation events to every socket attached to a
+// conversation, and generation jobs.
+//
+// A Router serves sockets handed to it by the root package after the HTTP
+// upgrade. Each socket has a read loop (the caller's goroutine) and a writer
+// goroutine; each generation is a job owned by the Router, not by a socket,
+// so a disconnect does not stop it. Events travel from their producer to the
+// sockets through a broker.Broker, which assigns sequence numbers.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/ratelimit"
+	"github.com/chatboxsdk/chatbox/session"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+const closeSlowConsumer = protocol.CloseSlowConsumer
+
+// maxOpenPerSocket caps the conversations one socket may have open at once.
+const maxOpenPerSocket = 32
+
+// Config is everything a Router needs. The root package fills it from
+// validated options; Router does not re-validate beyond nil checks.
+type Config struct {
+	Store         storage.Store
+	Provider      llm.Provider
+	Broker        broker.Broker
+	Limiter       ratelimit.Limiter
+	Authenticator auth.Authenticator
+	Logger        *slog.Logger
+
+	Models       []protocol.Model
+	DefaultModel string
+	SystemPrompt string
+	MaxTokens    int
+
+	MaxFrameBytes      int
+	MaxTextBytes       int
+	MaxQueueBytes      int
+	MaxHistoryMessages int // history sent to the provider
+	HistoryPageSize    int // messages in an opened frame
+
+	WriteTimeout      time.Duration
+	PingInterval      time.Duration
+	HelloTimeout      time.Duration
+	GenerationTimeout time.Duration
+	StoreTimeout      time.Duration
+
+	MessageLimit      ratelimit.Limit
+	ConversationLimit ratelimit.Limit
+
+	SessionTTL  time.Duration
+	MaxSessions int
+
+	Now func() time.Time
+}
+
+// Router serves sockets and runs generations.
+type Router struct {
+	cfg      Config
+	log      *slog.Logger
+	sessions *session.Registry[*conversation]
+
+	base       context.Context // parent of every socket and generation
+	cancelBase context.CancelFunc
+	genCtx     context.Context // cancelled (with errShutdown) when Shutdown's deadline wins
+	cancelGen  context.CancelCauseFunc
+
+	mu           sync.Mutex
+	sockets      map[*socket]struct{}
+	shuttingDown bool
+
+	sockWG    sync.WaitGroup
+	genWG     sync.WaitGroup
+	janitorWG sync.WaitGroup
+}
+
+var (
+	errStopped  = errors.New("stopped by the user")
+	errShutdown = errors.New("server shutting down")
+	errEnded    = errors.New("conversation ended")
+)
+
+// New builds a Router and starts its session janitor.
+func New(cfg Config) (*Router, error) {
+	if cfg.Store == nil || cfg.Provider == nil || cfg.Broker == nil || cfg.Limiter == nil || cfg.Authenticator == nil {
+		return nil, errors.New("router: store, provider, broker, limiter and authenticator are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	reg, err := session.NewRegistry[*conversation](session.Config{
+		IdleTTL:    cfg.SessionTTL,
+		MaxEntries: cfg.MaxSessions,
+		Now:        cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	r := &Router{cfg: cfg, log: cfg.Logger, sessions: reg, sockets: make(map[*socket]struct{})}
+	r.base, r.cancelBase = context.WithCancel(context.Background())
+	r.genCtx, r.cancelGen = context.WithCancelCause(r.base)
+	r.janitorWG.Add(1)
+	go func() {
+		defer r.janitorWG.Done()
+		interval := cfg.SessionTTL / 4
+		if interval <= 0 || interval > time.Minute {
+			interval = time.Minute
+		}
+		reg.Run(r.base, interval)
+	}()
+	return r, nil
+}
+
+// LiveConversations returns how many conversations have live state in
+// memory.
+func (r *Router) LiveConversations() int { return r.sessions.Len() }
+
+// ShuttingDown reports whether Shutdown has begun.
+func (r *Router) ShuttingDown() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.shuttingDown
+}
+
+// Serve runs one accepted socket until it closes. identity is the identity
+// proven at upgrade, or nil when the client must authenticate with its first
+// frame. Serve returns once every goroutine of the socket has ended.
+func (r *Router) Serve(conn *websocket.Conn, identity *auth.Identity) {
+	s := newSocket(r, conn)
+	if !r.track(s) {
+		_ = conn.Close(websocket.StatusCode(protocol.CloseGoingAway), "server shutting down")
+		return
+	}
+	defer r.untrack(s)
+	s.run(identity)
+}
+
+func (r *Router) track(s *socket) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.shuttingDown {
+		return false
+	}
+	r.sockets[s] = struct{}{}
+	r.sockWG.Add(1)
+	return true
+}
+
+func (r *Router) untrack(s *socket) {
+	r.mu.Lock()
+	delete(r.sockets, s)
+	r.mu.Unlock()
+	r.sockWG.Done()
+}
+
+// Shutdown stops the router: running generations may finish while ctx
+// allows; those still running when it expires are cancelled and stored as
+// interrupted; then every socket is closed with 1001 in parallel and the
+// background work stops. It returns ctx.Err() if the deadline won. It is
+// safe to call more than once.
+func (r *Router) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	r.shuttingDown = true
+	r.mu.Unlock()
+
+	gensDone := make(chan struct{})
+	go func() { r.genWG.Wait(); close(gensDone) }()
+	var deadlineErr error
+	select {
+	case <-gensDone:
+	case <-ctx.Done():
+		deadlineErr = ctx.Err()
+		r.cancelGen(errShutdown)
+		<-gensDone // generations persist their partial text with their own short timeout
+	}
+
+	r.mu.Lock()
+	socks := make([]*socket, 0, len(r.sockets))
+	for s := range r.sockets {
+		socks = append(socks, s)
+	}
+	r.mu.Unlock()
+	for _, s := range socks {
+		s.out.close(protocol.CloseGoingAway, "server shutting down")
+	}
+	socksDone := make(chan struct{})
+	go func() { r.sockWG.Wait(); close(socksDone) }()
+	select {
+	case <-socksDone:
+	case <-ctx.Done():
+		if deadlineErr == nil {
+			deadlineErr = ctx.Err()
+		}
+		for _, s := range socks {
+			s.abort()
+		}
+		<-socksDone
+	}
+	r.cancelGen(errShutdown)
+	r.cancelBase()
+	r.janitorWG.Wait()
+	return deadlineErr
+}

@@ -1,0 +1,82 @@
+package router
+
+import (
+	"context"
+
+	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// handleSend accepts a user message: it is stored before it is
+// acknowledged, published to every socket of the conversation, and answered
+// by a generation. Resending a message id never creates a second message or
+// a second reply.
+func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
+	a, ok := s.attached[f.ConversationID]
+	if !ok {
+		return protocol.Errorf(protocol.CodeNotOpen, "open the conversation first")
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if perr := s.allow(ctx, "msg:", s.r.cfg.MessageLimit); perr != nil {
+		return perr
+	}
+	st := a.conv
+	g, createdAt, perr := st.claim(s.r.genCtx, s.r.cfg.GenerationTimeout, s.r.cfg.Now())
+	if perr != nil {
+		if perr.Code == protocol.CodeBusy && s.isDuplicate(ctx, f) {
+			s.ack(f, true)
+			return nil
+		}
+		return perr
+	}
+	stored, created, err := s.r.cfg.Store.AppendMessage(ctx, storage.Message{
+		ID: f.MessageID, ConversationID: f.ConversationID, Role: storage.RoleUser, Text: f.Text,
+		Status: storage.MessageComplete, CreatedAt: createdAt, UpdatedAt: createdAt,
+	})
+	if err != nil {
+		st.unclaim(g)
+		return s.r.storeError(err, "append message")
+	}
+	if !created && !s.unanswered(ctx, stored) {
+		st.unclaim(g)
+		s.ack(f, true)
+		return nil
+	}
+	s.ack(f, !created)
+	if created {
+		if _, err := s.r.publish(ctx, f.ConversationID, &protocol.ServerFrame{
+			Type: protocol.TypeMessage, ConversationID: f.ConversationID, Message: ptr(wireMessage(stored)),
+		}); err != nil {
+			// Stored and acknowledged; the other sockets see it on their
+			// next open. The reply still goes ahead.
+			s.log.Warn("publish message", "conversation", f.ConversationID, "err", err)
+		}
+	}
+	if err := s.r.startGeneration(st, g, stored, s.identity.UserID); err != nil {
+		st.unclaim(g)
+		return protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down; the message is stored")
+	}
+	return nil
+}
+
+func (s *socket) ack(f *protocol.ClientFrame, duplicate bool) {
+	s.send(&protocol.ServerFrame{Type: protocol.TypeAck, ID: f.ID, ConversationID: f.ConversationID, MessageID: f.MessageID, Duplicate: duplicate})
+}
+
+// isDuplicate reports whether the message id is already stored as a user
+// message of the conversation.
+func (s *socket) isDuplicate(ctx context.Context, f *protocol.ClientFrame) bool {
+	m, err := s.r.cfg.Store.GetMessage(ctx, f.ConversationID, f.MessageID)
+	return err == nil && m.Role == storage.RoleUser
+}
+
+// unanswered reports whether a resent message is still the last of its
+// conversation, i.e. it was stored but its reply never started (the server
+// stopped in between). Such a message is answered now.
+func (s *socket) unanswered(ctx context.Context, m storage.Message) bool {
+	page, err := s.r.cfg.Store.ListMessages(ctx, storage.MessageQuery{ConversationID: m.ConversationID, Limit: 1, Order: storage.Descending})
+	return err == nil && len(page.Messages) == 1 && page.Messages[0].ID == m.ID
+}
+
+func ptr[T any](v T) *T { return &v }

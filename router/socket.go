@@ -1,0 +1,270 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/protocol"
+)
+
+// socket is one WebSocket connection. Its read loop runs in the goroutine
+// that called Router.Serve; its writer runs in a goroutine started and
+// awaited by run. Only the writer writes to conn.
+type socket struct {
+	r    *Router
+	conn *websocket.Conn
+	out  *outbox
+	log  *slog.Logger
+
+	ctx    context.Context // derived from the router's base context
+	cancel context.CancelFunc
+
+	identity auth.Identity // set once after hello; read only by the read loop afterwards
+
+	// attached is touched only by the read loop.
+	attached map[string]*attachment
+
+	abortOnce sync.Once
+}
+
+func newSocket(r *Router, conn *websocket.Conn) *socket {
+	ctx, cancel := context.WithCancel(r.base)
+	return &socket{
+		r:        r,
+		conn:     conn,
+		out:      newOutbox(r.cfg.MaxQueueBytes),
+		log:      r.log,
+		ctx:      ctx,
+		cancel:   cancel,
+		attached: make(map[string]*attachment),
+	}
+}
+
+// abort closes the connection at once, without the close handshake.
+func (s *socket) abort() {
+	s.abortOnce.Do(func() { _ = s.conn.CloseNow() })
+}
+
+func (s *socket) run(preauth *auth.Identity) {
+	// The hard limit lets frames a little over MaxFrameBytes be answered
+	// with too_large while the socket survives; beyond it the library closes
+	// the socket with 1009.
+	s.conn.SetReadLimit(int64(2*s.r.cfg.MaxFrameBytes + 1024))
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.writeLoop()
+	}()
+
+	if s.handshake(preauth) {
+		s.readLoop()
+	}
+
+	// The read side is done: the peer left, or a close was requested. Stop
+	// deliveries, let the writer flush what is queued and close (bounded by
+	// WriteTimeout and the close handshake), then release everything.
+	for _, a := range s.attached {
+		a.detach()
+	}
+	clear(s.attached)
+	s.out.close(protocol.CloseNormal, "")
+	wg.Wait()
+	s.cancel()
+	s.abort()
+}
+
+// handshake waits for the hello frame (authenticating with its token when
+// no identity was proven at upgrade) and answers ready.
+func (s *socket) handshake(preauth *auth.Identity) bool {
+	timedOut := make(chan struct{})
+	timer := time.AfterFunc(s.r.cfg.HelloTimeout, func() {
+		defer close(timedOut)
+		s.out.close(protocol.CloseProtocolError, "no hello frame in time")
+	})
+	defer func() {
+		if !timer.Stop() {
+			<-timedOut
+		}
+	}()
+
+	var buf bytes.Buffer
+	data, ok := s.readFrame(&buf)
+	if !ok {
+		return false
+	}
+	f, perr := protocol.Decode(data, protocol.DecodeLimits{MaxTextBytes: s.r.cfg.MaxTextBytes})
+	if perr == nil && f.Type != protocol.TypeHello {
+		perr = protocol.Errorf(protocol.CodeHelloRequired, "the first frame must be hello")
+	}
+	if perr != nil {
+		s.sendError(f.ID, "", perr)
+		s.out.close(protocol.CloseProtocolError, "hello required")
+		return false
+	}
+	switch {
+	case preauth != nil:
+		s.identity = *preauth
+	case f.Token == "":
+		s.sendError(f.ID, "", protocol.Errorf(protocol.CodeUnauthorized, "a token is required"))
+		s.out.close(protocol.CloseUnauthorized, "unauthorized")
+		return false
+	default:
+		ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.StoreTimeout)
+		id, err := s.r.cfg.Authenticator.Authenticate(ctx, f.Token)
+		cancel()
+		if err != nil {
+			if errors.Is(err, auth.ErrInvalidToken) {
+				s.sendError(f.ID, "", protocol.Errorf(protocol.CodeUnauthorized, "invalid token"))
+			} else {
+				s.sendError(f.ID, "", s.r.internal(err, "authenticate"))
+			}
+			s.out.close(protocol.CloseUnauthorized, "unauthorized")
+			return false
+		}
+		s.identity = id
+	}
+	s.log = s.r.log.With("user", s.identity.UserID)
+	s.send(&protocol.ServerFrame{
+		Type:     protocol.TypeReady,
+		ID:       f.ID,
+		Protocol: protocol.Version,
+		User:     &protocol.User{ID: s.identity.UserID, Name: s.identity.Name, Roles: s.identity.Roles},
+		Models:   s.r.cfg.Models, DefaultModel: s.r.cfg.DefaultModel,
+		Limits: &protocol.Limits{MaxFrameBytes: s.r.cfg.MaxFrameBytes, MaxTextBytes: s.r.cfg.MaxTextBytes},
+	})
+	return true
+}
+
+func (s *socket) readLoop() {
+	var buf bytes.Buffer
+	lim := protocol.DecodeLimits{MaxTextBytes: s.r.cfg.MaxTextBytes}
+	for {
+		data, ok := s.readFrame(&buf)
+		if !ok {
+			return
+		}
+		if data == nil {
+			continue // answered already (too large, binary)
+		}
+		f, perr := protocol.Decode(data, lim)
+		if perr != nil {
+			s.sendError(f.ID, f.ConversationID, perr)
+			continue
+		}
+		s.dispatch(&f)
+	}
+}
+
+// readFrame reads one message into buf. It returns ok == false when the
+// socket is done, and data == nil for a message already answered with an
+// error (binary, too large).
+func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
+	typ, rd, err := s.conn.Reader(s.ctx)
+	if err != nil {
+		return nil, false
+	}
+	buf.Reset()
+	max := int64(s.r.cfg.MaxFrameBytes)
+	n, err := buf.ReadFrom(io.LimitReader(rd, max+1))
+	if err != nil {
+		return nil, false
+	}
+	if n > max {
+		if _, err := io.Copy(io.Discard, rd); err != nil {
+			return nil, false // over the hard limit: the library closed with 1009
+		}
+		s.sendError("", "", &protocol.Error{Code: protocol.CodeTooLarge, Message: "frame is too large", Field: "frame"})
+		return nil, true
+	}
+	if typ != websocket.MessageText {
+		s.sendError("", "", protocol.Errorf(protocol.CodeBadFrame, "binary frames are not supported"))
+		return nil, true
+	}
+	if buf.Cap() > 4*s.r.cfg.MaxFrameBytes { // keep idle sockets small
+		*buf = bytes.Buffer{}
+		return nil, true
+	}
+	return buf.Bytes(), true
+}
+
+func (s *socket) writeLoop() {
+	ping := time.NewTicker(s.r.cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-s.out.wake:
+		case <-ping.C:
+			ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.WriteTimeout)
+			err := s.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				s.abort()
+				return
+			}
+			continue
+		case <-s.ctx.Done():
+			return
+		}
+		frames, code, reason := s.out.take()
+		if code == closeSlowConsumer {
+			frames = nil // the client resumes from what it saw
+		}
+		if len(frames) > 0 && !s.write(frames) {
+			s.abort()
+			return
+		}
+		if code != 0 {
+			_ = s.conn.Close(websocket.StatusCode(code), reason)
+			s.abort()
+			return
+		}
+	}
+}
+
+// write sends every queued frame as one WebSocket message, one frame per
+// line.
+func (s *socket) write(frames [][]byte) bool {
+	ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.WriteTimeout)
+	defer cancel()
+	w, err := s.conn.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return false
+	}
+	for i, f := range frames {
+		if i > 0 {
+			if _, err := w.Write(newline); err != nil {
+				return false
+			}
+		}
+		if _, err := w.Write(f); err != nil {
+			return false
+		}
+	}
+	return w.Close() == nil
+}
+
+var newline = []byte{'\n'}
+
+// send encodes and queues a response frame.
+func (s *socket) send(f *protocol.ServerFrame) {
+	b, err := protocol.Encode(f)
+	if err != nil {
+		s.log.Error("encode frame", "type", f.Type, "err", err)
+		return
+	}
+	s.out.push(b)
+}
+
+func (s *socket) sendError(requestID, conversationID string, e *protocol.Error) {
+	s.send(&protocol.ServerFrame{Type: protocol.TypeError, ID: requestID, ConversationID: conversationID, Error: e.Body()})
+}
