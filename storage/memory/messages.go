@@ -1,0 +1,174 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// AppendMessage stores m in its conversation. ID, ConversationID, Role and
+// CreatedAt are required (storage.ErrInvalid); the conversation must exist
+// (storage.ErrNotFound). If (ConversationID, ID) is already stored, the
+// stored message is returned with created == false and nothing changes; a
+// different Role gives storage.ErrConflict. A created message moves the
+// conversation's UpdatedAt forward to its CreatedAt, never backward.
+func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.Message, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Message{}, false, err
+	}
+	switch {
+	case m.ID == "":
+		return storage.Message{}, false, fmt.Errorf("memory: append message: empty id: %w", storage.ErrInvalid)
+	case m.ConversationID == "":
+		return storage.Message{}, false, fmt.Errorf("memory: append message %q: empty conversation id: %w", m.ID, storage.ErrInvalid)
+	case m.Role == "":
+		return storage.Message{}, false, fmt.Errorf("memory: append message %q: empty role: %w", m.ID, storage.ErrInvalid)
+	case m.CreatedAt.IsZero():
+		return storage.Message{}, false, fmt.Errorf("memory: append message %q: zero CreatedAt: %w", m.ID, storage.ErrInvalid)
+	}
+	m.CreatedAt = m.CreatedAt.Round(0)
+	m.UpdatedAt = m.UpdatedAt.Round(0)
+	stored := &m
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.convs[m.ConversationID]
+	if !ok {
+		return storage.Message{}, false, notFoundConversation(m.ConversationID)
+	}
+	if old, ok := e.byID[m.ID]; ok {
+		if old.Role != m.Role {
+			return storage.Message{}, false, fmt.Errorf("memory: append message %q: stored with role %q, not %q: %w",
+				m.ID, old.Role, m.Role, storage.ErrConflict)
+		}
+		return *old, false, nil
+	}
+	k := key{m.CreatedAt, m.ID}
+	if n := len(e.msgs); n == 0 || cmpMessage(e.msgs[n-1], k) < 0 {
+		e.msgs = append(e.msgs, stored)
+	} else {
+		i, _ := slices.BinarySearchFunc(e.msgs, k, cmpMessage)
+		e.msgs = slices.Insert(e.msgs, i, stored)
+	}
+	e.byID[m.ID] = stored
+	if m.CreatedAt.After(e.c.UpdatedAt) {
+		e.c.UpdatedAt = m.CreatedAt
+	}
+	return m, true, nil
+}
+
+// UpdateMessage replaces Text, Status, FinishReason, Error, Usage and
+// UpdatedAt of the stored message (m.ConversationID, m.ID); the other fields
+// of m are ignored. Empty ids give storage.ErrInvalid, unknown messages
+// storage.ErrNotFound.
+func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if m.ID == "" || m.ConversationID == "" {
+		return fmt.Errorf("memory: update message: empty id or conversation id: %w", storage.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.convs[m.ConversationID]
+	if !ok {
+		return notFoundConversation(m.ConversationID)
+	}
+	old, ok := e.byID[m.ID]
+	if !ok {
+		return notFoundMessage(m.ConversationID, m.ID)
+	}
+	old.Text = m.Text
+	old.Status = m.Status
+	old.FinishReason = m.FinishReason
+	old.Error = m.Error
+	old.Usage = m.Usage
+	old.UpdatedAt = m.UpdatedAt.Round(0)
+	return nil
+}
+
+// GetMessage returns a copy of one message or storage.ErrNotFound.
+func (s *Store) GetMessage(ctx context.Context, conversationID, id string) (storage.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Message{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.convs[conversationID]
+	if !ok {
+		return storage.Message{}, notFoundConversation(conversationID)
+	}
+	m, ok := e.byID[id]
+	if !ok {
+		return storage.Message{}, notFoundMessage(conversationID, id)
+	}
+	return *m, nil
+}
+
+// ListMessages returns a page of a conversation's messages ordered by
+// (CreatedAt, ID) in q.Order. An empty ConversationID, an unknown Order or a
+// malformed cursor gives storage.ErrInvalid; an unknown conversation gives
+// storage.ErrNotFound.
+func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (storage.MessagePage, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.MessagePage{}, err
+	}
+	if q.ConversationID == "" {
+		return storage.MessagePage{}, fmt.Errorf("memory: list messages: empty conversation id: %w", storage.ErrInvalid)
+	}
+	if q.Order != storage.Ascending && q.Order != storage.Descending {
+		return storage.MessagePage{}, fmt.Errorf("memory: list messages: unknown order %d: %w", q.Order, storage.ErrInvalid)
+	}
+	var (
+		from    key
+		hasFrom bool
+	)
+	if q.Cursor != "" {
+		k, err := decodeCursor(q.Cursor, kindMessages, q.Order)
+		if err != nil {
+			return storage.MessagePage{}, fmt.Errorf("memory: list messages: %w", err)
+		}
+		from, hasFrom = k, true
+	}
+	limit := storage.ClampLimit(q.Limit)
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.convs[q.ConversationID]
+	if !ok {
+		return storage.MessagePage{}, notFoundConversation(q.ConversationID)
+	}
+	// window is what remains after the cursor, in ascending order.
+	window := e.msgs
+	if hasFrom {
+		i, found := slices.BinarySearchFunc(window, from, cmpMessage)
+		if q.Order == storage.Ascending {
+			if found {
+				i++
+			}
+			window = window[i:]
+		} else {
+			window = window[:i]
+		}
+	}
+	n := min(limit, len(window))
+	page := storage.MessagePage{Messages: make([]storage.Message, n)}
+	for j := range n {
+		if q.Order == storage.Ascending {
+			page.Messages[j] = *window[j]
+		} else {
+			page.Messages[j] = *window[len(window)-1-j]
+		}
+	}
+	if n < len(window) {
+		last := page.Messages[n-1]
+		page.NextCursor = encodeCursor(kindMessages, q.Order, key{last.CreatedAt, last.ID})
+	}
+	return page, nil
+}
+
+func notFoundMessage(conversationID, id string) error {
+	return fmt.Errorf("memory: message %q in conversation %q: %w", id, conversationID, storage.ErrNotFound)
+}
