@@ -117,6 +117,15 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 	}
 	cancel()
 
+	// The conversation is free again before reply.end goes out, so a client
+	// that sends as soon as it sees the end is never told busy.
+	st.mu.Lock()
+	if st.gen == g {
+		st.gen = nil
+	}
+	st.stats.Observe(r.cfg.Now().Sub(started))
+	st.mu.Unlock()
+
 	end := &protocol.ServerFrame{Type: protocol.TypeReplyEnd, ConversationID: st.id, ReplyID: g.replyID, FinishReason: string(out.reason)}
 	if out.usage != (llm.Usage{}) {
 		end.Usage = &protocol.Usage{InputTokens: out.usage.InputTokens, OutputTokens: out.usage.OutputTokens}
@@ -125,13 +134,6 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 		end.Error = out.err.Body()
 	}
 	r.publishReply(g, st, end)
-
-	st.mu.Lock()
-	if st.gen == g {
-		st.gen = nil
-	}
-	st.stats.Observe(r.cfg.Now().Sub(started))
-	st.mu.Unlock()
 }
 
 // stream relays the provider's events until the reply ends.
