@@ -72,7 +72,9 @@ func New(opts ...Option) (*Server, error) {
 		cfg.limiter = tb
 	}
 	if cfg.broker == nil {
-		mb, err := memorybroker.New(memorybroker.Config{})
+		// The broker remembers conversations as long as their live state
+		// may be kept, and no more of them.
+		mb, err := memorybroker.New(memorybroker.Config{MaxConversations: cfg.maxSessions, IdleTTL: cfg.sessionTTL})
 		if err != nil {
 			return nil, fmt.Errorf("chatbox: default broker: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatboxsdk/chatbox/broker"
@@ -157,7 +158,7 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 		Conversation: wireConversation(conv), Messages: msgs, Cursor: page.NextCursor,
 		LastSeq: after, Reply: snap,
 	})
-	sub, err := s.r.cfg.Broker.Subscribe(ctx, conv.ID, after, s.deliver)
+	sub, err := s.subscribe(ctx, conv.ID, after)
 	if err != nil {
 		release()
 		return s.r.brokerError(err, "subscribe")
@@ -193,7 +194,7 @@ func (s *socket) handleResume(f *protocol.ClientFrame) *protocol.Error {
 		}
 		st.load(conv, last)
 	}
-	sub, err := s.r.cfg.Broker.Subscribe(ctx, conv.ID, *f.AfterSeq, s.deliver)
+	sub, err := s.subscribe(ctx, conv.ID, *f.AfterSeq)
 	if err != nil {
 		release()
 		return s.r.brokerError(err, "subscribe")
@@ -322,7 +323,22 @@ func (s *socket) leave(id string) bool {
 	return ok
 }
 
-func (s *socket) deliver(ev broker.Event) { s.out.push(ev.Data) }
+// subscribe attaches the socket to a conversation's events after seq after.
+// Replayed events are queued without the outbox budget (see pushReplay);
+// live ones count against it.
+func (s *socket) subscribe(ctx context.Context, conversationID string, after int64) (broker.Subscription, error) {
+	var replaying atomic.Bool
+	replaying.Store(true)
+	sub, err := s.r.cfg.Broker.Subscribe(ctx, conversationID, after, func(ev broker.Event) {
+		if replaying.Load() {
+			s.out.pushReplay(ev.Data)
+		} else {
+			s.out.push(ev.Data)
+		}
+	})
+	replaying.Store(false)
+	return sub, err
+}
 
 func (s *socket) sessionError(err error) *protocol.Error {
 	if errors.Is(err, session.ErrFull) {

@@ -32,13 +32,20 @@ func (o *outbox) signal() {
 
 // push queues one encoded frame. It reports false when the socket is closing
 // or the frame overflowed the budget (which starts the close).
-func (o *outbox) push(frame []byte) bool {
+func (o *outbox) push(frame []byte) bool { return o.add(frame, true) }
+
+// pushReplay queues a replayed event without checking the budget: a replay
+// is bounded by the broker's replay window, and refusing it would make a
+// long reply impossible to resume.
+func (o *outbox) pushReplay(frame []byte) bool { return o.add(frame, false) }
+
+func (o *outbox) add(frame []byte, capped bool) bool {
 	o.mu.Lock()
 	if o.closing != 0 {
 		o.mu.Unlock()
 		return false
 	}
-	if o.bytes+len(frame) > o.max {
+	if capped && o.bytes+len(frame) > o.max {
 		o.overflow = true
 		o.closing = closeSlowConsumer
 		o.reason = "client too slow: reconnect and resume"
@@ -49,7 +56,9 @@ func (o *outbox) push(frame []byte) bool {
 		return false
 	}
 	o.frames = append(o.frames, frame)
-	o.bytes += len(frame)
+	if capped {
+		o.bytes += len(frame) // replayed bytes are bounded by the replay window instead
+	}
 	o.mu.Unlock()
 	o.signal()
 	return true
