@@ -217,13 +217,17 @@ func WithHistoryPageSize(n int) Option {
 
 // WithWriteTimeout bounds one write to a socket. Default 10s; 1s to 5m.
 func WithWriteTimeout(d time.Duration) Option {
-	return func(c *config) error { return durRange("WithWriteTimeout", d, time.Second, 5*time.Minute, &c.writeTimeout) }
+	return func(c *config) error {
+		return durRange("WithWriteTimeout", d, time.Second, 5*time.Minute, &c.writeTimeout)
+	}
 }
 
 // WithPingInterval sets how often sockets are pinged to detect dead peers.
 // Default 30s; 1s to 10m.
 func WithPingInterval(d time.Duration) Option {
-	return func(c *config) error { return durRange("WithPingInterval", d, time.Second, 10*time.Minute, &c.pingInterval) }
+	return func(c *config) error {
+		return durRange("WithPingInterval", d, time.Second, 10*time.Minute, &c.pingInterval)
+	}
 }
 
 // WithHelloTimeout bounds the wait for a socket's hello frame. Default 10s;

@@ -72,7 +72,7 @@ type Client struct {
 	msgs  chan []byte
 	done  chan struct{}
 	stop  chan struct{} // closed by Close: the reader discards from then on
-	rdErr error // set before done is closed
+	rdErr error         // set before done is closed
 
 	queue  []protocol.ServerFrame
 	nextID int
@@ -138,7 +138,9 @@ type HTTPError struct {
 	err    error
 }
 
-func (e *HTTPError) Error() string { return fmt.Sprintf("client: upgrade refused with HTTP %d: %v", e.Status, e.err) }
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("client: upgrade refused with HTTP %d: %v", e.Status, e.err)
+}
 func (e *HTTPError) Unwrap() error { return e.err }
 
 func (c *Client) readLoop() {
