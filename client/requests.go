@@ -56,9 +56,11 @@ func (c *Client) End(ctx context.Context, conversationID string) error {
 	return err
 }
 
-// Leave detaches this socket from a conversation.
+// Leave detaches this socket from a conversation and forgets its last
+// sequence number.
 func (c *Client) Leave(ctx context.Context, conversationID string) error {
 	_, err := c.Request(ctx, protocol.ClientFrame{Type: protocol.TypeLeave, ConversationID: conversationID})
+	delete(c.lastSeq, conversationID)
 	return err
 }
 

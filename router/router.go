@@ -30,6 +30,10 @@ import (
 
 const closeSlowConsumer = protocol.CloseSlowConsumer
 
+// closeGrace is how long sockets may take to receive their close frame once
+// Shutdown's deadline has passed.
+const closeGrace = 100 * time.Millisecond
+
 // maxOpenPerSocket caps the conversations one socket may have open at once.
 const maxOpenPerSocket = 32
 
@@ -203,9 +207,18 @@ func (r *Router) Shutdown(ctx context.Context) error {
 	}
 	socksDone := make(chan struct{})
 	go func() { r.sockWG.Wait(); close(socksDone) }()
+	// Past the deadline, sockets still get a brief grace to receive their
+	// close frame (a write of a few bytes) before they are dropped.
+	graceCtx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		graceCtx, cancel = context.WithTimeout(context.Background(), closeGrace)
+		defer cancel()
+	}
+	grace := graceCtx.Done()
 	select {
 	case <-socksDone:
-	case <-ctx.Done():
+	case <-grace:
 		if deadlineErr == nil {
 			deadlineErr = ctx.Err()
 		}
