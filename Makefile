@@ -1,0 +1,27 @@
+# The README's two commands: `make quickstart` and `make test`.
+GO ?= go
+
+.PHONY: test vet quickstart bench fuzz
+
+# test: everything CI runs. Race detector on; the churn test (too slow under
+# the race detector) runs in its own pass; benchmarks run once each so they
+# cannot rot.
+test: vet
+	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Churn' .
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	$(GO) vet ./...
+
+quickstart:
+	$(GO) run ./examples/quickstart
+
+# bench: the hot-path benchmarks with allocation counts.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./router/ ./broker/memory/ ./ratelimit/ ./session/ ./storage/memory/
+
+# fuzz: fuzz the frame decoder for a minute (its seed corpus runs in `test`).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./protocol/

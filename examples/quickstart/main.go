@@ -1,0 +1,104 @@
+// Command quickstart serves a working chat with no keys and no database:
+// the in-memory store and the scripted demo model.
+//
+//	go run ./examples/quickstart
+//
+// then open the printed address in a browser.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/chatboxsdk/chatbox"
+	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/llm/scripted"
+)
+
+//go:embed index.html
+var page []byte
+
+// demoToken is printed for the demo; a real host verifies its own tokens.
+const demoToken = "demo-user-token"
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	flag.Parse()
+	if err := run(*addr); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// newHandler builds the chat Server and the page around it.
+func newHandler(logger *slog.Logger) (*chatbox.Server, http.Handler, error) {
+	authn, err := auth.NewStaticTokens(map[string]auth.Identity{
+		demoToken: {UserID: "demo", Name: "Demo User"},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	chat, err := chatbox.New(
+		chatbox.WithLLM(scripted.New(scripted.WithResponder(scripted.Demo()))),
+		chatbox.WithAuthenticator(authn),
+		chatbox.WithSystemPrompt("You are a helpful assistant."),
+		chatbox.WithLogger(logger),
+	)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/chat/", http.StripPrefix("/chat", chat))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
+	})
+	return chat, mux, nil
+}
+
+func run(addr string) error {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	chat, mux, err := newHandler(logger)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (try -addr 127.0.0.1:0): %w", addr, err)
+	}
+	// No WriteTimeout: it would cut long-lived sockets. The Server bounds
+	// its own writes.
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("chatbox quickstart\n  open   http://%s/\n  socket ws://%s/chat/ws (subprotocol chatbox.v1)\n  token  %s\n  health http://%s/chat/health\n",
+		ln.Addr(), ln.Addr(), demoToken, ln.Addr())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := chat.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("chat shutdown", "err", err)
+	}
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/broker/memory"
+	"github.com/chatboxsdk/chatbox/protocol"
+)
+
+// BenchmarkFanOutDelta measures one reply delta from the generation to N
+// sockets' outbound queues: encoding once, publishing through the broker
+// and queueing the shared bytes on every socket.
+func BenchmarkFanOutDelta(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("sockets=%d", n), func(b *testing.B) {
+			br, err := memory.New(memory.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer br.Close()
+			ctx := context.Background()
+			last, _ := br.LastSeq(ctx, "c_bench")
+			boxes := make([]*outbox, n)
+			for i := range boxes {
+				o := newOutbox(1 << 30)
+				boxes[i] = o
+				sub, err := br.Subscribe(ctx, "c_bench", last, func(ev broker.Event) { o.push(ev.Data) })
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sub.Close()
+			}
+			buf := make([]byte, 0, 256)
+			b.ReportAllocs()
+			for b.Loop() {
+				_, err := br.Publish(ctx, "c_bench", func(seq int64) ([]byte, error) {
+					return slices.Clone(protocol.AppendDelta(buf[:0], "c_bench", seq, "r_0123456789", "a token ")), nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, o := range boxes { // the writers drain their queues
+					o.take()
+					select {
+					case <-o.wake:
+					default:
+					}
+				}
+			}
+		})
+	}
+}
