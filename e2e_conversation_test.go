@@ -273,3 +273,31 @@ func hasUserMessage(frames []protocol.ServerFrame, id string) bool {
 	}
 	return false
 }
+
+func TestTypingReachesTheOtherSocketsWithoutASequenceNumber(t *testing.T) {
+	h := chatboxtest.New(t, chatboxtest.Config{})
+	ctx := testCtx(t)
+	a, b := h.Dial(t, "alice"), h.Dial(t, "alice")
+	conv := openNew(t, a)
+	if _, err := b.Open(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Typing(ctx, conv, true); err != nil {
+		t.Fatal(err)
+	}
+	f, err := b.Next(ctx)
+	if err != nil || f.Type != protocol.TypeTyping || f.Active == nil || !*f.Active || f.Seq != 0 || f.Role != "user" {
+		t.Fatalf("other socket got %+v, %v", f, err)
+	}
+	// A third socket resuming from before the signal does not get it replayed.
+	c := h.Dial(t, "alice")
+	if _, err := c.Resume(ctx, conv, b.LastSeq(conv)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.End(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := c.Next(ctx); err != nil || f.Type != protocol.TypeEnded {
+		t.Fatalf("after resume got %+v, %v; want conversation.ended only", f, err)
+	}
+}

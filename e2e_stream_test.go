@@ -3,6 +3,7 @@ package chatbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +235,27 @@ func TestResumeFromTooOldASequenceAsksToReopen(t *testing.T) {
 	defer cancel()
 	if _, err := again.List(ctx2, "", 1); err != nil {
 		t.Fatalf("socket unusable after replay_unavailable: %v", err)
+	}
+}
+
+type panickingProvider struct{}
+
+func (panickingProvider) Stream(context.Context, llm.Request) (llm.Stream, error) {
+	panic("provider bug")
+}
+
+func TestAPanickingProviderEndsTheReplyWithErrorAndTheServerLives(t *testing.T) {
+	h := chatboxtest.New(t, chatboxtest.Config{Provider: panickingProvider{}})
+	ctx := testCtx(t)
+	c := h.Dial(t, "alice")
+	conv := openNew(t, c)
+	for i := range 2 { // the conversation is usable again after the failure
+		if _, err := c.Send(ctx, conv, fmt.Sprintf("m%d", i), "boom?"); err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := c.ReadReply(ctx, conv, nil)
+		if err != nil || r.FinishReason != "error" || r.Error == nil || strings.Contains(r.Error.Message, "provider bug") {
+			t.Fatalf("reply %d: %v %+v %v", i, r, r.Error, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -57,6 +58,19 @@ func (r *Router) startGeneration(st *conversation, g *generation, userMsg storag
 	go func() {
 		defer r.genWG.Done()
 		defer release()
+		defer func() {
+			if p := recover(); p != nil {
+				// A panicking provider or store must not take the host
+				// down; the conversation is freed for the next message.
+				r.internal(fmt.Errorf("panic: %v", p), "generate")
+				st.mu.Lock()
+				if st.gen == g {
+					st.gen = nil
+				}
+				st.mu.Unlock()
+				g.cancel(nil)
+			}
+		}()
 		r.generate(st, g, userMsg, userID)
 	}()
 	return nil
@@ -138,7 +152,7 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 
 // stream relays the provider's events until the reply ends.
 func (r *Router) stream(g *generation, st *conversation, req llm.Request, log *slog.Logger) outcome {
-	stream, err := r.cfg.Provider.Stream(g.ctx, req)
+	stream, err := startStream(g.ctx, r.cfg.Provider, req)
 	if err != nil {
 		return r.failure(g, err, log)
 	}
@@ -146,7 +160,7 @@ func (r *Router) stream(g *generation, st *conversation, req llm.Request, log *s
 	var usage llm.Usage
 	buf := make([]byte, 0, 256)
 	for {
-		ev, err := stream.Recv()
+		ev, err := recvEvent(stream)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = &llm.Error{Kind: llm.KindUnavailable, Provider: "stream", Err: errors.New("stream ended without a finish event")}
@@ -262,4 +276,26 @@ func (r *Router) history(ctx context.Context, conversationID string) ([]llm.Mess
 		}
 	}
 	return msgs, nil
+}
+
+// errProviderPanic reports a provider that panicked; the reply ends with
+// finish reason error instead of taking the process down.
+var errProviderPanic = errors.New("provider panicked")
+
+func startStream(ctx context.Context, p llm.Provider, req llm.Request) (st llm.Stream, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			st, err = nil, fmt.Errorf("%w: %v", errProviderPanic, v)
+		}
+	}()
+	return p.Stream(ctx, req)
+}
+
+func recvEvent(st llm.Stream) (ev llm.Event, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			ev, err = llm.Event{}, fmt.Errorf("%w: %v", errProviderPanic, v)
+		}
+	}()
+	return st.Recv()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,13 @@ import (
 
 func (s *socket) dispatch(f *protocol.ClientFrame) {
 	var perr *protocol.Error
+	defer func() {
+		// A panic in host code (Store, Limiter, Broker) fails this request,
+		// not the socket or the process.
+		if p := recover(); p != nil {
+			s.sendError(f.ID, f.ConversationID, s.r.internal(fmt.Errorf("panic: %v", p), "handle "+f.Type))
+		}
+	}()
 	switch f.Type {
 	case protocol.TypeHello:
 		perr = &protocol.Error{Code: protocol.CodeInvalidField, Message: "hello was already received", Field: "type"}
