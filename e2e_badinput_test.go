@@ -36,7 +36,8 @@ func TestBadFramesGetDocumentedCodesAndTheSocketSurvives(t *testing.T) {
 		{"text over limit", `{"type":"send","conversation_id":"` + conv + `","message_id":"m","text":"` + strings.Repeat("a", 1025) + `"}`, protocol.CodeTooLarge},
 		{"frame over limit", `{"type":"send","text":"` + strings.Repeat("a", 5000) + `"}`, protocol.CodeTooLarge},
 		{"invalid utf8", "{\"type\":\"send\",\"text\":\"\xc3\x28\"}", protocol.CodeBadFrame},
-		{"second hello", `{"type":"hello","token":"x"}`, protocol.CodeInvalidField},
+		{"re-authentication with a bad token", `{"type":"hello","token":"x"}`, protocol.CodeUnauthorized},
+		{"re-authentication without a token", `{"type":"hello"}`, protocol.CodeInvalidField},
 		{"conversation not open", `{"type":"send","conversation_id":"c_other","message_id":"m","text":"hi"}`, protocol.CodeNotOpen},
 	}
 	for _, tc := range cases {

@@ -68,11 +68,12 @@ func Errorf(code Code, format string, args ...any) *Error {
 // WebSocket close codes used by the server. 1000-1011 are RFC 6455 codes;
 // 4000-4999 are chatbox's.
 const (
-	CloseNormal        = 1000 // the client asked to close, or the session ended normally
-	CloseGoingAway     = 1001 // the server is shutting down; reconnect later and resume
-	CloseMessageTooBig = 1009 // a frame exceeded the hard frame limit
-	CloseInternalError = 1011 // unexpected server failure
-	CloseProtocolError = 4000 // no hello in time, or the first frame was not hello
-	CloseUnauthorized  = 4001 // token missing, invalid or expired; reconnect with a new token
-	CloseSlowConsumer  = 4008 // the client read too slowly; reconnect and resume
+	CloseNormal             = 1000 // the client asked to close, or the session ended normally
+	CloseGoingAway          = 1001 // the server is shutting down; reconnect later and resume
+	CloseMessageTooBig      = 1009 // a frame exceeded the hard frame limit
+	CloseInternalError      = 1011 // unexpected server failure
+	CloseProtocolError      = 4000 // no hello in time, or the first frame was not hello
+	CloseUnauthorized       = 4001 // token missing, invalid or expired; reconnect with a new token
+	CloseSlowConsumer       = 4008 // the client read too slowly; reconnect and resume
+	CloseTooManyConnections = 4029 // the user has too many sockets open
 )

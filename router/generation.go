@@ -41,7 +41,9 @@ func newGeneration(parent context.Context, timeout time.Duration) *generation {
 	}
 }
 
-// startGeneration runs g as a Router job answering userMsg.
+// startGeneration runs g as a Router job answering userMsg. The caller holds
+// a generation slot of userID (reserveGeneration); the job releases it when
+// it ends, and startGeneration does not take it over when it fails.
 func (r *Router) startGeneration(st *conversation, g *generation, userMsg storage.Message, userID string) error {
 	r.mu.Lock()
 	if r.shuttingDown {
@@ -57,6 +59,7 @@ func (r *Router) startGeneration(st *conversation, g *generation, userMsg storag
 	}
 	go func() {
 		defer r.genWG.Done()
+		defer r.releaseCount(r.userGens, userID)
 		defer release()
 		defer func() {
 			if p := recover(); p != nil {
@@ -299,3 +302,10 @@ func recvEvent(st llm.Stream) (ev llm.Event, err error) {
 	}()
 	return st.Recv()
 }
+
+// reserveGeneration takes one of userID's MaxGenerationsPerUser slots.
+func (r *Router) reserveGeneration(userID string) bool {
+	return r.acquireCount(r.userGens, userID, r.cfg.MaxGenerationsPerUser)
+}
+
+func (r *Router) releaseGeneration(userID string) { r.releaseCount(r.userGens, userID) }

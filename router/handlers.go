@@ -27,7 +27,7 @@ func (s *socket) dispatch(f *protocol.ClientFrame) {
 	}()
 	switch f.Type {
 	case protocol.TypeHello:
-		perr = &protocol.Error{Code: protocol.CodeInvalidField, Message: "hello was already received", Field: "type"}
+		perr = s.reauthenticate(f)
 	case protocol.TypeOpen:
 		perr = s.handleOpen(f)
 	case protocol.TypeResume:

@@ -67,6 +67,9 @@ type Config struct {
 	MessageLimit      ratelimit.Limit
 	ConversationLimit ratelimit.Limit
 
+	MaxSocketsPerUser     int // 0: unlimited
+	MaxGenerationsPerUser int // 0: unlimited
+
 	SessionTTL  time.Duration
 	MaxSessions int
 
@@ -87,6 +90,10 @@ type Router struct {
 	mu           sync.Mutex
 	sockets      map[*socket]struct{}
 	shuttingDown bool
+	// Per-user counts of sockets and running generations; entries are
+	// deleted at zero, so the maps hold only users with live activity.
+	userSockets map[string]int
+	userGens    map[string]int
 
 	sockWG    sync.WaitGroup
 	genWG     sync.WaitGroup
@@ -118,7 +125,10 @@ func New(cfg Config) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	r := &Router{cfg: cfg, log: cfg.Logger, sessions: reg, sockets: make(map[*socket]struct{})}
+	r := &Router{
+		cfg: cfg, log: cfg.Logger, sessions: reg, sockets: make(map[*socket]struct{}),
+		userSockets: make(map[string]int), userGens: make(map[string]int),
+	}
 	r.base, r.cancelBase = context.WithCancel(context.Background())
 	r.genCtx, r.cancelGen = context.WithCancelCause(r.base)
 	r.janitorWG.Add(1)
@@ -231,4 +241,32 @@ func (r *Router) Shutdown(ctx context.Context) error {
 	r.cancelBase()
 	r.janitorWG.Wait()
 	return deadlineErr
+}
+
+// acquireUser counts one more socket for user, unless the user is at
+// MaxSocketsPerUser.
+func (r *Router) acquireUser(user string) bool {
+	return r.acquireCount(r.userSockets, user, r.cfg.MaxSocketsPerUser)
+}
+
+func (r *Router) releaseUser(user string) { r.releaseCount(r.userSockets, user) }
+
+func (r *Router) acquireCount(m map[string]int, user string, limit int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if limit > 0 && m[user] >= limit {
+		return false
+	}
+	m[user]++
+	return true
+}
+
+func (r *Router) releaseCount(m map[string]int, user string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m[user] <= 1 {
+		delete(m, user)
+		return
+	}
+	m[user]--
 }

@@ -22,24 +22,36 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 		return perr
 	}
 	st := a.conv
+	uid := s.identity.UserID
+	if !s.r.reserveGeneration(uid) {
+		if s.isDuplicate(ctx, f) {
+			s.ack(f, true)
+			return nil
+		}
+		return protocol.Errorf(protocol.CodeBusy, "too many replies are running for this user: wait for one to end")
+	}
 	g, createdAt, perr := st.claim(s.r.genCtx, s.r.cfg.GenerationTimeout, s.r.cfg.Now())
 	if perr != nil {
+		s.r.releaseGeneration(uid)
 		if perr.Code == protocol.CodeBusy && s.isDuplicate(ctx, f) {
 			s.ack(f, true)
 			return nil
 		}
 		return perr
 	}
+	// From here every path that does not start the generation gives back
+	// both the claim and the slot.
+	abandon := func() { st.unclaim(g); s.r.releaseGeneration(uid) }
 	stored, created, err := s.r.cfg.Store.AppendMessage(ctx, storage.Message{
 		ID: f.MessageID, ConversationID: f.ConversationID, Role: storage.RoleUser, Text: f.Text,
 		Status: storage.MessageComplete, CreatedAt: createdAt, UpdatedAt: createdAt,
 	})
 	if err != nil {
-		st.unclaim(g)
+		abandon()
 		return s.r.storeError(err, "append message")
 	}
 	if !created && !s.unanswered(ctx, stored) {
-		st.unclaim(g)
+		abandon()
 		s.ack(f, true)
 		return nil
 	}
@@ -53,8 +65,8 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 			s.log.Warn("publish message", "conversation", f.ConversationID, "err", err)
 		}
 	}
-	if err := s.r.startGeneration(st, g, stored, s.identity.UserID); err != nil {
-		st.unclaim(g)
+	if err := s.r.startGeneration(st, g, stored, uid); err != nil {
+		abandon()
 		return protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down; the message is stored")
 	}
 	return nil

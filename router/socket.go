@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -33,6 +34,12 @@ type socket struct {
 	attached map[string]*attachment
 
 	abortOnce sync.Once
+
+	// expiresAt is the credential's expiry in Unix nanoseconds (0: never);
+	// written by the read loop, enforced by the writer.
+	expiresAt     atomic.Int64
+	expiryChanged chan struct{}
+	userCounted   bool // read loop only
 }
 
 func newSocket(r *Router, conn *websocket.Conn) *socket {
@@ -45,6 +52,8 @@ func newSocket(r *Router, conn *websocket.Conn) *socket {
 		ctx:      ctx,
 		cancel:   cancel,
 		attached: make(map[string]*attachment),
+
+		expiryChanged: make(chan struct{}, 1),
 	}
 }
 
@@ -81,6 +90,9 @@ func (s *socket) run(preauth *auth.Identity) {
 	wg.Wait()
 	s.cancel()
 	s.abort()
+	if s.userCounted {
+		s.r.releaseUser(s.identity.UserID)
+	}
 }
 
 // handshake waits for the hello frame (authenticating with its token when
@@ -119,20 +131,26 @@ func (s *socket) handshake(preauth *auth.Identity) bool {
 		s.out.close(protocol.CloseUnauthorized, "unauthorized")
 		return false
 	default:
-		ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.StoreTimeout)
-		id, err := s.r.cfg.Authenticator.Authenticate(ctx, f.Token)
-		cancel()
-		if err != nil {
-			if errors.Is(err, auth.ErrInvalidToken) {
-				s.sendError(f.ID, "", protocol.Errorf(protocol.CodeUnauthorized, "invalid token"))
-			} else {
-				s.sendError(f.ID, "", s.r.internal(err, "authenticate"))
-			}
+		id, perr := s.authenticate(f.Token)
+		if perr != nil {
+			s.sendError(f.ID, "", perr)
 			s.out.close(protocol.CloseUnauthorized, "unauthorized")
 			return false
 		}
 		s.identity = id
 	}
+	if !s.identity.ExpiresAt.IsZero() && !s.identity.ExpiresAt.After(s.r.cfg.Now()) {
+		s.sendError(f.ID, "", protocol.Errorf(protocol.CodeUnauthorized, "the token has expired"))
+		s.out.close(protocol.CloseUnauthorized, "token expired")
+		return false
+	}
+	if !s.r.acquireUser(s.identity.UserID) {
+		s.sendError(f.ID, "", protocol.Errorf(protocol.CodeLimitReached, "too many connections for this user"))
+		s.out.close(protocol.CloseTooManyConnections, "too many connections")
+		return false
+	}
+	s.userCounted = true
+	s.setExpiry(s.identity.ExpiresAt)
 	s.log = s.r.log.With("user", s.identity.UserID)
 	s.send(&protocol.ServerFrame{
 		Type:     protocol.TypeReady,
@@ -200,8 +218,26 @@ func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
 func (s *socket) writeLoop() {
 	ping := time.NewTicker(s.r.cfg.PingInterval)
 	defer ping.Stop()
+	expiry := time.NewTimer(time.Hour)
+	expiry.Stop()
+	defer expiry.Stop()
 	for {
 		select {
+		case <-s.expiryChanged:
+			expiry.Stop()
+			if at := s.expiresAt.Load(); at != 0 {
+				expiry.Reset(time.Until(time.Unix(0, at)))
+			}
+			continue
+		case <-expiry.C:
+			at := s.expiresAt.Load()
+			if at == 0 || time.Now().UnixNano() < at {
+				s.setExpiry(timeOrZero(at)) // re-authenticated meanwhile: re-arm
+				continue
+			}
+			s.send(&protocol.ServerFrame{Type: protocol.TypeError, Error: protocol.Errorf(protocol.CodeUnauthorized, "the token has expired: reconnect with a new token").Body()})
+			s.out.close(protocol.CloseUnauthorized, "token expired")
+			continue
 		case <-s.out.wake:
 		case <-ping.C:
 			ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.WriteTimeout)
@@ -267,4 +303,61 @@ func (s *socket) send(f *protocol.ServerFrame) {
 
 func (s *socket) sendError(requestID, conversationID string, e *protocol.Error) {
 	s.send(&protocol.ServerFrame{Type: protocol.TypeError, ID: requestID, ConversationID: conversationID, Error: e.Body()})
+}
+
+// authenticate verifies a token; a token that does not verify and an
+// authenticator that cannot decide are reported differently (the latter is
+// retryable).
+func (s *socket) authenticate(token string) (auth.Identity, *protocol.Error) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.StoreTimeout)
+	defer cancel()
+	id, err := s.r.cfg.Authenticator.Authenticate(ctx, token)
+	if err == nil {
+		return id, nil
+	}
+	if errors.Is(err, auth.ErrInvalidToken) {
+		return auth.Identity{}, protocol.Errorf(protocol.CodeUnauthorized, "invalid token")
+	}
+	s.log.Warn("authenticator failed", "err", err)
+	return auth.Identity{}, protocol.Errorf(protocol.CodeUnavailable, "authentication is temporarily unavailable")
+}
+
+// reauthenticate handles a hello after the first: a fresh token for the
+// same user extends the socket's life past the old token's expiry.
+func (s *socket) reauthenticate(f *protocol.ClientFrame) *protocol.Error {
+	if f.Token == "" {
+		return &protocol.Error{Code: protocol.CodeInvalidField, Message: "a token is required to re-authenticate", Field: "token"}
+	}
+	id, perr := s.authenticate(f.Token)
+	if perr != nil {
+		return perr
+	}
+	if id.UserID != s.identity.UserID {
+		return protocol.Errorf(protocol.CodeUnauthorized, "the token is for another user")
+	}
+	s.identity = id
+	s.setExpiry(id.ExpiresAt)
+	s.ok(f)
+	return nil
+}
+
+// setExpiry records when the socket's credential expires and wakes the
+// writer, which enforces it.
+func (s *socket) setExpiry(at time.Time) {
+	var n int64
+	if !at.IsZero() {
+		n = at.UnixNano()
+	}
+	s.expiresAt.Store(n)
+	select {
+	case s.expiryChanged <- struct{}{}:
+	default:
+	}
+}
+
+func timeOrZero(unixNano int64) time.Time {
+	if unixNano == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, unixNano)
 }
