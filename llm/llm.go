@@ -100,13 +100,17 @@ type Event struct {
 	At time.Time
 }
 
-// Stream is one streaming reply. Recv and Close are not safe for concurrent
-// use with each other except that Close may be called to abandon a stream
-// that another goroutine is not reading.
+// Stream is one streaming reply. To stop a stream that another goroutine is
+// reading, cancel the context given to Provider.Stream; Close is for
+// releasing it afterwards (a provider may also support Close during Recv, but
+// callers must not rely on it).
 type Stream interface {
 	// Recv returns the next event. After the EventFinish event it returns
-	// io.EOF. A failure is returned as an error (typed with *Error where the
-	// provider can classify it); after an error the stream is done.
+	// io.EOF itself (never wrapped), again on every later call. A failure
+	// is returned as an error (typed with *Error where the provider can
+	// classify it, with Provider set); after an error, and after Close,
+	// every call returns a non-nil error other than io.EOF, so an abandoned
+	// reply never looks complete. Deltas are never empty.
 	// Cancelling the context given to Provider.Stream makes Recv return an
 	// error wrapping the context's error promptly.
 	Recv() (Event, error)

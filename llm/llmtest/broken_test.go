@@ -1,0 +1,226 @@
+package llmtest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/llmtest"
+	"github.com/chatboxsdk/chatbox/llm/scripted"
+)
+
+// brokenEnv selects the broken provider TestBroken runs the suite against.
+const brokenEnv = "LLMTEST_BROKEN_PROVIDER"
+
+// scenarioReply scripts each scenario for a correct scripted provider.
+func scenarioReply(s llmtest.Scenario) scripted.Reply {
+	words := scripted.Words(llmtest.ReplyText)
+	switch s {
+	case llmtest.Stall:
+		return scripted.Reply{Deltas: words, StallAfter: 1}
+	case llmtest.FailBeforeStream:
+		return scripted.Reply{StartErr: &llm.Error{Kind: llm.KindRateLimited, Provider: "scripted"}}
+	case llmtest.FailMidStream:
+		return scripted.Reply{Deltas: words[:2], Err: &llm.Error{Kind: llm.KindOverloaded, Provider: "scripted"}}
+	}
+	return scripted.Reply{Deltas: words}
+}
+
+func correct(s llmtest.Scenario) llm.Provider {
+	r := scenarioReply(s)
+	return scripted.New(scripted.WithResponder(func(llm.Request) scripted.Reply { return r }))
+}
+
+// provider adapts functions to llm.Provider and llm.Stream.
+type provider func(ctx context.Context, req llm.Request) (llm.Stream, error)
+
+func (f provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
+	return f(ctx, req)
+}
+
+type stream struct {
+	recv  func() (llm.Event, error)
+	close func() error
+}
+
+func (s stream) Recv() (llm.Event, error) { return s.recv() }
+func (s stream) Close() error             { return s.close() }
+
+// wrapRecv returns a provider whose streams pass every Recv result of the
+// correct provider's streams through f.
+func wrapRecv(s llmtest.Scenario, f func(inner llm.Stream, ev llm.Event, err error) (llm.Event, error)) llm.Provider {
+	p := correct(s)
+	return provider(func(ctx context.Context, req llm.Request) (llm.Stream, error) {
+		in, err := p.Stream(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return stream{
+			recv:  func() (llm.Event, error) { ev, err := in.Recv(); return f(in, ev, err) },
+			close: in.Close,
+		}, nil
+	})
+}
+
+// broken lists providers with one defect each, and the check that must
+// catch it.
+var broken = map[string]struct {
+	check string // subtest path under Run
+	want  string // a regular expression the failure message matches
+	make  func(s llmtest.Scenario) llm.Provider
+}{
+	"ignores-cancel": {"Cancel/RecvReturnsCanceledWithin1s", "did not return within 1s", func(s llmtest.Scenario) llm.Provider {
+		p := correct(s)
+		return provider(func(ctx context.Context, req llm.Request) (llm.Stream, error) {
+			return p.Stream(context.WithoutCancel(ctx), req)
+		})
+	}},
+	"slow-cancel": {"Cancel/RecvReturnsCanceledWithin1s", "did not return within 1s", func(s llmtest.Scenario) llm.Provider {
+		return wrapRecv(s, func(_ llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if errors.Is(err, context.Canceled) {
+				<-time.After(1500 * time.Millisecond) // deliberately slow to report
+			}
+			return ev, err
+		})
+	}},
+	"drops-a-delta": {"Reply/CompleteAndInOrder", "want ReplyText", func(s llmtest.Scenario) llm.Provider {
+		n := 0
+		return wrapRecv(s, func(in llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if ev.Kind == llm.EventDelta {
+				if n++; n == 2 {
+					return in.Recv()
+				}
+			}
+			return ev, err
+		})
+	}},
+	"delta-after-finish": {"Reply/CompleteAndInOrder", "finish must be last", func(s llmtest.Scenario) llm.Provider {
+		extra := true
+		return wrapRecv(s, func(_ llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if err == io.EOF && extra {
+				extra = false
+				return llm.Event{Kind: llm.EventDelta, Text: "!"}, nil
+			}
+			return ev, err
+		})
+	}},
+	"wrapped-eof": {"Reply/CompleteAndInOrder", "want io.EOF itself", func(s llmtest.Scenario) llm.Provider {
+		return wrapRecv(s, func(_ llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if err == io.EOF {
+				return ev, fmt.Errorf("done: %w", err)
+			}
+			return ev, err
+		})
+	}},
+	"eof-once": {"Reply/EOFAfterFinishRepeats", "want io.EOF again", func(s llmtest.Scenario) llm.Provider {
+		eofs := 0
+		return wrapRecv(s, func(_ llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if err == io.EOF {
+				if eofs++; eofs > 1 {
+					return ev, errors.New("stream already read")
+				}
+			}
+			return ev, err
+		})
+	}},
+	"wrong-kind": {"Errors/RateLimitedBeforeStream", `error kind "unknown", want "rate_limited"`, func(s llmtest.Scenario) llm.Provider {
+		if s == llmtest.FailBeforeStream {
+			return scripted.New(scripted.WithResponder(func(llm.Request) scripted.Reply {
+				return scripted.Reply{StartErr: &llm.Error{Kind: llm.KindUnknown, Provider: "x"}}
+			}))
+		}
+		return correct(s)
+	}},
+	"untyped-error": {"Errors/OverloadedMidStream", `holds no \*llm\.Error`, func(s llmtest.Scenario) llm.Provider {
+		return wrapRecv(s, func(_ llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if err != nil && err != io.EOF {
+				return ev, errors.New("overloaded")
+			}
+			return ev, err
+		})
+	}},
+	"close-does-nothing": {"Close/AbandonsStalledStream", "Recv: no return within 1s", func(s llmtest.Scenario) llm.Provider {
+		p := correct(s)
+		return provider(func(ctx context.Context, req llm.Request) (llm.Stream, error) {
+			in, err := p.Stream(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			return stream{recv: in.Recv, close: func() error { return nil }}, nil
+		})
+	}},
+	"goroutine-outlives-close": {"Leaks/NoGoroutineLeftAfter50AbandonedStreams", "goroutines left", func(s llmtest.Scenario) llm.Provider {
+		p := correct(s)
+		return provider(func(ctx context.Context, req llm.Request) (llm.Stream, error) {
+			go func() { <-ctx.Done() }() // a watcher only the context ends
+			return p.Stream(ctx, req)
+		})
+	}},
+	"streams-share-state": {"Reply/ConcurrentStreams", `stream \d: (io.EOF came without a finish|deltas spell)`, func(s llmtest.Scenario) llm.Provider {
+		p := correct(s)
+		var (
+			once   sync.Once
+			shared llm.Stream
+			mu     sync.Mutex
+		)
+		return provider(func(ctx context.Context, req llm.Request) (llm.Stream, error) {
+			var err error
+			once.Do(func() { shared, err = p.Stream(context.WithoutCancel(ctx), req) })
+			if err != nil {
+				return nil, err
+			}
+			return stream{
+				recv: func() (llm.Event, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					return shared.Recv()
+				},
+				close: func() error { return nil },
+			}, nil
+		})
+	}},
+}
+
+// TestBroken runs the suite against the broken provider named by
+// brokenEnv; TestSuiteCatchesBrokenProviders runs it in a child process.
+func TestBroken(t *testing.T) {
+	b, ok := broken[os.Getenv(brokenEnv)]
+	if !ok {
+		t.Skip(brokenEnv + " names no broken provider")
+	}
+	llmtest.Run(t, func(t *testing.T, s llmtest.Scenario) llm.Provider { return b.make(s) })
+}
+
+func TestSuiteCatchesBrokenProviders(t *testing.T) {
+	for name, b := range broken {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			pattern := "^TestBroken$"
+			for part := range strings.SplitSeq(b.check, "/") {
+				pattern += "/^" + part + "$"
+			}
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run="+pattern, "-test.v", "-test.timeout=60s")
+			cmd.Env = append(os.Environ(), brokenEnv+"="+name)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("want the suite to fail, got %v:\n%s", err, out)
+			}
+			if failed := "--- FAIL: TestBroken/" + b.check + " "; !strings.Contains(string(out), failed) {
+				t.Fatalf("want %q in the output:\n%s", failed, out)
+			}
+			if !regexp.MustCompile(b.want).Match(out) {
+				t.Fatalf("want %q in the output:\n%s", b.want, out)
+			}
+		})
+	}
+}

@@ -1,0 +1,47 @@
+package scripted_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/scripted"
+)
+
+func TestDemoQuotesTheLastUserMessageAndCountsTheHistory(t *testing.T) {
+	r := scripted.Demo()(llm.Request{Messages: []llm.Message{
+		{Role: llm.RoleUser, Text: "Hi there"},
+		{Role: llm.RoleAssistant, Text: "Hello!"},
+		{Role: llm.RoleUser, Text: "What   can\nyou do?"},
+	}})
+	text := strings.Join(r.Deltas, "")
+	for _, want := range []string{"“What can you do?”", "3 messages so far", "2 messages from you"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("reply %q lacks %q", text, want)
+		}
+	}
+	if len(r.Deltas) < 10 || r.Delay != 30*time.Millisecond {
+		t.Errorf("reply has %d deltas and delay %v, want word by word at 30ms", len(r.Deltas), r.Delay)
+	}
+	if want := (llm.Usage{InputTokens: 7, OutputTokens: int64(len(r.Deltas))}); r.Usage != want {
+		t.Errorf("usage %+v, want %+v", r.Usage, want)
+	}
+}
+
+func TestDemoGreetsWithoutAUserMessage(t *testing.T) {
+	r := scripted.Demo()(llm.Request{})
+	text := strings.Join(r.Deltas, "")
+	if !strings.HasPrefix(text, "Hello!") || !strings.Contains(text, "0 messages so far") {
+		t.Fatalf("reply %q", text)
+	}
+}
+
+func TestDemoShortensLongMessages(t *testing.T) {
+	long := strings.Repeat("é", 500)
+	r := scripted.Demo()(llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Text: long}}})
+	text := strings.Join(r.Deltas, "")
+	if strings.Contains(text, long) || !strings.Contains(text, strings.Repeat("é", 120)+"…”") {
+		t.Fatalf("reply %q does not quote a shortened message", text)
+	}
+}

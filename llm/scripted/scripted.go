@@ -1,0 +1,277 @@
+// Package scripted is a deterministic llm.Provider for tests, demos and
+// benchmarks. It streams replies that were scripted in advance (WithReplies)
+// or computed per request (WithResponder), honours cancellation like a real
+// provider, and records what it received so tests can assert on it and
+// synchronise with it without sleeping.
+//
+// A Provider is safe for concurrent use. Its streams run no goroutine of
+// their own: every delay and stall happens inside Recv and ends as soon as
+// the stream's context is cancelled or the stream is closed. (Counting
+// cancellations uses context.AfterFunc, whose function is stopped, or
+// awaited, when the stream ends.)
+package scripted
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/llm"
+)
+
+// ErrExhausted is returned (wrapped) by Provider.Stream when every reply
+// given to WithReplies has been used and no responder was configured.
+var ErrExhausted = errors.New("no scripted reply left")
+
+// ErrClosed is returned (wrapped) by Recv after Close abandoned a stream
+// that had not finished.
+var ErrClosed = errors.New("stream closed")
+
+// DefaultMaxRecordedRequests is how many requests a Provider keeps for
+// Requests unless WithMaxRecordedRequests says otherwise.
+const DefaultMaxRecordedRequests = 1024
+
+// Reply scripts one streamed answer. The zero Reply finishes at once with
+// llm.FinishStop and no text.
+type Reply struct {
+	// Deltas are the text pieces, streamed in order, one EventDelta each
+	// (empty strings are streamed as they are).
+	Deltas []string
+	// Delay is waited before each delta; 0 means none. The wait ends early
+	// when the stream's context is cancelled or the stream is closed.
+	Delay time.Duration
+	// Usage is reported in one EventUsage after the deltas and before the
+	// finish when it is non-zero.
+	Usage llm.Usage
+	// Finish is the finish reason; empty means llm.FinishStop.
+	Finish llm.FinishReason
+	// StallAfter, when > 0, makes the stream block after that many deltas
+	// (or after all of them, if there are fewer) until its context is
+	// cancelled or it is closed; it never finishes.
+	StallAfter int
+	// Err, when non-nil, is returned by Recv after the deltas instead of a
+	// usage and finish event, and again by every later Recv.
+	Err error
+	// StartErr, when non-nil, is returned by Provider.Stream itself.
+	StartErr error
+}
+
+// Option configures a Provider.
+type Option func(*Provider)
+
+// WithReplies appends replies to the script. Each Stream call takes the
+// next unused one; when they are used up, the responder (WithResponder)
+// answers, and without one Stream fails with ErrExhausted. The replies'
+// Deltas slices are copied.
+func WithReplies(replies ...Reply) Option {
+	return func(p *Provider) {
+		for _, r := range replies {
+			r.Deltas = slices.Clone(r.Deltas)
+			p.script = append(p.script, r)
+		}
+	}
+}
+
+// WithResponder computes the reply to every request once the scripted
+// replies are used up. It is called without any lock held, possibly from
+// several goroutines at once, with a copy of the request. Default: none. A
+// nil f is ignored.
+func WithResponder(f func(llm.Request) Reply) Option {
+	return func(p *Provider) {
+		if f != nil {
+			p.responder = f
+		}
+	}
+}
+
+// WithMaxRecordedRequests bounds how many of the most recent requests
+// Requests returns. Default DefaultMaxRecordedRequests; 0 (or less) records
+// none.
+func WithMaxRecordedRequests(n int) Option {
+	return func(p *Provider) { p.maxRecorded = max(n, 0) }
+}
+
+// Provider is a scripted llm.Provider. Create it with New.
+type Provider struct {
+	responder   func(llm.Request) Reply
+	maxRecorded int
+
+	mu        sync.Mutex
+	script    []Reply
+	next      int           // index of the next unused script entry
+	requests  []llm.Request // ring buffer of at most maxRecorded entries
+	head      int           // index of the oldest entry once the ring is full
+	started   int
+	cancelled int
+	changed   chan struct{} // closed and replaced whenever a count changes
+}
+
+var _ llm.Provider = (*Provider)(nil)
+
+// New returns a Provider configured by opts.
+func New(opts ...Option) *Provider {
+	p := &Provider{maxRecorded: DefaultMaxRecordedRequests, changed: make(chan struct{})}
+	for _, o := range opts {
+		if o != nil {
+			o(p)
+		}
+	}
+	return p
+}
+
+// Stream starts the next scripted reply to req.
+//
+// If ctx is already done it returns an error wrapping ctx.Err() and neither
+// records the request nor uses a reply. Otherwise it records a copy of req,
+// takes the next reply (see WithReplies), and returns the reply's StartErr
+// as it is when set. The stream counts as started (Started, WaitStarted)
+// only when Stream returns it. It counts as cancelled (Cancelled,
+// WaitCancelled) if ctx is done before it finishes, fails or is closed.
+//
+// The stream plays the reply as Reply describes; Recv stamps every event's
+// At with time.Now(). After the finish event Recv returns io.EOF, and after
+// an error the same error, on every later call. Cancelling ctx makes Recv
+// return an error wrapping ctx.Err() and context.Cause(ctx) at once, also
+// while it waits. Close returns nil; it may be called more than once, at
+// any time and from any goroutine, also while Recv waits; Recv on a stream
+// closed before its end returns an error wrapping ErrClosed.
+func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
+	if ctx.Err() != nil {
+		return nil, ctxError(ctx)
+	}
+	req = copyRequest(req)
+	reply, ok := p.take(req)
+	if !ok {
+		return nil, fmt.Errorf("scripted: %w", ErrExhausted)
+	}
+	if reply.StartErr != nil {
+		return nil, reply.StartErr
+	}
+	reply.Deltas = slices.Clone(reply.Deltas)
+	s := newStream(ctx, reply, p.noteCancelled)
+	p.mu.Lock()
+	p.started++
+	p.broadcastLocked()
+	p.mu.Unlock()
+	return s, nil
+}
+
+// take records req and returns the reply for it.
+func (p *Provider) take(req llm.Request) (Reply, bool) {
+	p.mu.Lock()
+	p.recordLocked(req)
+	if p.next < len(p.script) {
+		r := p.script[p.next]
+		p.script[p.next] = Reply{} // release what the script held
+		p.next++
+		p.mu.Unlock()
+		return r, true
+	}
+	responder := p.responder
+	p.mu.Unlock()
+	if responder == nil {
+		return Reply{}, false
+	}
+	return responder(copyRequest(req)), true
+}
+
+func (p *Provider) recordLocked(req llm.Request) {
+	switch {
+	case p.maxRecorded == 0:
+	case len(p.requests) < p.maxRecorded:
+		p.requests = append(p.requests, req)
+	default:
+		p.requests[p.head] = req
+		p.head = (p.head + 1) % len(p.requests)
+	}
+}
+
+func (p *Provider) noteCancelled() {
+	p.mu.Lock()
+	p.cancelled++
+	p.broadcastLocked()
+	p.mu.Unlock()
+}
+
+func (p *Provider) broadcastLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// Requests returns copies of the requests Stream received, oldest first
+// (at most the configured maximum, the most recent ones).
+func (p *Provider) Requests() []llm.Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]llm.Request, 0, len(p.requests))
+	for i := range p.requests {
+		out = append(out, copyRequest(p.requests[(p.head+i)%len(p.requests)]))
+	}
+	return out
+}
+
+// Started returns how many streams Stream has returned.
+func (p *Provider) Started() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.started
+}
+
+// Cancelled returns how many streams saw their context done before they
+// finished, failed or were closed.
+func (p *Provider) Cancelled() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cancelled
+}
+
+// WaitStarted blocks until at least n streams have started or ctx is done,
+// in which case it returns an error wrapping ctx.Err().
+func (p *Provider) WaitStarted(ctx context.Context, n int) error {
+	return p.wait(ctx, "started", n, func() int { return p.started })
+}
+
+// WaitCancelled blocks until at least n streams have been cancelled (see
+// Cancelled) or ctx is done, in which case it returns an error wrapping
+// ctx.Err().
+func (p *Provider) WaitCancelled(ctx context.Context, n int) error {
+	return p.wait(ctx, "cancelled", n, func() int { return p.cancelled })
+}
+
+func (p *Provider) wait(ctx context.Context, what string, n int, count func() int) error {
+	for {
+		p.mu.Lock()
+		got, changed := count(), p.changed
+		p.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("scripted: waiting for %d streams %s (have %d): %w", n, what, got, ctx.Err())
+		}
+	}
+}
+
+func copyRequest(r llm.Request) llm.Request {
+	r.Messages = slices.Clone(r.Messages)
+	if r.Temperature != nil {
+		t := *r.Temperature
+		r.Temperature = &t
+	}
+	return r
+}
+
+// ctxError wraps ctx's error and, when it differs, its cause, so that
+// errors.Is matches both.
+func ctxError(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("scripted: stream ended: %w: %w", err, cause)
+	}
+	return fmt.Errorf("scripted: stream ended: %w", err)
+}
