@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -31,9 +32,11 @@ const DefaultModel = "default"
 // Mount it under any prefix with http.StripPrefix. A Server is safe for
 // concurrent use; its configuration cannot change after New.
 type Server struct {
-	cfg    config
-	router *router.Router
-	mux    *http.ServeMux
+	cfg     config
+	router  *router.Router
+	mux     *http.ServeMux
+	origins originPolicy
+	proxies []netip.Prefix
 
 	// closers release what New created (never what the host passed in).
 	closers  []func() error
@@ -61,6 +64,12 @@ func New(opts ...Option) (*Server, error) {
 	}
 
 	s := &Server{cfg: cfg}
+	s.origins, _ = parseOriginPatterns(cfg.allowedOrigins) // validated by the option
+	s.origins.allowAny, s.origins.requireOrigin = cfg.allowAnyOrigin, cfg.originRequired
+	s.proxies, _ = parseTrustedProxies(cfg.trustedProxies)
+	if cfg.allowAnyOrigin {
+		cfg.logger.Warn("chatbox: WithAllowAnyOrigin: pages on ANY origin may open sockets; make sure tokens never travel in cookies")
+	}
 	if cfg.store == nil {
 		cfg.store = memorystore.New()
 	}
@@ -92,6 +101,7 @@ func New(opts ...Option) (*Server, error) {
 		GenerationTimeout: cfg.generationTimeout, StoreTimeout: cfg.storeTimeout,
 		MessageLimit: cfg.messageRate, ConversationLimit: cfg.conversationRate,
 		SessionTTL: cfg.sessionTTL, MaxSessions: cfg.maxSessions,
+		MaxSocketsPerUser: cfg.maxSocketsPerUser, MaxGenerationsPerUser: cfg.maxGenerationsPerUser,
 	})
 	if err != nil {
 		s.close()
@@ -149,12 +159,28 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down"))
 		return
 	}
+	ip := clientIP(r, s.proxies)
+	if d, err := s.cfg.limiter.Allow(r.Context(), "ip:"+ip, s.cfg.connectionRate); err != nil {
+		s.cfg.logger.Warn("rate limiter failed; allowing", "err", err)
+	} else if !d.Allowed {
+		httpError(w, http.StatusTooManyRequests, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many connection attempts", RetryAfter: d.RetryAfter})
+		return
+	}
+	if !s.origins.allows(r) {
+		httpError(w, http.StatusForbidden, protocol.Errorf(protocol.CodeForbiddenOrigin, "this origin may not open sockets"))
+		return
+	}
 	if !offersSubprotocol(r) {
 		httpError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeUnsupportedProtocol, "offer the %s subprotocol", protocol.Subprotocol))
 		return
 	}
+	token, found, perr := s.upgradeToken(r)
+	if perr != nil {
+		httpError(w, http.StatusBadRequest, perr)
+		return
+	}
 	var identity *auth.Identity
-	if token, ok := bearerToken(r); ok {
+	if found {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.storeTimeout)
 		id, err := s.cfg.authenticator.Authenticate(ctx, token)
 		cancel()
@@ -171,13 +197,43 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		identity = &id
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:   []string{protocol.Subprotocol},
-		OriginPatterns: s.cfg.allowedOrigins,
+		Subprotocols: []string{protocol.Subprotocol},
+		// The origin was checked above, with scheme-aware patterns.
+		InsecureSkipVerify: true,
 	})
 	if err != nil {
-		return // Accept has written the HTTP error (403 for a foreign origin)
+		return // Accept has written the HTTP error
 	}
 	s.router.Serve(conn, identity)
+}
+
+// tokenQueryParams are refused in URLs unless WithQueryToken names one.
+var tokenQueryParams = []string{"token", "access_token", "jwt", "auth", "authorization"}
+
+// upgradeToken finds a token on the upgrade request: the Authorization
+// header, then the configured cookie, then (only if configured) the query.
+// Without any, the client must authenticate with its hello frame.
+func (s *Server) upgradeToken(r *http.Request) (string, bool, *protocol.Error) {
+	q := r.URL.Query()
+	if s.cfg.queryToken == "" {
+		for _, p := range tokenQueryParams {
+			if q.Has(p) {
+				return "", false, protocol.Errorf(protocol.CodeUnauthorized, "tokens in URLs are refused: send it in the hello frame or an Authorization header")
+			}
+		}
+	}
+	if t, ok := bearerToken(r); ok {
+		return t, true, nil
+	}
+	if s.cfg.tokenCookie != "" {
+		if c, err := r.Cookie(s.cfg.tokenCookie); err == nil && c.Value != "" {
+			return c.Value, true, nil
+		}
+	}
+	if s.cfg.queryToken != "" && q.Get(s.cfg.queryToken) != "" {
+		return q.Get(s.cfg.queryToken), true, nil
+	}
+	return "", false, nil
 }
 
 func offersSubprotocol(r *http.Request) bool {

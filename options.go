@@ -48,6 +48,15 @@ type config struct {
 	maxSessions int
 
 	allowedOrigins []string
+	allowAnyOrigin bool
+	originRequired bool
+	trustedProxies []string
+	tokenCookie    string
+	queryToken     string
+
+	connectionRate        ratelimit.Limit
+	maxSocketsPerUser     int
+	maxGenerationsPerUser int
 }
 
 func defaultConfig() config {
@@ -67,6 +76,10 @@ func defaultConfig() config {
 		conversationRate:   ratelimit.Per(10, time.Minute, 5),
 		sessionTTL:         30 * time.Minute,
 		maxSessions:        100_000,
+
+		connectionRate:        ratelimit.Per(60, time.Minute, 30),
+		maxSocketsPerUser:     20,
+		maxGenerationsPerUser: 4,
 	}
 }
 
@@ -287,27 +300,6 @@ func WithSessionTTL(d time.Duration) Option {
 // Default 100,000; 1 to 10,000,000.
 func WithMaxSessions(n int) Option {
 	return func(c *config) error { return intRange("WithMaxSessions", n, 1, 10_000_000, &c.maxSessions) }
-}
-
-// WithAllowedOrigins lets browser pages on other hosts open sockets. Each
-// pattern is a host pattern as path.Match understands it ("app.example.com",
-// "*.example.com"). Default: none, so only pages served from the same host
-// as the socket may connect; clients without an Origin header (non-browser)
-// are allowed.
-func WithAllowedOrigins(patterns ...string) Option {
-	return func(c *config) error {
-		var errs []error
-		for _, p := range patterns {
-			if p == "" || p == "*" {
-				errs = append(errs, fmt.Errorf("WithAllowedOrigins: pattern %q would allow every origin", p))
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-		c.allowedOrigins = append([]string(nil), patterns...)
-		return nil
-	}
 }
 
 // validate cross-checks options against each other.

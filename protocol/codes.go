@@ -29,6 +29,7 @@ const (
 	CodeInternal            Code = "internal"             // a bug; the ref identifies it in the server log
 	CodeShuttingDown        Code = "shutting_down"        // the server is stopping; reconnect later
 	CodeUnsupportedProtocol Code = "unsupported_protocol" // the client did not offer the subprotocol
+	CodeForbiddenOrigin     Code = "forbidden_origin"     // the page's origin may not open sockets
 )
 
 // Retryable reports whether a request refused with this code may succeed
