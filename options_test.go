@@ -47,6 +47,16 @@ func TestEachInvalidOptionIsNamed(t *testing.T) {
 		{chatbox.WithSessionTTL(0), "WithSessionTTL"},
 		{chatbox.WithMaxSessions(0), "WithMaxSessions"},
 		{chatbox.WithAllowedOrigins("*"), "WithAllowedOrigins"},
+		{chatbox.WithAllowedOrigins("example.com"), "WithAllowedOrigins"},
+		{chatbox.WithAllowedOrigins("https://*"), "WithAllowedOrigins"},
+		{chatbox.WithAllowedOrigins("https://app.*.example.com"), "WithAllowedOrigins"},
+		{chatbox.WithTrustedProxies("10.0.0.0/33"), "WithTrustedProxies"},
+		{chatbox.WithTrustedProxies("proxy.internal"), "WithTrustedProxies"},
+		{chatbox.WithTokenCookie("bad cookie"), "WithTokenCookie"},
+		{chatbox.WithQueryToken(""), "WithQueryToken"},
+		{chatbox.WithConnectionRate(ratelimit.Limit{Rate: -1, Burst: 1}), "WithConnectionRate"},
+		{chatbox.WithMaxSocketsPerUser(0), "WithMaxSocketsPerUser"},
+		{chatbox.WithMaxGenerationsPerUser(0), "WithMaxGenerationsPerUser"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
