@@ -90,11 +90,12 @@ func New(opts ...Option) (*Server, error) {
 		cfg.broker = mb
 		s.closers = append(s.closers, mb.Close)
 	}
+	models, defaultModel := cfg.routerModels()
 	r, err := router.New(router.Config{
-		Store: cfg.store, Provider: cfg.provider, Broker: cfg.broker, Limiter: cfg.limiter,
+		Store: cfg.store, Broker: cfg.broker, Limiter: cfg.limiter,
 		Authenticator: cfg.authenticator, Logger: cfg.logger,
-		Models:       []protocol.Model{{ID: DefaultModel, Name: "Default"}},
-		DefaultModel: DefaultModel, SystemPrompt: cfg.systemPrompt, MaxTokens: cfg.maxTokens,
+		Models:       models,
+		DefaultModel: defaultModel, SystemPrompt: cfg.systemPrompt, MaxTokens: cfg.maxTokens,
 		MaxFrameBytes: cfg.maxFrameBytes, MaxTextBytes: cfg.maxTextBytes, MaxQueueBytes: cfg.maxQueueBytes,
 		MaxHistoryMessages: cfg.maxHistoryMessages, HistoryPageSize: cfg.historyPageSize,
 		WriteTimeout: cfg.writeTimeout, PingInterval: cfg.pingInterval, HelloTimeout: cfg.helloTimeout,

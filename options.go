@@ -8,7 +8,6 @@ import (
 
 	"github.com/chatboxsdk/chatbox/auth"
 	"github.com/chatboxsdk/chatbox/broker"
-	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/storage"
 )
@@ -20,7 +19,8 @@ type Option func(*config) error
 // config is immutable once New returns.
 type config struct {
 	store         storage.Store
-	provider      llm.Provider
+	models        []Model
+	defaultModel  string
 	limiter       ratelimit.Limiter
 	authenticator auth.Authenticator
 	broker        broker.Broker
@@ -91,18 +91,6 @@ func WithStore(s storage.Store) Option {
 			return errors.New("WithStore: store is nil")
 		}
 		c.store = s
-		return nil
-	}
-}
-
-// WithLLM sets the model provider that answers users. Required; there is no
-// default (llm/scripted provides a deterministic one for demos and tests).
-func WithLLM(p llm.Provider) Option {
-	return func(c *config) error {
-		if p == nil {
-			return errors.New("WithLLM: provider is nil")
-		}
-		c.provider = p
 		return nil
 	}
 }
@@ -305,9 +293,7 @@ func WithMaxSessions(n int) Option {
 // validate cross-checks options against each other.
 func (c *config) validate() []error {
 	var errs []error
-	if c.provider == nil {
-		errs = append(errs, errors.New("WithLLM: a model provider is required"))
-	}
+	errs = append(errs, c.validateModels()...)
 	if c.authenticator == nil {
 		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required"))
 	}

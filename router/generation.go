@@ -84,6 +84,9 @@ type outcome struct {
 	reason llm.FinishReason
 	err    *protocol.Error // set when reason is error
 	usage  llm.Usage
+	model  string // the model that answered (differs after a fallback)
+	// retryable: the provider failure may succeed if tried again.
+	retryable bool
 }
 
 func (r *Router) generate(st *conversation, g *generation, userMsg storage.Message, userID string) {
@@ -113,9 +116,11 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 		out = outcome{reason: llm.FinishError, err: r.storeError(err, "start reply")}
 	} else {
 		out = r.stream(g, st, llm.Request{
-			Model: model, System: r.cfg.SystemPrompt, Messages: history, MaxTokens: r.cfg.MaxTokens,
-			User: userID, ConversationID: st.id,
-		}, log)
+			System: r.cfg.SystemPrompt, Messages: history, User: userID, ConversationID: st.id,
+		}, r.models.chain(model), log)
+	}
+	if out.model != "" {
+		reply.Model = out.model
 	}
 
 	st.mu.Lock()
@@ -143,21 +148,47 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 	st.stats.Observe(r.cfg.Now().Sub(started))
 	st.mu.Unlock()
 
-	end := &protocol.ServerFrame{Type: protocol.TypeReplyEnd, ConversationID: st.id, ReplyID: g.replyID, FinishReason: string(out.reason)}
+	end := &protocol.ServerFrame{Type: protocol.TypeReplyEnd, ConversationID: st.id, ReplyID: g.replyID, FinishReason: string(out.reason), Model: reply.Model}
 	if out.usage != (llm.Usage{}) {
 		end.Usage = &protocol.Usage{InputTokens: out.usage.InputTokens, OutputTokens: out.usage.OutputTokens}
 	}
 	if out.err != nil {
 		end.Error = out.err.Body()
+		if out.err.Code == protocol.CodeProviderError {
+			end.Error.Retryable = out.retryable // an authentication failure will not pass on retry
+		}
 	}
 	r.publishReply(g, st, end)
 }
 
-// stream relays the provider's events until the reply ends.
-func (r *Router) stream(g *generation, st *conversation, req llm.Request, log *slog.Logger) outcome {
-	stream, err := startStream(g.ctx, r.cfg.Provider, req)
+// stream relays the provider's events until the reply ends. Before the
+// first delta, a retryable failure moves on to the next model of the chain;
+// after it, a failure ends the reply with what was streamed.
+func (r *Router) stream(g *generation, st *conversation, base llm.Request, chain []*Model, log *slog.Logger) outcome {
+	var out outcome
+	for i, m := range chain {
+		req := base
+		req.Model, req.MaxTokens, req.Temperature = m.Upstream, m.MaxTokens, m.Temperature
+		if req.MaxTokens == 0 {
+			req.MaxTokens = r.cfg.MaxTokens
+		}
+		var streamed bool
+		out, streamed = r.streamOne(g, st, m.Provider, req, log)
+		out.model = m.ID
+		if streamed || out.reason != llm.FinishError || g.ctx.Err() != nil || !out.retryable || i == len(chain)-1 {
+			return out
+		}
+		log.Warn("model failed before its first delta; trying the next", "model", m.ID, "next", chain[i+1].ID)
+	}
+	return out
+}
+
+// streamOne relays one provider's stream. streamed reports whether any
+// delta reached the conversation.
+func (r *Router) streamOne(g *generation, st *conversation, p llm.Provider, req llm.Request, log *slog.Logger) (out outcome, streamed bool) {
+	stream, err := startStream(g.ctx, p, req)
 	if err != nil {
-		return r.failure(g, err, log)
+		return r.failure(g, err, log), false
 	}
 	defer stream.Close()
 	var usage llm.Usage
@@ -170,13 +201,14 @@ func (r *Router) stream(g *generation, st *conversation, req llm.Request, log *s
 			}
 			out := r.failure(g, err, log)
 			out.usage = usage
-			return out
+			return out, streamed
 		}
 		switch ev.Kind {
 		case llm.EventDelta:
 			if ev.Text == "" {
 				continue
 			}
+			streamed = true
 			r.publishDelta(g, st, ev.Text, &buf)
 		case llm.EventUsage:
 			usage = ev.Usage
@@ -185,7 +217,7 @@ func (r *Router) stream(g *generation, st *conversation, req llm.Request, log *s
 			if reason == "" {
 				reason = llm.FinishStop
 			}
-			return outcome{reason: reason, usage: usage}
+			return outcome{reason: reason, usage: usage}, streamed
 		}
 	}
 }
@@ -206,7 +238,10 @@ func (r *Router) failure(g *generation, err error, log *slog.Logger) outcome {
 	}
 	kind := llm.KindOf(err)
 	log.Warn("provider failed", "kind", kind, "err", err)
-	return outcome{reason: llm.FinishError, err: protocol.Errorf(protocol.CodeProviderError, "the model failed to answer (%s)", kind)}
+	var le *llm.Error
+	retryable := errors.As(err, &le) && le.Retryable()
+	e := protocol.Errorf(protocol.CodeProviderError, "the model failed to answer (%s)", kind)
+	return outcome{reason: llm.FinishError, err: e, retryable: retryable}
 }
 
 func (r *Router) persistCtx(ctx context.Context) (context.Context, context.CancelFunc) {

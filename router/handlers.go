@@ -101,7 +101,7 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 		if model == "" {
 			model = s.r.cfg.DefaultModel
 		}
-		if !slices.ContainsFunc(s.r.cfg.Models, func(m protocol.Model) bool { return m.ID == model }) {
+		if !s.r.models.has(model) {
 			return &protocol.Error{Code: protocol.CodeInvalidField, Message: "unknown model", Field: "model"}
 		}
 		if perr := s.allow(ctx, "conv:", s.r.cfg.ConversationLimit); perr != nil {

@@ -21,7 +21,6 @@ import (
 
 	"github.com/chatboxsdk/chatbox/auth"
 	"github.com/chatboxsdk/chatbox/broker"
-	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/session"
@@ -41,13 +40,14 @@ const maxOpenPerSocket = 32
 // validated options; Router does not re-validate beyond nil checks.
 type Config struct {
 	Store         storage.Store
-	Provider      llm.Provider
 	Broker        broker.Broker
 	Limiter       ratelimit.Limiter
 	Authenticator auth.Authenticator
 	Logger        *slog.Logger
 
-	Models       []protocol.Model
+	// Models is the registry, in the order clients see it; DefaultModel
+	// must name one of them.
+	Models       []Model
 	DefaultModel string
 	SystemPrompt string
 	MaxTokens    int
@@ -79,6 +79,7 @@ type Config struct {
 // Router serves sockets and runs generations.
 type Router struct {
 	cfg      Config
+	models   *registry
 	log      *slog.Logger
 	sessions *session.Registry[*conversation]
 
@@ -108,8 +109,12 @@ var (
 
 // New builds a Router and starts its session janitor.
 func New(cfg Config) (*Router, error) {
-	if cfg.Store == nil || cfg.Provider == nil || cfg.Broker == nil || cfg.Limiter == nil || cfg.Authenticator == nil {
-		return nil, errors.New("router: store, provider, broker, limiter and authenticator are required")
+	if cfg.Store == nil || cfg.Broker == nil || cfg.Limiter == nil || cfg.Authenticator == nil {
+		return nil, errors.New("router: store, broker, limiter and authenticator are required")
+	}
+	models := newRegistry(cfg.Models, cfg.DefaultModel)
+	if len(cfg.Models) == 0 || !models.has(cfg.DefaultModel) {
+		return nil, errors.New("router: the default model must be one of the models")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -126,7 +131,7 @@ func New(cfg Config) (*Router, error) {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	r := &Router{
-		cfg: cfg, log: cfg.Logger, sessions: reg, sockets: make(map[*socket]struct{}),
+		cfg: cfg, models: models, log: cfg.Logger, sessions: reg, sockets: make(map[*socket]struct{}),
 		userSockets: make(map[string]int), userGens: make(map[string]int),
 	}
 	r.base, r.cancelBase = context.WithCancel(context.Background())

@@ -157,7 +157,7 @@ func (s *socket) handshake(preauth *auth.Identity) bool {
 		ID:       f.ID,
 		Protocol: protocol.Version,
 		User:     &protocol.User{ID: s.identity.UserID, Name: s.identity.Name, Roles: s.identity.Roles},
-		Models:   s.r.cfg.Models, DefaultModel: s.r.cfg.DefaultModel,
+		Models:   s.r.models.order, DefaultModel: s.r.cfg.DefaultModel,
 		Limits: &protocol.Limits{MaxFrameBytes: s.r.cfg.MaxFrameBytes, MaxTextBytes: s.r.cfg.MaxTextBytes},
 	})
 	return true

@@ -190,8 +190,10 @@ type Store interface {
 	AppendMessage(ctx context.Context, m Message) (stored Message, created bool, err error)
 
 	// UpdateMessage replaces the mutable fields of a stored message (Text,
-	// Status, FinishReason, Error, Usage, UpdatedAt). It is used to finish an
-	// assistant reply and is idempotent. Unknown messages give ErrNotFound.
+	// Status, FinishReason, Error, Usage, Model, UpdatedAt), empty values
+	// included. It is used to finish an assistant reply (Model records the
+	// model that answered, which a fallback may change) and is idempotent.
+	// Unknown messages give ErrNotFound.
 	UpdateMessage(ctx context.Context, m Message) error
 
 	// GetMessage returns one message or ErrNotFound.

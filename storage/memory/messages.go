@@ -85,6 +85,7 @@ func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	old.FinishReason = m.FinishReason
 	old.Error = m.Error
 	old.Usage = m.Usage
+	old.Model = m.Model
 	old.UpdatedAt = m.UpdatedAt.Round(0)
 	return nil
 }

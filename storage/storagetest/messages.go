@@ -212,16 +212,16 @@ func (s suite) testUpdateMessage(t *testing.T) {
 		upd := storage.Message{
 			ID: "r1", ConversationID: "conv-1",
 			Text: "full answer", Status: storage.MessageComplete, FinishReason: "error", Error: "provider_timeout",
-			Usage: storage.Usage{InputTokens: 11, OutputTokens: 22}, UpdatedAt: at(15),
+			Usage: storage.Usage{InputTokens: 11, OutputTokens: 22}, UpdatedAt: at(15), Model: "model-z",
 			// Not mutable: must be ignored.
-			Role: storage.RoleUser, Model: "model-z", ReplyTo: "zz", CreatedAt: at(999),
+			Role: storage.RoleUser, ReplyTo: "zz", CreatedAt: at(999),
 		}
 		if err := st.UpdateMessage(t.Context(), upd); err != nil {
 			t.Fatalf("UpdateMessage: %v", err)
 		}
 		want := start
 		want.Text, want.Status, want.FinishReason, want.Error = upd.Text, upd.Status, upd.FinishReason, upd.Error
-		want.Usage, want.UpdatedAt = upd.Usage, upd.UpdatedAt
+		want.Usage, want.UpdatedAt, want.Model = upd.Usage, upd.UpdatedAt, upd.Model
 		checkMsg(t, "GetMessage after UpdateMessage", mustGetMsg(t, st, "conv-1", "r1"), want)
 
 		// Replacing means empty values too, not a merge.
@@ -229,7 +229,7 @@ func (s suite) testUpdateMessage(t *testing.T) {
 		if err := st.UpdateMessage(t.Context(), cleared); err != nil {
 			t.Fatalf("second UpdateMessage: %v", err)
 		}
-		want.Text, want.Error, want.Usage = "", "", storage.Usage{}
+		want.Text, want.Error, want.Usage, want.Model = "", "", storage.Usage{}, ""
 		want.FinishReason, want.UpdatedAt = "stop", at(16)
 		checkMsg(t, "GetMessage after an update with empty fields", mustGetMsg(t, st, "conv-1", "r1"), want)
 

@@ -1,0 +1,125 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/chatboxsdk/chatbox/auth"
+)
+
+// A verifier for tokens signed with a shared HMAC secret. In production the
+// secret comes from the environment or a secret store: 32 random bytes.
+func ExampleNewJWT() {
+	secret := []byte("q8Zr2LmX0vKp7TnW4yBc9HdJ6gFs1EaU")
+	verifier, err := auth.NewJWT(context.Background(), auth.JWTConfig{
+		HMACSecret: secret,
+		Algorithm:  "HS256",
+		Issuer:     "https://login.example.com",
+		Audience:   "chat",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// What the identity provider issues.
+	tok, _ := jwt.NewBuilder().
+		Issuer("https://login.example.com").
+		Audience([]string{"chat"}).
+		Subject("user-42").
+		Claim("name", "Ada").
+		Claim("roles", []string{"operator"}).
+		Expiration(time.Now().Add(time.Hour)).
+		Build()
+	signed, _ := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), secret))
+
+	id, err := verifier.Authenticate(context.Background(), string(signed))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(id.UserID, id.Name, id.HasRole("operator"))
+	// Output: user-42 Ada true
+}
+
+// Configuration problems are all reported at once, each naming its field.
+func ExampleNewJWT_invalidConfig() {
+	_, err := auth.NewJWT(context.Background(), auth.JWTConfig{
+		HMACSecret: []byte("changeme"),
+		Algorithm:  "none",
+		ClockSkew:  time.Hour,
+	})
+	fmt.Println(err)
+	// Output:
+	// JWTConfig.Algorithm: "none" is refused: tokens must be signed
+	// JWTConfig.HMACSecret: is 8 bytes, at least 32 are required (use 32 random bytes)
+	// JWTConfig.ClockSkew: 1h0m0s exceeds the maximum of 5m0s
+}
+
+// Keys published by an identity provider as a JSON Web Key Set. The set is
+// fetched in the background and again when a token names a new key.
+func ExampleNewJWT_jwks() {
+	signingKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	private, _ := jwk.Import(signingKey)
+	_ = private.Set(jwk.KeyIDKey, "2030-01")
+	_ = private.Set(jwk.AlgorithmKey, jwa.ES256())
+	public, _ := private.PublicKey()
+	set := jwk.NewSet()
+	_ = set.AddKey(public)
+	body, _ := json.Marshal(set)
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write(body)
+	}))
+	defer idp.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	verifier, err := auth.NewJWT(ctx, auth.JWTConfig{
+		JWKSURL:   idp.URL, // https in production; http only on loopback
+		Algorithm: "ES256",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer verifier.Close()
+
+	tok, _ := jwt.NewBuilder().Subject("user-7").Expiration(time.Now().Add(time.Hour)).Build()
+	signed, _ := jwt.Sign(tok, jwt.WithKey(jwa.ES256(), private))
+	id, err := verifier.Authenticate(ctx, string(signed))
+	fmt.Println(id.UserID, err)
+	// Output: user-7 <nil>
+}
+
+// A rejected token wraps ErrInvalidToken with a short reason; a key server
+// that cannot be reached yields ErrKeysUnavailable instead, which callers
+// report as retryable.
+func ExampleJWT_Authenticate() {
+	verifier, _ := auth.NewJWT(context.Background(), auth.JWTConfig{
+		HMACSecret: []byte("q8Zr2LmX0vKp7TnW4yBc9HdJ6gFs1EaU"),
+		Algorithm:  "HS256",
+	})
+	expired, _ := jwt.NewBuilder().Subject("user-42").Expiration(time.Now().Add(-time.Hour)).Build()
+	signed, _ := jwt.Sign(expired, jwt.WithKey(jwa.HS256(), []byte("q8Zr2LmX0vKp7TnW4yBc9HdJ6gFs1EaU")))
+
+	_, err := verifier.Authenticate(context.Background(), string(signed))
+	switch {
+	case errors.Is(err, auth.ErrInvalidToken):
+		fmt.Println("refused:", err)
+	case errors.Is(err, auth.ErrKeysUnavailable):
+		fmt.Println("try again later")
+	}
+	// Output: refused: auth: invalid token: token expired
+}
