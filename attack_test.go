@@ -51,7 +51,7 @@ func newAttackEnv(t *testing.T, extra ...chatbox.Option) *attackEnv {
 	opts := append([]chatbox.Option{
 		chatbox.WithStore(memory.New()),
 		chatbox.WithLLM(scripted.New(scripted.WithResponder(chatboxtest.Echo()))),
-		chatbox.WithAuthenticator(authn),
+		attackAuthenticator(t, authn),
 		chatbox.WithMaxFrameBytes(8 << 10),
 		chatbox.WithMaxTextBytes(2 << 10),
 		chatbox.WithAllowedOrigins("https://app.example.com", "https://*.partner.example"),

@@ -59,11 +59,29 @@ func New(opts ...Option) (*Server, error) {
 		}
 	}
 	errs = append(errs, cfg.validate()...)
+	var jwt *auth.JWT
+	if cfg.jwt != nil && cfg.authenticator == nil {
+		// Built here so its configuration problems are reported with the
+		// others; its key refresh lives until Shutdown.
+		j, err := auth.NewJWT(context.Background(), *cfg.jwt)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("WithJWT: %w", err))
+		} else {
+			jwt = j
+		}
+	}
 	if len(errs) > 0 {
+		if jwt != nil {
+			_ = jwt.Close()
+		}
 		return nil, fmt.Errorf("chatbox: invalid options: %w", errors.Join(errs...))
 	}
 
 	s := &Server{cfg: cfg}
+	if jwt != nil {
+		cfg.authenticator = jwt
+		s.closers = append(s.closers, jwt.Close)
+	}
 	s.origins, _ = parseOriginPatterns(cfg.allowedOrigins) // validated by the option
 	s.origins.allowAny, s.origins.requireOrigin = cfg.allowAnyOrigin, cfg.originRequired
 	s.proxies, _ = parseTrustedProxies(cfg.trustedProxies)

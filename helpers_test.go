@@ -6,6 +6,7 @@ import (
 
 	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/client"
+	"github.com/chatboxsdk/chatbox/llm/scripted"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/storage"
 )
@@ -35,3 +36,5 @@ func generousRates() []chatbox.Option {
 func messageRate(perMinute, burst int) []chatbox.Option {
 	return []chatbox.Option{chatbox.WithMessageRate(ratelimit.Per(perMinute, time.Minute, burst))}
 }
+
+func nilSafeProvider() *scripted.Provider { return scripted.New() }

@@ -23,6 +23,7 @@ type config struct {
 	defaultModel  string
 	limiter       ratelimit.Limiter
 	authenticator auth.Authenticator
+	jwt           *auth.JWTConfig
 	broker        broker.Broker
 	logger        *slog.Logger
 
@@ -294,8 +295,11 @@ func WithMaxSessions(n int) Option {
 func (c *config) validate() []error {
 	var errs []error
 	errs = append(errs, c.validateModels()...)
-	if c.authenticator == nil {
-		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required"))
+	switch {
+	case c.authenticator == nil && c.jwt == nil:
+		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required (WithAuthenticator or WithJWT)"))
+	case c.authenticator != nil && c.jwt != nil:
+		errs = append(errs, errors.New("WithJWT: use either WithJWT or WithAuthenticator, not both"))
 	}
 	if c.maxTextBytes >= c.maxFrameBytes {
 		errs = append(errs, fmt.Errorf("WithMaxTextBytes: %d must be below WithMaxFrameBytes (%d)", c.maxTextBytes, c.maxFrameBytes))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/chatboxsdk/chatbox/auth"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 )
 
@@ -115,5 +116,17 @@ func WithMaxSocketsPerUser(n int) Option {
 func WithMaxGenerationsPerUser(n int) Option {
 	return func(c *config) error {
 		return intRange("WithMaxGenerationsPerUser", n, 1, 1000, &c.maxGenerationsPerUser)
+	}
+}
+
+// WithJWT authenticates with signed tokens (auth.NewJWT): HMAC secrets of at
+// least 32 bytes, RSA, ECDSA or Ed25519 public keys, or a JWKS URL; the
+// algorithm pinned; exp required; iss and aud checked when set. New builds
+// the verifier, reports its configuration problems under this option's
+// name, and closes it on Shutdown. Use either WithJWT or WithAuthenticator.
+func WithJWT(cfg auth.JWTConfig) Option {
+	return func(c *config) error {
+		c.jwt = &cfg
+		return nil
 	}
 }
