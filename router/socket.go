@@ -34,6 +34,9 @@ type socket struct {
 	attached map[string]*attachment
 
 	abortOnce sync.Once
+	writeBuf  []byte           // writer only: joins a batch into one message
+	writeDog  *time.Timer      // writer only: drops the connection when a write stalls
+	limited   io.LimitedReader // read loop only: reused for every frame
 
 	// expiresAt is the credential's expiry in Unix nanoseconds (0: never);
 	// written by the read loop, enforced by the writer.
@@ -193,7 +196,9 @@ func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
 	}
 	buf.Reset()
 	max := int64(s.r.cfg.MaxFrameBytes)
-	n, err := buf.ReadFrom(io.LimitReader(rd, max+1))
+	s.limited = io.LimitedReader{R: rd, N: max + 1}
+	n, err := buf.ReadFrom(&s.limited)
+	s.limited.R = nil
 	if err != nil {
 		return nil, false
 	}
@@ -216,6 +221,9 @@ func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
 }
 
 func (s *socket) writeLoop() {
+	s.writeDog = time.AfterFunc(time.Hour, s.abort)
+	s.writeDog.Stop()
+	defer s.writeDog.Stop()
 	ping := time.NewTicker(s.r.cfg.PingInterval)
 	defer ping.Stop()
 	expiry := time.NewTimer(time.Hour)
@@ -268,28 +276,36 @@ func (s *socket) writeLoop() {
 }
 
 // write sends every queued frame as one WebSocket message, one frame per
-// line.
+// line, in a single write: the library turns each Write call into a frame of
+// its own, so joining first is what makes batching cheap.
 func (s *socket) write(frames [][]byte) bool {
-	ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.WriteTimeout)
-	defer cancel()
-	w, err := s.conn.Writer(ctx, websocket.MessageText)
-	if err != nil {
-		return false
-	}
-	for i, f := range frames {
-		if i > 0 {
-			if _, err := w.Write(newline); err != nil {
-				return false
+	msg := frames[0]
+	if len(frames) > 1 {
+		buf := s.writeBuf[:0]
+		for i, f := range frames {
+			if i > 0 {
+				buf = append(buf, '\n')
 			}
+			buf = append(buf, f...)
 		}
-		if _, err := w.Write(f); err != nil {
-			return false
+		msg = buf
+		if cap(buf) <= maxKeptWriteBuf {
+			s.writeBuf = buf[:0]
+		} else {
+			s.writeBuf = nil // do not keep a burst's buffer on an idle socket
 		}
 	}
-	return w.Close() == nil
+	// A watchdog timer bounds the write: cheaper per write than a context
+	// with a deadline, which the library would watch with a goroutine hook
+	// each time. When it fires, the connection is dropped and Write fails.
+	s.writeDog.Reset(s.r.cfg.WriteTimeout)
+	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
+	s.writeDog.Stop()
+	return err == nil
 }
 
-var newline = []byte{'\n'}
+// maxKeptWriteBuf bounds the join buffer a socket keeps between writes.
+const maxKeptWriteBuf = 64 << 10
 
 // send encodes and queues a response frame.
 func (s *socket) send(f *protocol.ServerFrame) {
