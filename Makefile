@@ -1,7 +1,7 @@
 # The README's two commands: `make quickstart` and `make test`.
 GO ?= go
 
-.PHONY: test vet quickstart bench fuzz
+.PHONY: test vet quickstart bench fuzz browser-test
 
 # test: everything CI runs. Race detector on; the churn test (too slow under
 # the race detector) runs in its own pass; benchmarks run once each so they
@@ -10,6 +10,13 @@ test: vet
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'Churn' .
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
+	$(MAKE) browser-test
+
+# browser-test: the e2e module drives Debian's chromium against the real
+# server; it is installed when missing.
+browser-test:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	cd e2e && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }

@@ -174,29 +174,41 @@ func (s *Server) close() {
 func (s *Server) LiveConversations() int { return s.router.LiveConversations() }
 
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	conn, identity := s.upgrade(w, r)
+	if conn != nil {
+		s.router.Serve(conn, identity)
+	}
+}
+
+// upgrade runs every check before the upgrade and accepts the socket, or
+// answers with an HTTP error and returns nil. It is a function of its own
+// so that its large frame is not parked on every idle socket's stack.
+//
+//go:noinline
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *auth.Identity) {
 	if s.router.ShuttingDown() {
 		httpError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down"))
-		return
+		return nil, nil
 	}
 	ip := clientIP(r, s.proxies)
 	if d, err := s.cfg.limiter.Allow(r.Context(), "ip:"+ip, s.cfg.connectionRate); err != nil {
 		s.cfg.logger.Warn("rate limiter failed; allowing", "err", err)
 	} else if !d.Allowed {
 		httpError(w, http.StatusTooManyRequests, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many connection attempts", RetryAfter: d.RetryAfter})
-		return
+		return nil, nil
 	}
 	if !s.origins.allows(r) {
 		httpError(w, http.StatusForbidden, protocol.Errorf(protocol.CodeForbiddenOrigin, "this origin may not open sockets"))
-		return
+		return nil, nil
 	}
 	if !offersSubprotocol(r) {
 		httpError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeUnsupportedProtocol, "offer the %s subprotocol", protocol.Subprotocol))
-		return
+		return nil, nil
 	}
 	token, found, perr := s.upgradeToken(r)
 	if perr != nil {
 		httpError(w, http.StatusBadRequest, perr)
-		return
+		return nil, nil
 	}
 	var identity *auth.Identity
 	if found {
@@ -207,11 +219,11 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			if errors.Is(err, auth.ErrInvalidToken) {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 				httpError(w, http.StatusUnauthorized, protocol.Errorf(protocol.CodeUnauthorized, "invalid token"))
-				return
+				return nil, nil
 			}
 			s.cfg.logger.Warn("authenticator failed", "err", err)
 			httpError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeUnavailable, "authentication is temporarily unavailable"))
-			return
+			return nil, nil
 		}
 		identity = &id
 	}
@@ -221,9 +233,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
-		return // Accept has written the HTTP error
+		return nil, nil // Accept has written the HTTP error
 	}
-	s.router.Serve(conn, identity)
+	return conn, identity
 }
 
 // tokenQueryParams are refused in URLs unless WithQueryToken names one.

@@ -8,7 +8,7 @@ package main
 
 import (
 	"context"
-	_ "embed"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,10 +24,8 @@ import (
 	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/auth"
 	"github.com/chatboxsdk/chatbox/llm/scripted"
+	"github.com/chatboxsdk/chatbox/widget"
 )
-
-//go:embed index.html
-var page []byte
 
 // demoToken is printed for the demo; a real host verifies its own tokens.
 const demoToken = "demo-user-token"
@@ -40,7 +38,13 @@ func main() {
 	}
 }
 
-// newHandler builds the chat Server and the page around it.
+// newHandler builds the chat Server and the chat page around it:
+//
+//	/           the widget's chat page (and its scripts)
+//	/chat/      the chat Server (WebSocket at /chat/ws)
+//	/token      the page's token endpoint; a real host mints a short-lived
+//	            token here for the user signed in with its own cookie
+
 func newHandler(logger *slog.Logger) (*chatbox.Server, http.Handler, error) {
 	authn, err := auth.NewStaticTokens(map[string]auth.Identity{
 		demoToken: {UserID: "demo", Name: "Demo User"},
@@ -57,12 +61,19 @@ func newHandler(logger *slog.Logger) (*chatbox.Server, http.Handler, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	page, err := widget.Handler(widget.Config{SocketURL: "/chat/ws", TokenURL: "/token", Title: "chatbox quickstart"})
+	if err != nil {
+		_ = chat.Close()
+		return nil, nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/chat/", http.StripPrefix("/chat", chat))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(page)
+	mux.HandleFunc("GET /token", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(map[string]string{"token": demoToken})
 	})
+	mux.Handle("/", page) // GET and HEAD only; 405 otherwise
 	return chat, mux, nil
 }
 

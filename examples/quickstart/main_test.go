@@ -28,14 +28,21 @@ func TestQuickstartServesThePageAndChats(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	resp, err := http.Get(hs.URL + "/")
-	if err != nil {
-		t.Fatal(err)
+	// The page is the widget's chat page, configured for this mux; its
+	// client speaks the protocol; the token endpoint gives the demo token.
+	page := get(t, hs.URL+"/", "text/html")
+	if !strings.Contains(page, `"socket_url":"/chat/ws"`) || !strings.Contains(page, `"token_url":"/token"`) ||
+		!strings.Contains(page, "./chat.js") {
+		t.Fatalf("the page is not the configured chat page:\n%s", page)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), "chatbox.v1") || !strings.Contains(string(body), demoToken) {
-		t.Fatal("the page does not speak the protocol")
+	if strings.Contains(page, demoToken) {
+		t.Fatal("the token is written into the page; it must come from the token endpoint")
+	}
+	if js := get(t, hs.URL+"/chatbox.js", "text/javascript"); !strings.Contains(js, "chatbox.v1") {
+		t.Fatal("chatbox.js does not speak the protocol")
+	}
+	if tok := get(t, hs.URL+"/token", "application/json"); !strings.Contains(tok, `"token":"`+demoToken+`"`) {
+		t.Fatalf("token endpoint answered %s", tok)
 	}
 
 	c, err := client.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/chat/ws", client.Options{Token: demoToken})
@@ -54,4 +61,22 @@ func TestQuickstartServesThePageAndChats(t *testing.T) {
 	if err != nil || !strings.Contains(r.Text, "hello demo") || r.FinishReason != "stop" {
 		t.Fatalf("demo reply %v, %v", r, err)
 	}
+}
+
+// get fetches url and checks the status and content type.
+func get(t *testing.T, url, contentType string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), contentType) {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return string(body)
 }

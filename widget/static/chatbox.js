@@ -1,0 +1,518 @@
+// chatbox.js: a dependency-free browser client of the chatbox protocol v1.
+//
+//   import { ChatboxClient } from "./chatbox.js";
+//   const chat = new ChatboxClient({ url: "/chat/ws", getToken: async () => myToken() });
+//   chat.addEventListener("message", (e) => render(e.detail.message));
+//   chat.connect();
+//   chat.addEventListener("ready", async () => {
+//     const conv = await chat.open({ title: "Support" });
+//     chat.send(conv.id, "Hello");
+//   }, { once: true });
+//
+// The token travels in the first frame (hello), never in the URL. The client
+// reconnects with exponential backoff and jitter, resumes every conversation
+// from the last sequence number it saw (re-opening it when the server no
+// longer holds the events), and resends unacknowledged messages with their
+// original ids, so a message is never stored twice.
+//
+// Events (CustomEvent, data in event.detail):
+//   statechange {state, previous, code, reason, retryInMs}
+//       state: idle, connecting, open, reconnecting, unauthorized, failed, closed
+//   ready       {user, models, defaultModel, limits}
+//   conversation {conversation}   a conversation was (re)loaded: render it whole
+//   message     {conversation, message}   a message was added or changed
+//   typing      {conversationId, role, active}
+//   ended       {conversation}
+//   error       {error, conversationId, request}   error: ChatboxError
+//   frame       {frame}   every server frame, for hosts that want the raw protocol
+//
+// Not yet in protocol v1, so not here: asking for a human operator ("help
+// request"); operator frames will arrive as messages with role "operator".
+
+export const PROTOCOL = "chatbox.v1";
+
+// Errors of requests carry the protocol's error code.
+export class ChatboxError extends Error {
+  constructor(body) {
+    super(body.message || body.code);
+    this.name = "ChatboxError";
+    this.code = body.code;
+    this.retryable = !!body.retryable;
+    this.retryAfterMs = body.retry_after_ms || 0;
+    this.field = body.field || "";
+  }
+}
+
+// Close codes after which reconnecting cannot help (see PROTOCOL.md).
+const FATAL_CLOSE = new Set([1009, 4000]);
+const REPLY_EVENTS = new Set(["message", "reply.start", "reply.delta", "reply.end", "conversation.ended"]);
+const RESPONSES = new Set(["ready", "opened", "conversations", "history", "ack", "resumed", "ok"]);
+const MAX_SEND_ATTEMPTS = 4;
+
+let idCounter = 0;
+const randomId = (prefix) =>
+  prefix + Date.now().toString(36) + (crypto.randomUUID ? crypto.randomUUID().replaceAll("-", "").slice(0, 12) : (++idCounter).toString(36) + Math.random().toString(36).slice(2, 10));
+
+function fromWire(m) {
+  return {
+    id: m.id, role: m.role, text: m.text || "",
+    status: m.status === "streaming" ? "streaming" : m.role === "user" ? "sent" : "complete",
+    finishReason: m.finish_reason || "", error: m.error ? { code: m.error } : null,
+    replyTo: m.reply_to || "", model: m.model || "", createdAt: m.created_at || "",
+  };
+}
+
+// ChatboxClient talks to one chatbox Server over one WebSocket.
+//
+// options.url       the socket endpoint: "/chat/ws" (same host) or "wss://..."
+// options.token     a token, or options.getToken: async () => token (called
+//                   before every connection, so it may refresh an expired one)
+// options.reconnectMinMs, options.reconnectMaxMs   backoff bounds (500, 15000)
+// options.requestTimeoutMs   how long a request waits for its answer (15000)
+export class ChatboxClient extends EventTarget {
+  constructor(options = {}) {
+    super();
+    if (!options.url) throw new TypeError("chatbox: options.url is required");
+    if (!options.token && !options.getToken) throw new TypeError("chatbox: options.token or options.getToken is required");
+    this.url = new URL(options.url, location.href.replace(/^http/, "ws")).href;
+    this._token = options.token || "";
+    this._getToken = options.getToken || null;
+    this._minDelay = options.reconnectMinMs ?? 500;
+    this._maxDelay = options.reconnectMaxMs ?? 15000;
+    this._timeout = options.requestTimeoutMs ?? 15000;
+    this.state = "idle";
+    this.user = null;
+    this.models = [];
+    this.defaultModel = "";
+    this.limits = null;
+    // id -> {id, info, messages: Map, lastSeq, cursor, attached, wanted, ended, replyId}
+    this.conversations = new Map();
+    this._ws = null;
+    this._ready = false;
+    this._attempt = 0;
+    this._timer = 0;
+    this._stopped = true;
+    this._nextId = 0;
+    this._requests = new Map(); // request id -> {resolve, reject, timer, frame}
+    this._pending = new Map(); // message id -> {conversationId, text, attempts, requestId}
+    this._typing = new Map(); // conversation id -> {active, at}
+    this._onOnline = () => { if (this.state === "reconnecting") this._dialSoon(0); };
+  }
+
+  // connect starts (or restarts) connecting; it is a no-op while connected.
+  connect() {
+    this._stopped = false;
+    if (this._ws) return;
+    clearTimeout(this._timer);
+    globalThis.addEventListener?.("online", this._onOnline);
+    this._dial();
+  }
+
+  // close ends the connection for good (close code 1000, no reconnect).
+  close() {
+    this._stopped = true;
+    clearTimeout(this._timer);
+    globalThis.removeEventListener?.("online", this._onOnline);
+    const ws = this._ws;
+    this._dropSocket();
+    ws?.close(1000);
+    this._setState("closed");
+  }
+
+  // setToken replaces the token; on an open socket it re-authenticates at once.
+  setToken(token) {
+    this._token = token;
+    if (this._ready) this._request({ type: "hello", token }).catch(() => {});
+  }
+
+  // open opens a new conversation ({title, model, metadata}) or an existing
+  // one ({conversationId, limit}); it resolves with the conversation.
+  async open({ conversationId = "", title, model, metadata, limit } = {}) {
+    const f = await this._request({ type: "open", conversation_id: conversationId || undefined, title, model, metadata, limit });
+    return this.conversations.get(f.conversation_id);
+  }
+
+  // list resolves with a page of the user's conversations, newest first.
+  async list({ limit = 30, cursor } = {}) {
+    const f = await this._request({ type: "list", limit, cursor });
+    return { conversations: f.conversations || [], cursor: f.cursor || "" };
+  }
+
+  // loadOlder fetches the page of messages before the oldest one shown and
+  // resolves with how many were added (0 when there are no more).
+  async loadOlder(conversationId, limit = 50) {
+    const conv = this._conv(conversationId);
+    if (!conv.cursor) return 0;
+    const f = await this._request({ type: "history", conversation_id: conversationId, cursor: conv.cursor, limit });
+    const older = (f.messages || []).filter((m) => !conv.messages.has(m.id)).map(fromWire);
+    conv.messages = new Map([...older.map((m) => [m.id, m]), ...conv.messages]);
+    conv.cursor = f.cursor || "";
+    this._emit("conversation", { conversation: conv });
+    return older.length;
+  }
+
+  // send queues a user message and returns it at once (status "sending", or
+  // "queued" while offline). It is sent, and after a reconnect resent with
+  // the same id, until the server acknowledges it.
+  send(conversationId, text, { messageId = randomId("m_") } = {}) {
+    const conv = this._conv(conversationId);
+    if (!String(text).trim()) throw new ChatboxError({ code: "invalid_field", message: "the message is empty", field: "text" });
+    const max = this.limits?.max_text_bytes;
+    if (max && new TextEncoder().encode(text).length > max) {
+      throw new ChatboxError({ code: "too_large", message: `the message is longer than ${max} bytes`, field: "text" });
+    }
+    const msg = { id: messageId, role: "user", text, status: "queued", finishReason: "", error: null, replyTo: "", model: "", createdAt: new Date().toISOString() };
+    conv.messages.set(msg.id, msg);
+    this._pending.set(msg.id, { conversationId, text, attempts: 0, requestId: "" });
+    this._transmit(msg.id);
+    this._emit("message", { conversation: conv, message: msg });
+    return msg;
+  }
+
+  // retry resends a message that failed, with its original id.
+  retry(conversationId, messageId) {
+    const conv = this._conv(conversationId);
+    const msg = conv.messages.get(messageId);
+    if (!msg || msg.status !== "failed") return;
+    this._pending.set(messageId, { conversationId, text: msg.text, attempts: 0, requestId: "" });
+    this._transmit(messageId);
+  }
+
+  // stop stops the reply being generated in the conversation.
+  stop(conversationId) {
+    return this._request({ type: "stop", conversation_id: conversationId });
+  }
+
+  // typing tells the conversation's other sockets whether the user types.
+  // Repeats of the same state within a second are not sent.
+  typing(conversationId, active) {
+    const last = this._typing.get(conversationId);
+    const now = Date.now();
+    if (!this._ready || (last && last.active === active && now - last.at < 1000)) return;
+    this._typing.set(conversationId, { active, at: now });
+    this._write({ type: "typing", conversation_id: conversationId, active: !!active });
+  }
+
+  // end ends the conversation; later sends are refused.
+  end(conversationId) {
+    return this._request({ type: "end", conversation_id: conversationId });
+  }
+
+  // leave detaches from the conversation and forgets it locally.
+  async leave(conversationId) {
+    const conv = this.conversations.get(conversationId);
+    if (!conv) return;
+    conv.wanted = false;
+    this.conversations.delete(conversationId);
+    this._typing.delete(conversationId);
+    for (const [id, p] of this._pending) if (p.conversationId === conversationId) this._pending.delete(id);
+    if (this._ready && conv.attached) await this._request({ type: "leave", conversation_id: conversationId }).catch(() => {});
+  }
+
+  // ---- connection ----
+
+  async _dial() {
+    this._setState(this._attempt ? "reconnecting" : "connecting");
+    let token = this._token;
+    if (this._getToken) {
+      try {
+        token = this._token = await this._getToken();
+      } catch (err) {
+        this._emit("error", { error: new ChatboxError({ code: "token_unavailable", message: String(err?.message || err), retryable: true }) });
+        return this._scheduleReconnect();
+      }
+    }
+    if (this._stopped || this._ws) return;
+    let ws;
+    try {
+      ws = new WebSocket(this.url, PROTOCOL);
+    } catch (err) {
+      this._emit("error", { error: new ChatboxError({ code: "bad_url", message: String(err?.message || err) }) });
+      return this._setState("failed");
+    }
+    this._ws = ws;
+    this._authRefused = false;
+    ws.onopen = () => this._request({ type: "hello", token }).catch(() => {});
+    ws.onmessage = (e) => {
+      if (ws !== this._ws || typeof e.data !== "string") return;
+      for (const line of e.data.split("\n")) {
+        if (!line) continue;
+        let f;
+        try { f = JSON.parse(line); } catch { continue; }
+        this._handle(f);
+      }
+    };
+    ws.onclose = (e) => this._onClose(ws, e);
+  }
+
+  _dropSocket() {
+    const ws = this._ws;
+    this._ws = null;
+    this._ready = false;
+    if (ws) ws.onopen = ws.onmessage = ws.onclose = null;
+    for (const [id, r] of this._requests) {
+      clearTimeout(r.timer);
+      r.reject(new ChatboxError({ code: "disconnected", message: "the connection was lost", retryable: true }));
+      this._requests.delete(id);
+    }
+    for (const conv of this.conversations.values()) conv.attached = false;
+    for (const [id, p] of this._pending) {
+      p.requestId = "";
+      this._setStatus(p.conversationId, id, "queued");
+    }
+  }
+
+  _onClose(ws, e) {
+    if (ws !== this._ws) return;
+    const wasReady = this._ready;
+    this._dropSocket();
+    if (this._stopped) return this._setState("closed", { code: e.code });
+    if (e.code === 4001 || this._authRefused) {
+      // An expired token on a working socket is refreshed once; a token
+      // refused at hello will not get better by retrying it.
+      if (wasReady && this._getToken) return this._dialSoon(0);
+      this._stopped = true;
+      return this._setState("unauthorized", { code: e.code, reason: e.reason });
+    }
+    if (FATAL_CLOSE.has(e.code)) {
+      this._stopped = true;
+      return this._setState("failed", { code: e.code, reason: e.reason });
+    }
+    this._scheduleReconnect(e.code, e.reason);
+  }
+
+  _scheduleReconnect(code, reason) {
+    if (this._stopped) return;
+    const ceiling = Math.min(this._maxDelay, this._minDelay * 2 ** Math.min(this._attempt, 16));
+    const delay = Math.round(ceiling / 2 + Math.random() * ceiling / 2); // jitter: half to all of the ceiling
+    this._attempt++;
+    this._setState("reconnecting", { code, reason, retryInMs: delay });
+    this._dialSoon(delay);
+  }
+
+  _dialSoon(delay) {
+    clearTimeout(this._timer);
+    this._timer = setTimeout(() => { if (!this._stopped && !this._ws) this._dial(); }, delay);
+  }
+
+  _setState(state, extra = {}) {
+    const previous = this.state;
+    this.state = state;
+    this._emit("statechange", { state, previous, ...extra });
+  }
+
+  // ---- frames ----
+
+  _write(frame) {
+    if (!this._ws || this._ws.readyState !== WebSocket.OPEN) return false;
+    this._ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  _request(frame) {
+    return new Promise((resolve, reject) => {
+      const hello = frame.type === "hello";
+      if (!this._ws || (!hello && !this._ready)) {
+        return reject(new ChatboxError({ code: "disconnected", message: "not connected", retryable: true }));
+      }
+      const id = "q" + ++this._nextId;
+      const timer = setTimeout(() => {
+        this._requests.delete(id);
+        reject(new ChatboxError({ code: "timeout", message: `no answer to ${frame.type}`, retryable: true }));
+      }, this._timeout);
+      this._requests.set(id, { resolve, reject, timer, frame });
+      this._write({ ...frame, id });
+    });
+  }
+
+  _handle(f) {
+    this._emit("frame", { frame: f });
+    const req = f.id ? this._requests.get(f.id) : null;
+    if (req) {
+      this._requests.delete(f.id);
+      clearTimeout(req.timer);
+    }
+    switch (f.type) {
+      case "ready": this._onReady(f); break;
+      case "opened": this._onOpened(f); break;
+      case "resumed": this._onAttached(this.conversations.get(f.conversation_id)); break;
+      case "ack": this._onAck(f); break;
+      case "typing": this._emit("typing", { conversationId: f.conversation_id, role: f.role, active: !!f.active }); break;
+      case "error": return this._onError(f, req);
+      default:
+        if (REPLY_EVENTS.has(f.type)) this._onEvent(f);
+    }
+    if (req && RESPONSES.has(f.type)) req.resolve(f);
+  }
+
+  _onReady(f) {
+    const first = !this._ready;
+    this._ready = true;
+    this._attempt = 0;
+    this.user = f.user;
+    this.models = f.models || [];
+    this.defaultModel = f.default_model || "";
+    this.limits = f.limits || null;
+    if (!first) return; // a re-authentication on an open socket
+    this._setState("open");
+    this._emit("ready", { user: this.user, models: this.models, defaultModel: this.defaultModel, limits: this.limits });
+    for (const conv of this.conversations.values()) {
+      if (conv.wanted) this._reattach(conv);
+    }
+  }
+
+  _reattach(conv) {
+    const frame = { type: "resume", conversation_id: conv.id, after_seq: conv.lastSeq };
+    this._request(frame).catch((err) => {
+      if (err.code === "replay_unavailable") {
+        this._request({ type: "open", conversation_id: conv.id }).catch((e) => this._lost(conv, e));
+      } else this._lost(conv, err);
+    });
+  }
+
+  _lost(conv, err) {
+    if (err.code === "not_found") {
+      this.conversations.delete(conv.id);
+    }
+    if (err.code !== "disconnected") this._emit("error", { error: err, conversationId: conv.id, request: "resume" });
+  }
+
+  _onOpened(f) {
+    const prev = this.conversations.get(f.conversation_id);
+    const conv = prev || { id: f.conversation_id, messages: new Map(), lastSeq: 0, wanted: true };
+    conv.info = f.conversation || conv.info || { id: f.conversation_id };
+    conv.ended = conv.info.status === "ended";
+    conv.cursor = f.cursor || "";
+    conv.lastSeq = f.last_seq || 0;
+    conv.replyId = "";
+    conv.wanted = true;
+    const messages = new Map();
+    for (const m of f.messages || []) {
+      const msg = fromWire(m);
+      messages.set(msg.id, msg);
+      if (msg.status === "streaming") conv.replyId = msg.id;
+    }
+    if (f.reply) {
+      const r = f.reply;
+      messages.set(r.reply_id, { id: r.reply_id, role: "assistant", text: r.text || "", status: "streaming", finishReason: "", error: null, replyTo: r.reply_to || "", model: r.model || "", createdAt: "" });
+      conv.replyId = r.reply_id;
+    }
+    for (const [id, p] of this._pending) {
+      if (p.conversationId === conv.id && !messages.has(id)) messages.set(id, conv.messages.get(id) || { id, role: "user", text: p.text, status: "queued", error: null });
+    }
+    conv.messages = messages;
+    this.conversations.set(conv.id, conv);
+    this._emit("conversation", { conversation: conv });
+    this._onAttached(conv);
+  }
+
+  _onAttached(conv) {
+    if (!conv) return;
+    conv.attached = true;
+    for (const [id, p] of this._pending) if (p.conversationId === conv.id && !p.requestId) this._transmit(id);
+  }
+
+  _transmit(messageId) {
+    const p = this._pending.get(messageId);
+    const conv = p && this.conversations.get(p.conversationId);
+    if (!conv || !conv.attached || !this._ready) return; // sent once the conversation is attached again
+    p.attempts++;
+    const req = this._request({ type: "send", conversation_id: p.conversationId, message_id: messageId, text: p.text });
+    p.requestId = "q" + this._nextId;
+    this._setStatus(p.conversationId, messageId, "sending");
+    req.catch((err) => {
+      if (this._pending.get(messageId) !== p || err.code === "disconnected") return; // resent after reconnect
+      p.requestId = "";
+      if (err.retryable && p.attempts < MAX_SEND_ATTEMPTS) {
+        setTimeout(() => this._transmit(messageId), err.retryAfterMs || 1000 * p.attempts);
+        return;
+      }
+      this._pending.delete(messageId);
+      const msg = this._setStatus(p.conversationId, messageId, "failed", err);
+      this._emit("error", { error: err, conversationId: p.conversationId, request: "send", message: msg });
+    });
+  }
+
+  _onAck(f) {
+    this._pending.delete(f.message_id);
+    this._setStatus(f.conversation_id, f.message_id, "sent");
+  }
+
+  _setStatus(conversationId, messageId, status, error = null) {
+    const conv = this.conversations.get(conversationId);
+    const msg = conv?.messages.get(messageId);
+    if (!msg || (msg.status === status && !error)) return msg;
+    if (msg.status === "sent" && status !== "sent") return msg;
+    msg.status = status;
+    msg.error = error;
+    this._emit("message", { conversation: conv, message: msg });
+    return msg;
+  }
+
+  _onError(f, req) {
+    const err = new ChatboxError(f.error || { code: "internal", message: "unknown error" });
+    if (err.code === "unauthorized" && !this._ready) this._authRefused = true;
+    if (req) {
+      req.reject(err);
+      // Failed sends and resumes are reported by their own handlers.
+      if (req.frame.type === "send" || req.frame.type === "resume") return;
+    }
+    this._emit("error", { error: err, conversationId: f.conversation_id || "", request: req?.frame.type || "" });
+  }
+
+  _onEvent(f) {
+    const conv = this.conversations.get(f.conversation_id);
+    if (!conv) return;
+    if (f.seq) {
+      if (f.seq <= conv.lastSeq) return; // already seen
+      conv.lastSeq = f.seq;
+    }
+    const msgs = conv.messages;
+    let msg;
+    switch (f.type) {
+      case "message": {
+        const m = fromWire(f.message);
+        msg = msgs.get(m.id);
+        if (msg) Object.assign(msg, m, { status: msg.status === "failed" ? "sent" : m.status });
+        else msgs.set(m.id, (msg = m));
+        if (m.role === "user") this._pending.delete(m.id);
+        break;
+      }
+      case "reply.start":
+        msg = msgs.get(f.reply_id);
+        if (msg) Object.assign(msg, { text: "", status: "streaming", finishReason: "", error: null });
+        else msgs.set(f.reply_id, (msg = { id: f.reply_id, role: "assistant", text: "", status: "streaming", finishReason: "", error: null, replyTo: f.reply_to || "", model: f.model || "", createdAt: new Date().toISOString() }));
+        conv.replyId = f.reply_id;
+        break;
+      case "reply.delta":
+        msg = msgs.get(f.reply_id);
+        if (!msg) msgs.set(f.reply_id, (msg = { id: f.reply_id, role: "assistant", text: "", status: "streaming", finishReason: "", error: null }));
+        msg.text += f.text || "";
+        break;
+      case "reply.end":
+        msg = msgs.get(f.reply_id);
+        if (!msg) return;
+        msg.status = "complete";
+        msg.finishReason = f.finish_reason || "stop";
+        msg.error = f.error ? new ChatboxError(f.error) : null;
+        if (conv.replyId === f.reply_id) conv.replyId = "";
+        break;
+      case "conversation.ended":
+        conv.ended = true;
+        if (conv.info) conv.info.status = "ended";
+        this._emit("ended", { conversation: conv });
+        return;
+    }
+    this._emit("message", { conversation: conv, message: msg });
+  }
+
+  _conv(id) {
+    const conv = this.conversations.get(id);
+    if (!conv) throw new ChatboxError({ code: "not_open", message: "open the conversation first" });
+    return conv;
+  }
+
+  _emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}

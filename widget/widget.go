@@ -1,0 +1,212 @@
+// Package widget serves chatbox's browser client and chat page: static
+// assets embedded in the binary, served by an http.Handler the host mounts
+// next to the chat Server.
+//
+//	page, err := widget.Handler(widget.Config{SocketURL: "/chat/ws", TokenURL: "/chat-token"})
+//	if err != nil { ... }
+//	mux.Handle("/chat/", http.StripPrefix("/chat", chatServer))
+//	mux.Handle("/support/", http.StripPrefix("/support", page))
+//
+// The handler serves:
+//
+//	/             the chat page (index.html with the Config written into it)
+//	/chatbox.js   the protocol client: a dependency-free ES module that hosts
+//	              may also import in their own pages
+//	/markdown.js  the safe Markdown renderer the page uses
+//	/chat.js      the page's script
+//	/chat.css     the page's style sheet
+//
+// Every response carries X-Content-Type-Options: nosniff; the page also
+// carries a Content-Security-Policy that allows scripts, styles and
+// connections only from its own origin (plus the configured socket and token
+// origins), as a second line of defence behind the renderer, which never
+// turns model or user text into HTML.
+//
+// Assets are revalidated on every load (Cache-Control: no-cache) with a
+// content hash as ETag, so a new build of the host reaches browsers at once.
+package widget
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+//go:embed static
+var static embed.FS
+
+// DefaultSocketURL is the socket endpoint the page connects to when
+// Config.SocketURL is empty: a Server mounted under /chat.
+const DefaultSocketURL = "/chat/ws"
+
+// DefaultTitle is the page title when Config.Title is empty.
+const DefaultTitle = "Chat"
+
+// MaxTitleBytes bounds Config.Title.
+const MaxTitleBytes = 200
+
+// Config configures the chat page. The zero Config is valid.
+type Config struct {
+	// SocketURL is the chatbox WebSocket endpoint: an absolute path on the
+	// page's host ("/chat/ws") or a ws:// or wss:// URL. Default
+	// DefaultSocketURL. A socket on another host must allow the page's
+	// origin (chatbox.WithAllowedOrigins).
+	SocketURL string
+	// TokenURL is where the page gets its access token: it sends GET with
+	// the browser's cookies (same-origin) and expects {"token": "..."}.
+	// It is fetched again before every reconnect, so it may mint
+	// short-lived tokens. An absolute path or an http(s) URL. Default
+	// empty: the page asks the user to paste a token and keeps it for the
+	// browser tab only (sessionStorage).
+	TokenURL string
+	// Title is shown in the page header and the browser tab. Default
+	// DefaultTitle; at most MaxTitleBytes.
+	Title string
+}
+
+type asset struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+type handler struct {
+	assets map[string]asset // by URL path
+	csp    string
+}
+
+// Handler returns the handler serving the chat page and its assets. It
+// reports every invalid Config field at once. The handler is safe for
+// concurrent use; it serves only GET and HEAD (405 otherwise) and 404 for
+// unknown paths.
+func Handler(cfg Config) (http.Handler, error) {
+	socket, socketOrigin, errSocket := checkURL("SocketURL", cfg.SocketURL, DefaultSocketURL, "ws", "wss")
+	token, tokenOrigin, errToken := checkURL("TokenURL", cfg.TokenURL, "", "http", "https")
+	title := cfg.Title
+	if title == "" {
+		title = DefaultTitle
+	}
+	var errTitle error
+	if len(title) > MaxTitleBytes || !utf8.ValidString(title) {
+		errTitle = fmt.Errorf("widget: Title must be valid UTF-8 of at most %d bytes", MaxTitleBytes)
+	}
+	if err := errors.Join(errSocket, errToken, errTitle); err != nil {
+		return nil, err
+	}
+
+	h := &handler{assets: map[string]asset{}}
+	entries, err := fs.ReadDir(static, "static")
+	if err != nil {
+		return nil, fmt.Errorf("widget: read assets: %w", err)
+	}
+	for _, e := range entries {
+		body, err := static.ReadFile("static/" + e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("widget: read %s: %w", e.Name(), err)
+		}
+		name := "/" + e.Name()
+		if e.Name() == "index.html" {
+			name = "/"
+			body, err = page(body, title, socket, token)
+			if err != nil {
+				return nil, err
+			}
+		}
+		h.assets[name] = newAsset(e.Name(), body)
+	}
+	h.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"connect-src 'self'" + socketOrigin + tokenOrigin + "; base-uri 'none'; form-action 'none'"
+	return h, nil
+}
+
+// page writes the configuration into the page template.
+func page(tmpl []byte, title, socket, token string) ([]byte, error) {
+	// json.Marshal escapes <, > and &, so the JSON cannot end the script
+	// element it sits in.
+	conf, err := json.Marshal(struct {
+		SocketURL string `json:"socket_url"`
+		TokenURL  string `json:"token_url,omitempty"`
+	}{socket, token})
+	if err != nil {
+		return nil, fmt.Errorf("widget: encode config: %w", err)
+	}
+	out := bytes.ReplaceAll(tmpl, []byte("{{TITLE}}"), []byte(html.EscapeString(title)))
+	return bytes.Replace(out, []byte("{{CONFIG}}"), conf, 1), nil
+}
+
+func newAsset(name string, body []byte) asset {
+	sum := sha256.Sum256(body)
+	ct := "application/octet-stream"
+	switch path.Ext(name) {
+	case ".html":
+		ct = "text/html; charset=utf-8"
+	case ".js":
+		ct = "text/javascript; charset=utf-8"
+	case ".css":
+		ct = "text/css; charset=utf-8"
+	}
+	return asset{body: body, contentType: ct, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+}
+
+// checkURL validates an absolute path or a URL with one of schemes, and
+// returns it with the origin a Content-Security-Policy must allow for it
+// (" scheme://host", or "" for a path on the page's own host).
+func checkURL(field, raw, def string, schemes ...string) (value, origin string, err error) {
+	if raw == "" {
+		return def, "", nil
+	}
+	u, perr := url.Parse(raw)
+	bad := perr != nil || u.User != nil || u.Fragment != "" || strings.ContainsAny(raw, " \t\r\n\"'<>\\")
+	switch {
+	case bad:
+	case u.Scheme == "" && u.Host == "" && strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//"):
+		return raw, "", nil
+	case u.Host != "":
+		for _, s := range schemes {
+			if u.Scheme == s {
+				return raw, " " + u.Scheme + "://" + u.Host, nil
+			}
+		}
+	}
+	return "", "", fmt.Errorf("widget: %s %q must be an absolute path or a %s URL", field, raw, strings.Join(schemes, " or "))
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name := r.URL.Path
+	if name == "" || name == "/index.html" {
+		name = "/"
+	}
+	a, ok := h.assets[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", a.contentType)
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("ETag", a.etag)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	if name == "/" {
+		hd.Set("Content-Security-Policy", h.csp)
+	}
+	// No modification time: the ETag does the caching.
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}

@@ -1,0 +1,183 @@
+package widget_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/chatboxsdk/chatbox/widget"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func serve(t *testing.T, h http.Handler, method, path string, header http.Header) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(method, path, nil)
+	for k, v := range header {
+		r.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func mustHandler(t *testing.T, cfg widget.Config) http.Handler {
+	t.Helper()
+	h, err := widget.Handler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestHandlerServesEveryAssetWithItsTypeAndRevalidation(t *testing.T) {
+	h := mustHandler(t, widget.Config{})
+	for path, ctype := range map[string]string{
+		"/": "text/html; charset=utf-8", "/index.html": "text/html; charset=utf-8",
+		"/chatbox.js": "text/javascript; charset=utf-8", "/markdown.js": "text/javascript; charset=utf-8",
+		"/chat.js": "text/javascript; charset=utf-8", "/chat.css": "text/css; charset=utf-8",
+	} {
+		w := serve(t, h, http.MethodGet, path, nil)
+		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != ctype || w.Body.Len() == 0 {
+			t.Fatalf("GET %s: %d %q (%d bytes)", path, w.Code, w.Header().Get("Content-Type"), w.Body.Len())
+		}
+		if w.Header().Get("X-Content-Type-Options") != "nosniff" || w.Header().Get("Cache-Control") != "no-cache" {
+			t.Fatalf("GET %s headers: %v", path, w.Header())
+		}
+		etag := w.Header().Get("ETag")
+		if etag == "" {
+			t.Fatalf("GET %s: no ETag", path)
+		}
+		if w := serve(t, h, http.MethodGet, path, http.Header{"If-None-Match": {etag}}); w.Code != http.StatusNotModified {
+			t.Fatalf("GET %s with its ETag: %d, want 304", path, w.Code)
+		}
+		if w := serve(t, h, http.MethodHead, path, nil); w.Code != http.StatusOK || w.Body.Len() != 0 {
+			t.Fatalf("HEAD %s: %d, %d bytes", path, w.Code, w.Body.Len())
+		}
+	}
+}
+
+func TestUnknownPathsAndMethodsAreRefused(t *testing.T) {
+	h := mustHandler(t, widget.Config{})
+	for _, path := range []string{"/nope", "/static/chatbox.js", "/../widget.go", "/chatbox.js/"} {
+		if w := serve(t, h, http.MethodGet, path, nil); w.Code != http.StatusNotFound {
+			t.Fatalf("GET %s: %d, want 404", path, w.Code)
+		}
+	}
+	if w := serve(t, h, http.MethodPost, "/", nil); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Fatalf("POST /: %d %v", w.Code, w.Header())
+	}
+}
+
+func TestPageCarriesItsConfigAndAPolicyForItsOrigins(t *testing.T) {
+	h := mustHandler(t, widget.Config{})
+	w := serve(t, h, http.MethodGet, "/", nil)
+	page := w.Body.String()
+	if !strings.Contains(page, `{"socket_url":"/chat/ws"}`) || !strings.Contains(page, "<title>Chat</title>") {
+		t.Fatalf("default page config missing:\n%s", page)
+	}
+	csp := w.Header().Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "connect-src 'self';") || !strings.Contains(csp, "default-src 'none'") {
+		t.Fatalf("CSP = %q", csp)
+	}
+
+	h = mustHandler(t, widget.Config{SocketURL: "wss://chat.example.com/chat/ws", TokenURL: "https://auth.example.com/token?a=1&b=2", Title: "Help"})
+	w = serve(t, h, http.MethodGet, "/", nil)
+	page = w.Body.String()
+	if !strings.Contains(page, `"socket_url":"wss://chat.example.com/chat/ws"`) || !strings.Contains(page, `"token_url":"https://auth.example.com/token?a=1\u0026b=2"`) {
+		t.Fatalf("page config:\n%s", page)
+	}
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' wss://chat.example.com https://auth.example.com;") {
+		t.Fatalf("CSP does not allow the configured origins: %q", csp)
+	}
+	if serve(t, h, http.MethodGet, "/chatbox.js", nil).Header().Get("Content-Security-Policy") != "" {
+		t.Fatal("scripts carry the page's policy")
+	}
+}
+
+func TestTitleCannotInjectMarkup(t *testing.T) {
+	h := mustHandler(t, widget.Config{Title: `</title><script>alert(1)</script>&`})
+	page := serve(t, h, http.MethodGet, "/", nil).Body.String()
+	if strings.Contains(page, "<script>alert") || !strings.Contains(page, "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;") {
+		t.Fatalf("title not escaped:\n%s", page)
+	}
+}
+
+func TestInvalidConfigIsReportedAllAtOnce(t *testing.T) {
+	_, err := widget.Handler(widget.Config{
+		SocketURL: "http://chat.example.com/ws",
+		TokenURL:  "javascript:alert(1)",
+		Title:     strings.Repeat("x", widget.MaxTitleBytes+1),
+	})
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	for _, want := range []string{"SocketURL", "TokenURL", "Title"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not name %s", err, want)
+		}
+	}
+	for _, bad := range []widget.Config{
+		{SocketURL: "chat/ws"}, {SocketURL: "//evil.example/ws"}, {SocketURL: `/ws"><script>`},
+		{SocketURL: "wss://user:pw@chat.example.com/ws"}, {TokenURL: "/t#frag"}, {TokenURL: "ws://x/t"},
+		{Title: "\xff"},
+	} {
+		if _, err := widget.Handler(bad); err == nil {
+			t.Fatalf("accepted %+v", bad)
+		}
+	}
+}
+
+// The client must stay small enough to drop into any page (the target is
+// under 15 KB gzipped); the page's renderer is counted too.
+func TestClientAndRendererAreSmall(t *testing.T) {
+	h := mustHandler(t, widget.Config{})
+	for path, limit := range map[string]int{"/chatbox.js": 15 << 10, "/markdown.js": 6 << 10} {
+		body := serve(t, h, http.MethodGet, path, nil).Body.Bytes()
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		t.Logf("%s: %d bytes, %d gzipped", path, len(body), buf.Len())
+		if buf.Len() > limit {
+			t.Fatalf("%s is %d bytes gzipped, over %d", path, buf.Len(), limit)
+		}
+	}
+}
+
+// No script of the widget may turn text into markup: every node is built
+// with createElement and textContent. This guards against a sink creeping in.
+func TestScriptsUseNoHTMLSinks(t *testing.T) {
+	sink := regexp.MustCompile(`innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|srcdoc|createContextualFragment|DOMParser`)
+	err := fs.WalkDir(os.DirFS("static"), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".js" {
+			return err
+		}
+		f, err := os.Open(filepath.Join("static", path))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		src, err := io.ReadAll(f)
+		if err != nil {
+			return err
+		}
+		if m := sink.Find(src); m != nil {
+			t.Errorf("%s uses %s", path, m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
