@@ -14,6 +14,7 @@ import (
 	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/llm/scripted"
 	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/storage"
 )
 
 func TestStopCancelsTheProviderAndStoresThePartialReply(t *testing.T) {
@@ -257,5 +258,29 @@ func TestAPanickingProviderEndsTheReplyWithErrorAndTheServerLives(t *testing.T) 
 		if err != nil || r.FinishReason != "error" || r.Error == nil || strings.Contains(r.Error.Message, "provider bug") {
 			t.Fatalf("reply %d: %v %+v %v", i, r, r.Error, err)
 		}
+	}
+}
+
+func TestAReplyLeftStreamingByACrashIsShownAndStoredAsInterrupted(t *testing.T) {
+	h := chatboxtest.New(t, chatboxtest.Config{Options: []chatbox.Option{chatbox.WithGenerationTimeout(time.Second)}})
+	ctx := testCtx(t)
+	c := h.Dial(t, "alice")
+	conv := openNew(t, c)
+	// What a crashed server leaves behind: a reply started long ago.
+	old := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	if _, _, err := h.Store.AppendMessage(ctx, storage.Message{ID: "r_lost", ConversationID: conv, Role: storage.RoleAssistant,
+		Status: storage.MessageStreaming, Text: "half an ans", CreatedAt: old, UpdatedAt: old}); err != nil {
+		t.Fatal(err)
+	}
+	opened, err := h.Dial(t, "alice").Open(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(opened.Messages); n != 1 || opened.Messages[0].Status != "" || opened.Messages[0].FinishReason != "interrupted" {
+		t.Fatalf("opened messages %+v", opened.Messages)
+	}
+	stored, _ := h.Store.GetMessage(ctx, conv, "r_lost")
+	if stored.Status != storage.MessageComplete || stored.FinishReason != "interrupted" || stored.Text != "half an ans" {
+		t.Fatalf("stored %+v", stored)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/session"
@@ -158,6 +159,9 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 	for _, m := range slices.Backward(page.Messages) {
 		if snap != nil && m.ID == snap.ReplyID {
 			continue // the snapshot and the events after it carry this reply
+		}
+		if m.Status == storage.MessageStreaming && s.r.cfg.Now().Sub(m.CreatedAt) > s.r.cfg.GenerationTimeout {
+			m = s.r.endOrphan(ctx, m)
 		}
 		msgs = append(msgs, wireMessage(m))
 	}
@@ -374,4 +378,17 @@ func wireMessage(m storage.Message) protocol.Message {
 		w.Usage = &protocol.Usage{InputTokens: m.Usage.InputTokens, OutputTokens: m.Usage.OutputTokens}
 	}
 	return w
+}
+
+// endOrphan ends a reply left streaming by a server that stopped without
+// finishing it (a crash): older than the generation time limit, it cannot
+// be running anywhere. It is stored and shown as interrupted.
+func (r *Router) endOrphan(ctx context.Context, m storage.Message) storage.Message {
+	m.Status = storage.MessageComplete
+	m.FinishReason = string(llm.FinishInterrupted)
+	m.UpdatedAt = r.cfg.Now().UTC()
+	if err := r.cfg.Store.UpdateMessage(ctx, m); err != nil {
+		r.log.Warn("end orphaned reply", "conversation", m.ConversationID, "reply", m.ID, "err", err)
+	}
+	return m
 }
