@@ -11,16 +11,16 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestOutboxOverflowRequestsSlowConsumerClose(t *testing.T) {
-	o := newOutbox(10)
+	o := newOutbox(10, nil)
 	if !o.push([]byte("12345")) || !o.push([]byte("67890")) {
 		t.Fatal("pushes within budget refused")
 	}
 	if o.push([]byte("x")) {
 		t.Fatal("push over budget accepted")
 	}
-	frames, code, _ := o.take()
-	if code != protocol.CloseSlowConsumer || len(frames) != 0 {
-		t.Fatalf("after overflow: %d frames, code %d", len(frames), code)
+	w := o.take()
+	if w.code != protocol.CloseSlowConsumer || len(w.frames) != 0 {
+		t.Fatalf("after overflow: %d frames, code %d", len(w.frames), w.code)
 	}
 	if o.push([]byte("late")) {
 		t.Fatal("push accepted after the close was requested")
@@ -28,7 +28,7 @@ func TestOutboxOverflowRequestsSlowConsumerClose(t *testing.T) {
 }
 
 func TestOutboxReplayDoesNotCountAgainstTheBudget(t *testing.T) {
-	o := newOutbox(10)
+	o := newOutbox(10, nil)
 	for range 5 {
 		if !o.pushReplay([]byte("0123456789")) {
 			t.Fatal("replay refused")
@@ -37,23 +37,52 @@ func TestOutboxReplayDoesNotCountAgainstTheBudget(t *testing.T) {
 	if !o.push([]byte("live")) {
 		t.Fatal("live frame refused after a large replay")
 	}
-	frames, code, _ := o.take()
-	if len(frames) != 6 || code != 0 {
-		t.Fatalf("took %d frames, code %d", len(frames), code)
+	w := o.take()
+	if len(w.frames) != 6 || w.code != 0 {
+		t.Fatalf("took %d frames, code %d", len(w.frames), w.code)
 	}
 }
 
 func TestOutboxTakeHandsOverFramesInOrderAndFirstCloseWins(t *testing.T) {
-	o := newOutbox(100)
+	o := newOutbox(100, nil)
 	o.push([]byte("a"))
 	o.push([]byte("b"))
 	o.close(protocol.CloseGoingAway, "bye")
 	o.close(protocol.CloseNormal, "")
-	frames, code, reason := o.take()
-	if len(frames) != 2 || string(frames[0]) != "a" || string(frames[1]) != "b" {
-		t.Fatalf("frames %q", frames)
+	w := o.take()
+	if len(w.frames) != 2 || string(w.frames[0]) != "a" || string(w.frames[1]) != "b" {
+		t.Fatalf("frames %q", w.frames)
 	}
-	if code != protocol.CloseGoingAway || reason != "bye" {
-		t.Fatalf("close %d %q", code, reason)
+	if w.code != protocol.CloseGoingAway || w.reason != "bye" {
+		t.Fatalf("close %d %q", w.code, w.reason)
+	}
+}
+
+func TestOutboxStartsAWriterOnlyWhenThereIsWork(t *testing.T) {
+	started := make(chan struct{}, 10)
+	var o *outbox
+	o = newOutbox(100, func() {
+		started <- struct{}{}
+		for !o.take().idle {
+		}
+	})
+	o.wait()
+	if len(started) != 0 {
+		t.Fatal("a writer started with nothing to do")
+	}
+	o.push([]byte("a"))
+	o.wait()
+	o.push([]byte("b"))
+	o.wait()
+	if len(started) != 2 {
+		t.Fatalf("%d writers started for two separate pushes, want 2", len(started))
+	}
+	o.finish()
+	o.push([]byte("c"))
+	o.requestPing()
+	o.close(protocol.CloseNormal, "")
+	o.wait()
+	if len(started) != 2 {
+		t.Fatal("a writer started after the connection was finished")
 	}
 }

@@ -159,17 +159,23 @@ func (r *Router) ShuttingDown() bool {
 	return r.shuttingDown
 }
 
-// Serve runs one accepted socket until it closes. identity is the identity
-// proven at upgrade, or nil when the client must authenticate with its first
-// frame. Serve returns once every goroutine of the socket has ended.
+// Serve takes over one accepted socket and returns at once; the socket runs
+// in a goroutine of the Router (awaited by Shutdown) until it closes.
+// identity is the identity proven at upgrade, or nil when the client must
+// authenticate with its first frame.
+//
+// Returning lets the HTTP handler's goroutine, whose stack grew through the
+// upgrade, end: an idle socket then costs one small goroutine.
 func (r *Router) Serve(conn *websocket.Conn, identity *auth.Identity) {
 	s := newSocket(r, conn)
 	if !r.track(s) {
 		_ = conn.Close(websocket.StatusCode(protocol.CloseGoingAway), "server shutting down")
 		return
 	}
-	defer r.untrack(s)
-	s.run(identity)
+	go func() {
+		defer r.untrack(s)
+		s.run(identity)
+	}()
 }
 
 func (r *Router) track(s *socket) bool {

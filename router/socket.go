@@ -17,8 +17,9 @@ import (
 )
 
 // socket is one WebSocket connection. Its read loop runs in the goroutine
-// that called Router.Serve; its writer runs in a goroutine started and
-// awaited by run. Only the writer writes to conn.
+// that called Router.Serve; its writer runs, only while there is something
+// to write, in a goroutine the outbox starts and run awaits. Only the writer
+// writes to conn.
 type socket struct {
 	r    *Router
 	conn *websocket.Conn
@@ -35,29 +36,31 @@ type socket struct {
 
 	abortOnce sync.Once
 	writeBuf  []byte           // writer only: joins a batch into one message
-	writeDog  *time.Timer      // writer only: drops the connection when a write stalls
+	writeDog  *time.Timer      // drops the connection when a write stalls
 	limited   io.LimitedReader // read loop only: reused for every frame
 
 	// expiresAt is the credential's expiry in Unix nanoseconds (0: never);
-	// written by the read loop, enforced by the writer.
-	expiresAt     atomic.Int64
-	expiryChanged chan struct{}
-	userCounted   bool // read loop only
+	// written by the read loop, read by the expiry timer.
+	expiresAt   atomic.Int64
+	expiryTimer *time.Timer // read loop only (created on first use)
+	pingTimer   *time.Timer
+	userCounted bool // read loop only
 }
 
 func newSocket(r *Router, conn *websocket.Conn) *socket {
 	ctx, cancel := context.WithCancel(r.base)
-	return &socket{
+	s := &socket{
 		r:        r,
 		conn:     conn,
-		out:      newOutbox(r.cfg.MaxQueueBytes),
 		log:      r.log,
 		ctx:      ctx,
 		cancel:   cancel,
 		attached: make(map[string]*attachment),
-
-		expiryChanged: make(chan struct{}, 1),
 	}
+	s.out = newOutbox(r.cfg.MaxQueueBytes, s.writeLoop)
+	s.writeDog = time.AfterFunc(time.Hour, s.abort)
+	s.writeDog.Stop()
+	return s
 }
 
 // abort closes the connection at once, without the close handshake.
@@ -71,12 +74,7 @@ func (s *socket) run(preauth *auth.Identity) {
 	// the socket with 1009.
 	s.conn.SetReadLimit(int64(2*s.r.cfg.MaxFrameBytes + 1024))
 
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.writeLoop()
-	}()
+	s.pingTimer = time.AfterFunc(s.r.cfg.PingInterval, s.out.requestPing)
 
 	if s.handshake(preauth) {
 		s.readLoop()
@@ -90,7 +88,12 @@ func (s *socket) run(preauth *auth.Identity) {
 	}
 	clear(s.attached)
 	s.out.close(protocol.CloseNormal, "")
-	wg.Wait()
+	s.out.wait()
+	s.pingTimer.Stop()
+	s.writeDog.Stop()
+	if s.expiryTimer != nil {
+		s.expiryTimer.Stop()
+	}
 	s.cancel()
 	s.abort()
 	if s.userCounted {
@@ -227,59 +230,57 @@ func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
 	return buf.Bytes(), true
 }
 
+// writeLoop is the writer: it runs while the outbox has work and exits
+// when it is idle (see outbox). Only the writer writes to conn.
 func (s *socket) writeLoop() {
-	s.writeDog = time.AfterFunc(time.Hour, s.abort)
-	s.writeDog.Stop()
-	defer s.writeDog.Stop()
-	ping := time.NewTicker(s.r.cfg.PingInterval)
-	defer ping.Stop()
-	expiry := time.NewTimer(time.Hour)
-	expiry.Stop()
-	defer expiry.Stop()
 	for {
-		select {
-		case <-s.expiryChanged:
-			expiry.Stop()
-			if at := s.expiresAt.Load(); at != 0 {
-				expiry.Reset(time.Until(time.Unix(0, at)))
-			}
-			continue
-		case <-expiry.C:
-			at := s.expiresAt.Load()
-			if at == 0 || time.Now().UnixNano() < at {
-				s.setExpiry(timeOrZero(at)) // re-authenticated meanwhile: re-arm
-				continue
-			}
-			s.send(&protocol.ServerFrame{Type: protocol.TypeError, Error: protocol.Errorf(protocol.CodeUnauthorized, "the token has expired: reconnect with a new token").Body()})
-			s.out.close(protocol.CloseUnauthorized, "token expired")
-			continue
-		case <-s.out.wake:
-		case <-ping.C:
-			ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.WriteTimeout)
-			err := s.conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				s.abort()
-				return
-			}
-			continue
-		case <-s.ctx.Done():
+		w := s.out.take()
+		if w.idle {
 			return
 		}
-		frames, code, reason := s.out.take()
-		if code == closeSlowConsumer {
+		frames := w.frames
+		if w.code == closeSlowConsumer {
 			frames = nil // the client resumes from what it saw
 		}
 		if len(frames) > 0 && !s.write(frames) {
+			s.out.finish()
 			s.abort()
 			return
 		}
-		if code != 0 {
-			_ = s.conn.Close(websocket.StatusCode(code), reason)
+		if w.ping && !s.ping() {
+			s.out.finish()
+			s.abort()
+			return
+		}
+		if w.code != 0 {
+			_ = s.conn.Close(websocket.StatusCode(w.code), w.reason)
+			s.out.finish()
 			s.abort()
 			return
 		}
 	}
+}
+
+// ping checks that the peer is alive and schedules the next ping.
+func (s *socket) ping() bool {
+	ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.WriteTimeout)
+	defer cancel()
+	if err := s.conn.Ping(ctx); err != nil {
+		return false
+	}
+	s.pingTimer.Reset(s.r.cfg.PingInterval)
+	return true
+}
+
+// expire closes the socket with 4001 if its credential has expired (it may
+// have been renewed by a re-authentication since the timer was set).
+func (s *socket) expire() {
+	at := s.expiresAt.Load()
+	if at == 0 || time.Now().UnixNano() < at {
+		return
+	}
+	s.send(&protocol.ServerFrame{Type: protocol.TypeError, Error: protocol.Errorf(protocol.CodeUnauthorized, "the token has expired: reconnect with a new token").Body()})
+	s.out.close(protocol.CloseUnauthorized, "token expired")
 }
 
 // write sends every queued frame as one WebSocket message, one frame per
@@ -364,23 +365,23 @@ func (s *socket) reauthenticate(f *protocol.ClientFrame) *protocol.Error {
 	return nil
 }
 
-// setExpiry records when the socket's credential expires and wakes the
-// writer, which enforces it.
+// setExpiry records when the socket's credential expires and arms the
+// timer that enforces it. Called by the read loop only.
 func (s *socket) setExpiry(at time.Time) {
 	var n int64
 	if !at.IsZero() {
 		n = at.UnixNano()
 	}
 	s.expiresAt.Store(n)
-	select {
-	case s.expiryChanged <- struct{}{}:
-	default:
+	if s.expiryTimer != nil {
+		s.expiryTimer.Stop()
 	}
-}
-
-func timeOrZero(unixNano int64) time.Time {
-	if unixNano == 0 {
-		return time.Time{}
+	if n == 0 {
+		return
 	}
-	return time.Unix(0, unixNano)
+	if s.expiryTimer == nil {
+		s.expiryTimer = time.AfterFunc(time.Until(at), s.expire)
+		return
+	}
+	s.expiryTimer.Reset(time.Until(at))
 }
