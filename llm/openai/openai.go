@@ -1,0 +1,275 @@
+// Package openai is an llm.Provider for the OpenAI Chat Completions API
+// and the servers that speak it (Ollama, vLLM, the llama.cpp server...),
+// built on the official SDK (github.com/openai/openai-go/v3).
+//
+// Replies are streamed with stream_options.include_usage, so the usage
+// chunk OpenAI sends before [DONE] becomes an llm.EventUsage; servers that
+// omit it, or omit other fields, are tolerated. The system prompt is sent
+// as a "system" message, the native system slot of this API; operator
+// turns are sent as assistant turns.
+//
+// Every stream is bounded by a header timeout and an idle timeout (see
+// WithHeaderTimeout, WithIdleTimeout); cancelling the context given to
+// Stream, or Close, closes the upstream request at once. The SDK's own
+// retries are disabled: wrap the Provider in llm.WithRetry to retry
+// failures before the first delta. Failures are *llm.Error values
+// classified from the HTTP status and the error's type and code; the API
+// key never appears in them. The SDK's environment variables
+// (OPENAI_API_KEY...) are not read: configuration comes from options only.
+package openai
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	oai "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/internal/httpstream"
+)
+
+// Name is the provider name in *llm.Error.Provider.
+const Name = "openai"
+
+// Defaults.
+const (
+	DefaultBaseURL       = "https://api.openai.com/v1"
+	DefaultHeaderTimeout = 30 * time.Second
+	DefaultIdleTimeout   = 60 * time.Second
+)
+
+// Option configures a Provider.
+type Option func(*config) error
+
+type config struct {
+	apiKey, baseURL, organization, model string
+	maxTokens                            int
+	temperature                          *float64
+	headerTimeout, idleTimeout           time.Duration
+	httpClient                           *http.Client
+	usage                                bool
+	legacyMaxTokens                      *bool
+}
+
+// WithAPIKey sets the API key, sent as a bearer token. Default: none,
+// which OpenAI refuses but local servers such as Ollama accept.
+func WithAPIKey(key string) Option {
+	return func(c *config) error { c.apiKey = key; return nil }
+}
+
+// WithBaseURL sets the API's base URL, e.g. "http://localhost:11434/v1"
+// for Ollama. Default DefaultBaseURL. It must be an absolute http or
+// https URL.
+func WithBaseURL(base string) Option {
+	return func(c *config) error {
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("openai: base URL %q is not an absolute http(s) URL", base)
+		}
+		c.baseURL = base
+		return nil
+	}
+}
+
+// WithOrganization sets the OpenAI-Organization header. Default: none.
+func WithOrganization(org string) Option {
+	return func(c *config) error { c.organization = org; return nil }
+}
+
+// WithModel sets the model used when a Request names none. Required.
+func WithModel(model string) Option {
+	return func(c *config) error { c.model = model; return nil }
+}
+
+// WithMaxTokens sets the reply cap used when a Request has MaxTokens 0.
+// Default 0: none sent, the server's own limit applies.
+func WithMaxTokens(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("openai: max tokens %d is negative", n)
+		}
+		c.maxTokens = n
+		return nil
+	}
+}
+
+// WithTemperature sets the temperature used when a Request has none.
+// Default: none sent. It must be within [0, 2].
+func WithTemperature(t float64) Option {
+	return func(c *config) error {
+		if t < 0 || t > 2 {
+			return fmt.Errorf("openai: temperature %v is outside [0, 2]", t)
+		}
+		c.temperature = &t
+		return nil
+	}
+}
+
+// WithHeaderTimeout bounds the wait for the response headers of a stream
+// request. Default DefaultHeaderTimeout; 0 or less disables the limit.
+func WithHeaderTimeout(d time.Duration) Option {
+	return func(c *config) error { c.headerTimeout = d; return nil }
+}
+
+// WithIdleTimeout bounds the silence between two pieces of a streamed
+// response; when it passes, the stream ends with an *llm.Error of kind
+// llm.KindTimeout, the deltas already returned kept. Default
+// DefaultIdleTimeout; 0 or less disables the limit.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) error { c.idleTimeout = d; return nil }
+}
+
+// WithHTTPClient sets the HTTP client whose transport, redirect policy and
+// jar are used. Its Timeout, if set, bounds whole replies: leave it 0 and
+// rely on the header and idle timeouts. Default: a client of the
+// Provider's own.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("openai: nil HTTP client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithoutStreamUsage stops asking for the usage chunk
+// (stream_options.include_usage), for servers that refuse the field.
+// Default: asked.
+func WithoutStreamUsage() Option {
+	return func(c *config) error { c.usage = false; return nil }
+}
+
+// WithLegacyMaxTokens chooses the field that carries the reply cap:
+// "max_tokens" when legacy is true, "max_completion_tokens" (which
+// OpenAI's newer models require) when false. Default: max_completion_tokens
+// with the default base URL, max_tokens with any other, since
+// OpenAI-compatible servers know the older field best.
+func WithLegacyMaxTokens(legacy bool) Option {
+	return func(c *config) error { c.legacyMaxTokens = &legacy; return nil }
+}
+
+// Provider streams chat completions. It is safe for concurrent use.
+type Provider struct {
+	cfg     config
+	svc     oai.ChatCompletionService
+	legacy  bool
+	secrets []string
+}
+
+var _ llm.Provider = (*Provider)(nil)
+
+// New returns a Provider configured by opts, or every configuration error
+// joined.
+func New(opts ...Option) (*Provider, error) {
+	cfg := config{
+		baseURL: DefaultBaseURL, headerTimeout: DefaultHeaderTimeout, idleTimeout: DefaultIdleTimeout, usage: true,
+	}
+	var errs []error
+	for _, o := range opts {
+		if o == nil {
+			errs = append(errs, errors.New("openai: nil option"))
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if strings.TrimSpace(cfg.model) == "" {
+		errs = append(errs, errors.New("openai: WithModel is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	legacy := strings.TrimRight(cfg.baseURL, "/") != DefaultBaseURL
+	if cfg.legacyMaxTokens != nil {
+		legacy = *cfg.legacyMaxTokens
+	}
+	ropts := []option.RequestOption{
+		option.WithHTTPClient(httpstream.NewClient(cfg.httpClient)),
+		option.WithBaseURL(cfg.baseURL),
+		option.WithMaxRetries(0),
+	}
+	if cfg.apiKey != "" {
+		ropts = append(ropts, option.WithAPIKey(cfg.apiKey))
+	}
+	if cfg.organization != "" {
+		ropts = append(ropts, option.WithOrganization(cfg.organization))
+	}
+	p := &Provider{cfg: cfg, svc: oai.NewChatCompletionService(ropts...), legacy: legacy}
+	if cfg.apiKey != "" {
+		p.secrets = []string{cfg.apiKey}
+	}
+	return p, nil
+}
+
+// Stream starts a streamed chat completion for req. It returns once the
+// response headers arrived; a failed response is returned as an
+// *llm.Error (with RetryAfter when the server gave one). See the package
+// doc for timeouts and cancellation.
+func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, httpstream.Explain(Name, ctx, ctx, err, nil)
+	}
+	params := p.params(req)
+	sctx, wd := httpstream.Start(ctx, Name, p.cfg.headerTimeout, p.cfg.idleTimeout)
+	s := p.svc.NewStreaming(sctx, params)
+	if err := s.Err(); err != nil {
+		s.Close()
+		wd.Stop()
+		return nil, httpstream.Explain(Name, ctx, sctx, err, p.classify)
+	}
+	return httpstream.NewStream(Name, ctx, sctx, wd, &source{s: s}, p.classify), nil
+}
+
+// params builds the request body.
+func (p *Provider) params(req llm.Request) oai.ChatCompletionNewParams {
+	msgs := make([]oai.ChatCompletionMessageParamUnion, 0, len(req.Messages)+1)
+	if req.System != "" {
+		msgs = append(msgs, oai.SystemMessage(req.System))
+	}
+	for _, m := range req.Messages {
+		switch m.Role {
+		case llm.RoleUser:
+			msgs = append(msgs, oai.UserMessage(m.Text))
+		default: // assistant and operator turns
+			msgs = append(msgs, oai.AssistantMessage(m.Text))
+		}
+	}
+	params := oai.ChatCompletionNewParams{Messages: msgs, Model: p.cfg.model}
+	if req.Model != "" {
+		params.Model = req.Model
+	}
+	if n := cmpOr(req.MaxTokens, p.cfg.maxTokens); n > 0 {
+		if p.legacy {
+			params.MaxTokens = oai.Int(int64(n))
+		} else {
+			params.MaxCompletionTokens = oai.Int(int64(n))
+		}
+	}
+	if t := req.Temperature; t != nil {
+		params.Temperature = oai.Float(*t)
+	} else if p.cfg.temperature != nil {
+		params.Temperature = oai.Float(*p.cfg.temperature)
+	}
+	if req.User != "" {
+		params.User = oai.String(req.User)
+	}
+	if p.cfg.usage {
+		params.StreamOptions = oai.ChatCompletionStreamOptionsParam{IncludeUsage: oai.Bool(true)}
+	}
+	return params
+}
+
+func cmpOr(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
