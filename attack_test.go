@@ -54,6 +54,8 @@ func newAttackEnv(t *testing.T, extra ...chatbox.Option) *attackEnv {
 		attackAuthenticator(t, authn),
 		chatbox.WithMaxFrameBytes(8 << 10),
 		chatbox.WithMaxTextBytes(2 << 10),
+		chatbox.WithMaxMetadataEntries(8),
+		chatbox.WithMaxMetadataValueBytes(256),
 		chatbox.WithAllowedOrigins("https://app.example.com", "https://*.partner.example"),
 		chatbox.WithConnectionRate(ratelimit.Per(6000, time.Minute, 100)),
 		chatbox.WithMessageRate(ratelimit.Per(60, time.Minute, 5)),

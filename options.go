@@ -8,6 +8,7 @@ import (
 
 	"github.com/chatboxsdk/chatbox/auth"
 	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/storage"
 )
@@ -30,11 +31,13 @@ type config struct {
 	systemPrompt string
 	maxTokens    int
 
-	maxFrameBytes      int
-	maxTextBytes       int
-	maxQueueBytes      int
-	maxHistoryMessages int
-	historyPageSize    int
+	maxFrameBytes         int
+	maxTextBytes          int
+	maxMetadataEntries    int
+	maxMetadataValueBytes int
+	maxQueueBytes         int
+	maxHistoryMessages    int
+	historyPageSize       int
 
 	writeTimeout      time.Duration
 	pingInterval      time.Duration
@@ -62,21 +65,23 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		logger:             slog.New(slog.DiscardHandler),
-		maxFrameBytes:      64 << 10,
-		maxTextBytes:       16 << 10,
-		maxQueueBytes:      1 << 20,
-		maxHistoryMessages: 100,
-		historyPageSize:    50,
-		writeTimeout:       10 * time.Second,
-		pingInterval:       30 * time.Second,
-		helloTimeout:       10 * time.Second,
-		generationTimeout:  5 * time.Minute,
-		storeTimeout:       5 * time.Second,
-		messageRate:        ratelimit.Per(20, time.Minute, 10),
-		conversationRate:   ratelimit.Per(10, time.Minute, 5),
-		sessionTTL:         30 * time.Minute,
-		maxSessions:        100_000,
+		logger:                slog.New(slog.DiscardHandler),
+		maxFrameBytes:         64 << 10,
+		maxMetadataEntries:    protocol.DefaultMaxMetadataKeys,
+		maxMetadataValueBytes: protocol.DefaultMaxMetadataValue,
+		maxTextBytes:          16 << 10,
+		maxQueueBytes:         1 << 20,
+		maxHistoryMessages:    100,
+		historyPageSize:       50,
+		writeTimeout:          10 * time.Second,
+		pingInterval:          30 * time.Second,
+		helloTimeout:          10 * time.Second,
+		generationTimeout:     5 * time.Minute,
+		storeTimeout:          5 * time.Second,
+		messageRate:           ratelimit.Per(20, time.Minute, 10),
+		conversationRate:      ratelimit.Per(10, time.Minute, 5),
+		sessionTTL:            30 * time.Minute,
+		maxSessions:           100_000,
 
 		connectionRate:        ratelimit.Per(60, time.Minute, 30),
 		maxSocketsPerUser:     20,

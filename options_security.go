@@ -130,3 +130,17 @@ func WithJWT(cfg auth.JWTConfig) Option {
 		return nil
 	}
 }
+
+// WithMaxMetadataEntries caps the metadata entries a client may attach to a
+// new conversation. Default 16; 1 to 64.
+func WithMaxMetadataEntries(n int) Option {
+	return func(c *config) error { return intRange("WithMaxMetadataEntries", n, 1, 64, &c.maxMetadataEntries) }
+}
+
+// WithMaxMetadataValueBytes caps each metadata value. Default 512; 1 to
+// 4096. Keys are at most 64 bytes.
+func WithMaxMetadataValueBytes(n int) Option {
+	return func(c *config) error {
+		return intRange("WithMaxMetadataValueBytes", n, 1, 4096, &c.maxMetadataValueBytes)
+	}
+}

@@ -57,6 +57,8 @@ func TestEachInvalidOptionIsNamed(t *testing.T) {
 		{chatbox.WithConnectionRate(ratelimit.Limit{Rate: -1, Burst: 1}), "WithConnectionRate"},
 		{chatbox.WithMaxSocketsPerUser(0), "WithMaxSocketsPerUser"},
 		{chatbox.WithMaxGenerationsPerUser(0), "WithMaxGenerationsPerUser"},
+		{chatbox.WithMaxMetadataEntries(100), "WithMaxMetadataEntries"},
+		{chatbox.WithMaxMetadataValueBytes(0), "WithMaxMetadataValueBytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

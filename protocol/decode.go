@@ -13,6 +13,12 @@ type DecodeLimits struct {
 	// MaxTextBytes caps the text of a send frame. Zero means no cap beyond
 	// the frame size.
 	MaxTextBytes int
+	// MaxMetadataKeys caps the entries of an open frame's metadata; zero
+	// means DefaultMaxMetadataKeys.
+	MaxMetadataKeys int
+	// MaxMetadataValueBytes caps each metadata value; zero means
+	// DefaultMaxMetadataValue.
+	MaxMetadataValueBytes int
 }
 
 // Decode parses and validates one client frame. Every failure is an *Error
@@ -71,7 +77,7 @@ func validate(f *ClientFrame, lim DecodeLimits) *Error {
 		if e := checkShortText("model", f.Model, MaxModelBytes); e != nil {
 			return e
 		}
-		if e := checkMetadata(f.Metadata); e != nil {
+		if e := checkMetadata(f.Metadata, lim); e != nil {
 			return e
 		}
 		return checkLimit(f.Limit)
@@ -179,16 +185,26 @@ func checkLimit(n int) *Error {
 	return nil
 }
 
-func checkMetadata(md map[string]string) *Error {
-	if len(md) > MaxMetadataKeys {
+func checkMetadata(md map[string]string, lim DecodeLimits) *Error {
+	maxKeys, maxValue := lim.MaxMetadataKeys, lim.MaxMetadataValueBytes
+	if maxKeys == 0 {
+		maxKeys = DefaultMaxMetadataKeys
+	}
+	if maxValue == 0 {
+		maxValue = DefaultMaxMetadataValue
+	}
+	if len(md) > maxKeys {
 		return fieldError(CodeTooLarge, "metadata", "too many metadata entries")
 	}
 	for k, v := range md {
 		if k == "" || len(k) > MaxMetadataKey || strings.ContainsRune(k, 0) {
 			return fieldError(CodeInvalidField, "metadata", "metadata keys must be 1 to 64 bytes without NUL")
 		}
-		if len(v) > MaxMetadataValue || strings.ContainsRune(v, 0) {
-			return fieldError(CodeInvalidField, "metadata", "metadata values must be at most 512 bytes without NUL")
+		if len(v) > maxValue {
+			return fieldError(CodeTooLarge, "metadata", "a metadata value is too long")
+		}
+		if strings.ContainsRune(v, 0) {
+			return fieldError(CodeInvalidField, "metadata", "metadata values must not contain NUL")
 		}
 	}
 	return nil

@@ -53,12 +53,14 @@ const (
 
 // Field limits that do not depend on configuration.
 const (
-	MaxIDBytes       = 128 // request, conversation and message ids
-	MaxTitleBytes    = 200
-	MaxModelBytes    = 100
-	MaxMetadataKeys  = 16
-	MaxMetadataKey   = 64
-	MaxMetadataValue = 512
-	MaxTokenBytes    = 8192
-	MaxPageLimit     = 200
+	MaxIDBytes     = 128 // request, conversation and message ids
+	MaxTitleBytes  = 200
+	MaxModelBytes  = 100
+	MaxMetadataKey = 64 // bytes of one metadata key
+	// DefaultMaxMetadataKeys and DefaultMaxMetadataValue apply when
+	// DecodeLimits leaves the metadata limits at zero.
+	DefaultMaxMetadataKeys  = 16
+	DefaultMaxMetadataValue = 512
+	MaxTokenBytes           = 8192
+	MaxPageLimit            = 200
 )

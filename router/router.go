@@ -54,6 +54,8 @@ type Config struct {
 
 	MaxFrameBytes      int
 	MaxTextBytes       int
+	MaxMetadataKeys    int
+	MaxMetadataValue   int
 	MaxQueueBytes      int
 	MaxHistoryMessages int // history sent to the provider
 	HistoryPageSize    int // messages in an opened frame

@@ -120,7 +120,7 @@ func (s *socket) handshake(preauth *auth.Identity) bool {
 	if !ok {
 		return false
 	}
-	f, perr := protocol.Decode(data, protocol.DecodeLimits{MaxTextBytes: s.r.cfg.MaxTextBytes})
+	f, perr := protocol.Decode(data, s.r.decodeLimits())
 	if perr == nil && f.Type != protocol.TypeHello {
 		perr = protocol.Errorf(protocol.CodeHelloRequired, "the first frame must be hello")
 	}
@@ -188,7 +188,7 @@ func (s *socket) readLoop() {
 //
 //go:noinline
 func (s *socket) handle(data []byte) {
-	f, perr := protocol.Decode(data, protocol.DecodeLimits{MaxTextBytes: s.r.cfg.MaxTextBytes})
+	f, perr := protocol.Decode(data, s.r.decodeLimits())
 	if perr != nil {
 		s.sendError(f.ID, f.ConversationID, perr)
 		return
@@ -384,4 +384,10 @@ func (s *socket) setExpiry(at time.Time) {
 		return
 	}
 	s.expiryTimer.Reset(time.Until(at))
+}
+
+func (r *Router) decodeLimits() protocol.DecodeLimits {
+	return protocol.DecodeLimits{
+		MaxTextBytes: r.cfg.MaxTextBytes, MaxMetadataKeys: r.cfg.MaxMetadataKeys, MaxMetadataValueBytes: r.cfg.MaxMetadataValue,
+	}
 }
