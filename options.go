@@ -309,6 +309,11 @@ func (c *config) validate() []error {
 	if c.maxTextBytes >= c.maxFrameBytes {
 		errs = append(errs, fmt.Errorf("WithMaxTextBytes: %d must be below WithMaxFrameBytes (%d)", c.maxTextBytes, c.maxFrameBytes))
 	}
+	if c.storeTimeout >= c.writeTimeout {
+		// A socket's ping waits for the pong while its read loop may be
+		// waiting on the store for up to StoreTimeout.
+		errs = append(errs, fmt.Errorf("WithStoreTimeout: %v must be below WithWriteTimeout (%v)", c.storeTimeout, c.writeTimeout))
+	}
 	if c.maxQueueBytes < 2*c.maxFrameBytes {
 		errs = append(errs, fmt.Errorf("WithMaxQueueBytes: %d must be at least twice WithMaxFrameBytes (%d)", c.maxQueueBytes, c.maxFrameBytes))
 	}

@@ -26,7 +26,7 @@ func BenchmarkFanOutDelta(b *testing.B) {
 			last, _ := br.LastSeq(ctx, "c_bench")
 			boxes := make([]*outbox, n)
 			for i := range boxes {
-				o := newOutbox(1<<30, nil)
+				o := newOutbox(1<<30, 1<<30, nil)
 				boxes[i] = o
 				sub, err := br.Subscribe(ctx, "c_bench", last, func(ev broker.Event) { o.push(ev.Data) })
 				if err != nil {

@@ -343,7 +343,7 @@ func (s *socket) subscribe(ctx context.Context, conversationID string, after int
 	replaying.Store(true)
 	sub, err := s.r.cfg.Broker.Subscribe(ctx, conversationID, after, func(ev broker.Event) {
 		if replaying.Load() {
-			s.out.pushReplay(ev.Data)
+			s.out.pushExtra(ev.Data)
 		} else {
 			s.out.push(ev.Data)
 		}

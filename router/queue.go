@@ -15,11 +15,17 @@ import "sync"
 // while no writer runs starts one (under the lock, so the WaitGroup count is
 // raised before anyone can wait on it).
 type outbox struct {
-	mu       sync.Mutex
-	frames   [][]byte
-	spare    [][]byte
-	bytes    int
-	max      int
+	mu     sync.Mutex
+	frames [][]byte
+	spare  [][]byte
+	bytes  int // live events queued, against max
+	max    int
+	// extra counts replayed events and responses, which are queued past
+	// max (a replay or a page must not be refused for its size) but only
+	// up to extraMax, so a client that floods requests without reading is
+	// still closed.
+	extra    int
+	extraMax int
 	closing  int // close code requested; 0 while open
 	reason   string
 	pingDue  bool
@@ -31,8 +37,8 @@ type outbox struct {
 	run     func()         // the writer's body; started by kickLocked
 }
 
-func newOutbox(maxBytes int, run func()) *outbox {
-	return &outbox{max: maxBytes, run: run}
+func newOutbox(maxBytes, extraMaxBytes int, run func()) *outbox {
+	return &outbox{max: maxBytes, extraMax: extraMaxBytes, run: run}
 }
 
 // kickLocked starts a writer if none runs. Call with o.mu held.
@@ -52,10 +58,10 @@ func (o *outbox) kickLocked() {
 // or the frame overflowed the budget (which starts the close).
 func (o *outbox) push(frame []byte) bool { return o.add(frame, true) }
 
-// pushReplay queues a replayed event without checking the budget: a replay
-// is bounded by the broker's replay window, and refusing it would make a
-// long reply impossible to resume.
-func (o *outbox) pushReplay(frame []byte) bool { return o.add(frame, false) }
+// pushExtra queues a replayed event or a response: they count against the
+// extra budget, not the live one, so a long reply can be resumed and a full
+// page returned even to a socket whose live queue is busy.
+func (o *outbox) pushExtra(frame []byte) bool { return o.add(frame, false) }
 
 func (o *outbox) add(frame []byte, capped bool) bool {
 	o.mu.Lock()
@@ -63,19 +69,21 @@ func (o *outbox) add(frame []byte, capped bool) bool {
 	if o.closing != 0 || o.finished {
 		return false
 	}
-	if capped && o.bytes+len(frame) > o.max {
+	if capped && o.bytes+len(frame) > o.max || !capped && o.extra+len(frame) > o.extraMax {
 		o.overflow = true
 		o.closing = closeSlowConsumer
 		o.reason = "client too slow: reconnect and resume"
 		clear(o.frames)
 		o.frames = o.frames[:0]
-		o.bytes = 0
+		o.bytes, o.extra = 0, 0
 		o.kickLocked()
 		return false
 	}
 	o.frames = append(o.frames, frame)
 	if capped {
-		o.bytes += len(frame) // replayed bytes are bounded by the replay window instead
+		o.bytes += len(frame)
+	} else {
+		o.extra += len(frame)
 	}
 	o.kickLocked()
 	return true
@@ -126,7 +134,7 @@ func (o *outbox) take() work {
 	clear(o.spare) // drop references to frames already written
 	o.frames = o.spare[:0]
 	o.spare = w.frames
-	o.bytes = 0
+	o.bytes, o.extra = 0, 0
 	o.pingDue = false
 	return w
 }

@@ -11,7 +11,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestOutboxOverflowRequestsSlowConsumerClose(t *testing.T) {
-	o := newOutbox(10, nil)
+	o := newOutbox(10, 100, nil)
 	if !o.push([]byte("12345")) || !o.push([]byte("67890")) {
 		t.Fatal("pushes within budget refused")
 	}
@@ -28,9 +28,9 @@ func TestOutboxOverflowRequestsSlowConsumerClose(t *testing.T) {
 }
 
 func TestOutboxReplayDoesNotCountAgainstTheBudget(t *testing.T) {
-	o := newOutbox(10, nil)
+	o := newOutbox(10, 100, nil)
 	for range 5 {
-		if !o.pushReplay([]byte("0123456789")) {
+		if !o.pushExtra([]byte("0123456789")) {
 			t.Fatal("replay refused")
 		}
 	}
@@ -44,7 +44,7 @@ func TestOutboxReplayDoesNotCountAgainstTheBudget(t *testing.T) {
 }
 
 func TestOutboxTakeHandsOverFramesInOrderAndFirstCloseWins(t *testing.T) {
-	o := newOutbox(100, nil)
+	o := newOutbox(100, 100, nil)
 	o.push([]byte("a"))
 	o.push([]byte("b"))
 	o.close(protocol.CloseGoingAway, "bye")
@@ -61,7 +61,7 @@ func TestOutboxTakeHandsOverFramesInOrderAndFirstCloseWins(t *testing.T) {
 func TestOutboxStartsAWriterOnlyWhenThereIsWork(t *testing.T) {
 	started := make(chan struct{}, 10)
 	var o *outbox
-	o = newOutbox(100, func() {
+	o = newOutbox(100, 100, func() {
 		started <- struct{}{}
 		for !o.take().idle {
 		}
@@ -84,5 +84,20 @@ func TestOutboxStartsAWriterOnlyWhenThereIsWork(t *testing.T) {
 	o.wait()
 	if len(started) != 2 {
 		t.Fatal("a writer started after the connection was finished")
+	}
+}
+
+func TestOutboxExtraBudgetIsBoundedToo(t *testing.T) {
+	o := newOutbox(10, 50, nil)
+	for range 5 {
+		if !o.pushExtra([]byte("0123456789")) {
+			t.Fatal("extra frame within the extra budget refused")
+		}
+	}
+	if o.pushExtra([]byte("x")) {
+		t.Fatal("extra budget overflow accepted")
+	}
+	if w := o.take(); w.code != protocol.CloseSlowConsumer {
+		t.Fatalf("code %d after extra overflow", w.code)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -57,7 +58,7 @@ func newSocket(r *Router, conn *websocket.Conn) *socket {
 		cancel:   cancel,
 		attached: make(map[string]*attachment),
 	}
-	s.out = newOutbox(r.cfg.MaxQueueBytes, s.writeLoop)
+	s.out = newOutbox(r.cfg.MaxQueueBytes, extraQueueBytes(r.cfg.MaxQueueBytes), s.writeLoop)
 	s.writeDog = time.AfterFunc(time.Hour, s.abort)
 	s.writeDog.Stop()
 	return s
@@ -179,6 +180,9 @@ func (s *socket) readLoop() {
 		if data != nil { // nil: answered already (too large, binary)
 			s.handle(data)
 		}
+		if buf.Cap() > keptReadBuf {
+			buf = bytes.Buffer{} // one large frame must not cost an idle socket forever
+		}
 	}
 }
 
@@ -221,10 +225,6 @@ func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
 	}
 	if typ != websocket.MessageText {
 		s.sendError("", "", protocol.Errorf(protocol.CodeBadFrame, "binary frames are not supported"))
-		return nil, true
-	}
-	if buf.Cap() > 4*s.r.cfg.MaxFrameBytes { // keep idle sockets small
-		*buf = bytes.Buffer{}
 		return nil, true
 	}
 	return buf.Bytes(), true
@@ -312,18 +312,26 @@ func (s *socket) write(frames [][]byte) bool {
 	return err == nil
 }
 
+// keptReadBuf bounds the read buffer a socket keeps between frames.
+const keptReadBuf = 32 << 10
+
 // maxKeptWriteBuf bounds the join buffer a socket keeps between writes.
 const maxKeptWriteBuf = 64 << 10
 
-// send encodes and queues a response frame.
+// send encodes and queues a response frame (see outbox.pushExtra).
 func (s *socket) send(f *protocol.ServerFrame) {
 	b, err := protocol.Encode(f)
 	if err != nil {
 		s.log.Error("encode frame", "type", f.Type, "err", err)
 		return
 	}
-	s.out.push(b)
+	s.out.pushExtra(b)
 }
+
+// extraQueueBytes is the budget for replays and responses: enough for a
+// full replay window (1 MiB by default) or the largest page several times
+// over, and never less than four live queues.
+func extraQueueBytes(maxQueue int) int { return max(4*maxQueue, 16<<20) }
 
 func (s *socket) sendError(requestID, conversationID string, e *protocol.Error) {
 	s.send(&protocol.ServerFrame{Type: protocol.TypeError, ID: requestID, ConversationID: conversationID, Error: e.Body()})
@@ -332,9 +340,14 @@ func (s *socket) sendError(requestID, conversationID string, e *protocol.Error) 
 // authenticate verifies a token; a token that does not verify and an
 // authenticator that cannot decide are reported differently (the latter is
 // retryable).
-func (s *socket) authenticate(token string) (auth.Identity, *protocol.Error) {
+func (s *socket) authenticate(token string) (id auth.Identity, perr *protocol.Error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.r.cfg.StoreTimeout)
 	defer cancel()
+	defer func() {
+		if p := recover(); p != nil { // host code: a panic fails this attempt only
+			id, perr = auth.Identity{}, s.r.internal(fmt.Errorf("authenticator panic: %v", p), "authenticate")
+		}
+	}()
 	id, err := s.r.cfg.Authenticator.Authenticate(ctx, token)
 	if err == nil {
 		return id, nil
