@@ -28,7 +28,9 @@ type conversation struct {
 	// stores keep), so (CreatedAt, ID) orders a conversation exactly.
 	lastAt time.Time
 	gen    *generation // the running (or starting) reply; nil when idle
-	stats  session.Stats
+	// lastReplySeq is the last delta's number of the latest finished reply.
+	lastReplySeq int64
+	stats        session.Stats
 }
 
 // load fills the state from the store the first time it is needed.
@@ -129,13 +131,15 @@ func (c *conversation) isLoaded() bool {
 }
 
 // snapshot returns the reply being streamed, with its text up to the
-// returned sequence number, or nil when no reply has started streaming.
+// returned sequence number, or nil when no reply is streaming; then the
+// number is that of the last delta of the latest finished reply (0 if none),
+// below which nothing of it may be replayed.
 func (c *conversation) snapshot() (*protocol.ReplySnapshot, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	g := c.gen
 	if g == nil || g.lastSeq == 0 {
-		return nil, 0
+		return nil, c.lastReplySeq
 	}
 	return &protocol.ReplySnapshot{ReplyID: g.replyID, ReplyTo: g.replyTo, Model: g.model, Text: g.text.String()}, g.lastSeq
 }

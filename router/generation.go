@@ -105,16 +105,22 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 		Model: model, ReplyTo: userMsg.ID, CreatedAt: createdAt, UpdatedAt: createdAt,
 	}
 	var out outcome
-	history, err := r.history(g.ctx, st.id)
+	// The reply is stored first, with a context a stop cannot cancel, so
+	// that however it ends there is a row to finish.
+	pctx, cancel := r.persistCtx(g.ctx)
+	_, _, err := r.cfg.Store.AppendMessage(pctx, reply)
+	cancel()
+	var history []llm.Message
 	if err == nil {
-		pctx, cancel := r.persistCtx(g.ctx)
-		_, _, err = r.cfg.Store.AppendMessage(pctx, reply)
-		cancel()
+		history, err = r.history(g.ctx, st.id)
 	}
 	r.publishReply(g, st, &protocol.ServerFrame{Type: protocol.TypeReplyStart, ConversationID: st.id, ReplyID: g.replyID, ReplyTo: userMsg.ID, Model: model})
-	if err != nil {
+	switch {
+	case err != nil && g.ctx.Err() != nil:
+		out = r.failure(g, err, log) // stopped, ended or shut down before the reply began
+	case err != nil:
 		out = outcome{reason: llm.FinishError, err: r.storeError(err, "start reply")}
-	} else {
+	default:
 		out = r.stream(g, st, llm.Request{
 			System: r.cfg.SystemPrompt, Messages: history, User: userID, ConversationID: st.id,
 		}, r.models.chain(model), log)
@@ -133,7 +139,7 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 	if out.err != nil {
 		reply.Error = string(out.err.Code)
 	}
-	pctx, cancel := r.persistCtx(g.ctx)
+	pctx, cancel = r.persistCtx(g.ctx)
 	if err := r.cfg.Store.UpdateMessage(pctx, reply); err != nil {
 		log.Error("persist reply end", "err", err)
 	}
@@ -144,6 +150,9 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 	st.mu.Lock()
 	if st.gen == g {
 		st.gen = nil
+		// An open that finds no reply streaming must still not replay
+		// this reply's deltas over its stored, complete text.
+		st.lastReplySeq = g.lastSeq
 	}
 	st.stats.Observe(r.cfg.Now().Sub(started))
 	st.mu.Unlock()
@@ -231,6 +240,8 @@ func (r *Router) failure(g *generation, err error, log *slog.Logger) outcome {
 			return outcome{reason: llm.FinishAbort}
 		case errors.Is(cause, errShutdown):
 			return outcome{reason: llm.FinishInterrupted}
+		case errors.Is(cause, errPublish):
+			return outcome{reason: llm.FinishError, err: protocol.Errorf(protocol.CodeUnavailable, "the reply could not be delivered")}
 		case errors.Is(cause, context.DeadlineExceeded):
 			return outcome{reason: llm.FinishTimeout, err: protocol.Errorf(protocol.CodeTimeout, "the reply took longer than the server allows")}
 		}
@@ -274,11 +285,17 @@ func (r *Router) publishReply(g *generation, st *conversation, f *protocol.Serve
 // publishDelta is the hot path: one encoding shared by every subscriber.
 // The text is added to the snapshot after the event is published, so a
 // snapshot never holds text newer than its sequence number.
+//
+// A delta that cannot be published ends the reply with an error rather than
+// leaving a hole that live clients would never learn of; the text is kept,
+// so the stored reply holds everything that was streamed.
 func (r *Router) publishDelta(g *generation, st *conversation, text string, buf *[]byte) {
-	seq, err := r.cfg.Broker.Publish(g.ctx, st.id, func(seq int64) ([]byte, error) {
+	pctx, cancel := r.persistCtx(g.ctx)
+	seq, err := r.cfg.Broker.Publish(pctx, st.id, func(seq int64) ([]byte, error) {
 		b := protocol.AppendDelta((*buf)[:0], st.id, seq, g.replyID, text)
 		return slices.Clone(b), nil
 	})
+	cancel()
 	st.mu.Lock()
 	g.text.WriteString(text)
 	if err == nil {
@@ -287,6 +304,7 @@ func (r *Router) publishDelta(g *generation, st *conversation, text string, buf 
 	st.mu.Unlock()
 	if err != nil {
 		r.log.Error("publish delta", "conversation", st.id, "err", err)
+		g.cancel(errPublish)
 	}
 }
 
@@ -315,6 +333,9 @@ func (r *Router) history(ctx context.Context, conversationID string) ([]llm.Mess
 	}
 	return msgs, nil
 }
+
+// errPublish ends a reply whose events could not be published.
+var errPublish = errors.New("events could not be published")
 
 // errProviderPanic reports a provider that panicked; the reply ends with
 // finish reason error instead of taking the process down.

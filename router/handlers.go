@@ -128,16 +128,24 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 	if err != nil {
 		return s.sessionError(err)
 	}
+	attached := false
+	defer func() {
+		if !attached { // any failure below, a panic in host code included
+			release()
+		}
+	}()
 	// Order matters: the sequence number and the in-progress reply are read
 	// before the history, so the history holds at least everything up to
 	// that number; events after it are delivered by the subscription.
 	after, err := s.r.cfg.Broker.LastSeq(ctx, conv.ID)
 	if err != nil {
-		release()
 		return s.r.brokerError(err, "last seq")
 	}
 	snap, snapSeq := st.snapshot()
-	if snap != nil {
+	if snap != nil || snapSeq > after {
+		// Streaming: events after the snapshot continue it. Just finished
+		// (between LastSeq and the snapshot): the page read below holds the
+		// complete reply, so its deltas must not be replayed over it.
 		after = snapSeq
 	}
 	limit := f.Limit
@@ -146,7 +154,6 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 	}
 	page, err := s.r.cfg.Store.ListMessages(ctx, storage.MessageQuery{ConversationID: conv.ID, Limit: limit, Order: storage.Descending})
 	if err != nil {
-		release()
 		return s.r.storeError(err, "list messages")
 	}
 	var last time.Time
@@ -172,10 +179,10 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 	})
 	sub, err := s.subscribe(ctx, conv.ID, after)
 	if err != nil {
-		release()
 		return s.r.brokerError(err, "subscribe")
 	}
 	s.attached[conv.ID] = &attachment{conv: st, release: release, sub: sub}
+	attached = true
 	return nil
 }
 
@@ -194,10 +201,15 @@ func (s *socket) handleResume(f *protocol.ClientFrame) *protocol.Error {
 	if err != nil {
 		return s.sessionError(err)
 	}
+	attached := false
+	defer func() {
+		if !attached { // any failure below, a panic in host code included
+			release()
+		}
+	}()
 	if !st.isLoaded() {
 		page, err := s.r.cfg.Store.ListMessages(ctx, storage.MessageQuery{ConversationID: conv.ID, Limit: 1, Order: storage.Descending})
 		if err != nil {
-			release()
 			return s.r.storeError(err, "list messages")
 		}
 		var last time.Time
@@ -208,10 +220,10 @@ func (s *socket) handleResume(f *protocol.ClientFrame) *protocol.Error {
 	}
 	sub, err := s.subscribe(ctx, conv.ID, *f.AfterSeq)
 	if err != nil {
-		release()
 		return s.r.brokerError(err, "subscribe")
 	}
 	s.attached[conv.ID] = &attachment{conv: st, release: release, sub: sub}
+	attached = true
 	s.send(&protocol.ServerFrame{Type: protocol.TypeResumed, ID: f.ID, ConversationID: conv.ID})
 	return nil
 }

@@ -39,19 +39,23 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 		}
 		return perr
 	}
-	// From here every path that does not start the generation gives back
-	// both the claim and the slot.
-	abandon := func() { st.unclaim(g); s.r.releaseGeneration(uid) }
+	// From here every path that does not start the generation, a panic in
+	// host code included, gives back both the claim and the slot.
+	started := false
+	defer func() {
+		if !started {
+			st.unclaim(g)
+			s.r.releaseGeneration(uid)
+		}
+	}()
 	stored, created, err := s.r.cfg.Store.AppendMessage(ctx, storage.Message{
 		ID: f.MessageID, ConversationID: f.ConversationID, Role: storage.RoleUser, Text: f.Text,
 		Status: storage.MessageComplete, CreatedAt: createdAt, UpdatedAt: createdAt,
 	})
 	if err != nil {
-		abandon()
 		return s.r.storeError(err, "append message")
 	}
 	if !created && !s.unanswered(ctx, stored) {
-		abandon()
 		s.ack(f, true)
 		return nil
 	}
@@ -66,9 +70,12 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 		}
 	}
 	if err := s.r.startGeneration(st, g, stored, uid); err != nil {
-		abandon()
-		return protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down; the message is stored")
+		// Acknowledged already: the request gets no second answer. The
+		// message is stored; resending its id answers it.
+		s.log.Warn("reply not started", "conversation", f.ConversationID, "err", err)
+		return nil
 	}
+	started = true
 	return nil
 }
 
