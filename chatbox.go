@@ -191,15 +191,17 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Con
 		httpError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down"))
 		return nil, nil
 	}
+	// The origin is checked first, so a hostile page cannot spend its
+	// visitors' connection budget.
+	if !s.origins.allows(r) {
+		httpError(w, http.StatusForbidden, protocol.Errorf(protocol.CodeForbiddenOrigin, "this origin may not open sockets"))
+		return nil, nil
+	}
 	ip := clientIP(r, s.proxies)
 	if d, err := s.cfg.limiter.Allow(r.Context(), "ip:"+ip, s.cfg.connectionRate); err != nil {
 		s.cfg.logger.Warn("rate limiter failed; allowing", "err", err)
 	} else if !d.Allowed {
 		httpError(w, http.StatusTooManyRequests, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many connection attempts", RetryAfter: d.RetryAfter})
-		return nil, nil
-	}
-	if !s.origins.allows(r) {
-		httpError(w, http.StatusForbidden, protocol.Errorf(protocol.CodeForbiddenOrigin, "this origin may not open sockets"))
 		return nil, nil
 	}
 	if !offersSubprotocol(r) {

@@ -33,24 +33,47 @@ func clientIP(r *http.Request, trusted []netip.Prefix) string {
 		return r.RemoteAddr
 	}
 	if !isTrusted(peer, trusted) {
-		return peer.String()
+		return key(peer)
 	}
 	hops := r.Header.Values("X-Forwarded-For")
 	ip := peer
 	for i := len(hops) - 1; i >= 0; i-- {
 		parts := strings.Split(hops[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			a, err := parseHop(strings.TrimSpace(parts[j]))
 			if err != nil {
-				return ip.String() // malformed: stop at the last good hop
+				return key(ip) // malformed: stop at the last good hop
 			}
 			ip = a.Unmap()
 			if !isTrusted(ip, trusted) {
-				return ip.String()
+				return key(ip)
 			}
 		}
 	}
-	return ip.String()
+	return key(ip)
+}
+
+// key is the limiter key of an address: IPv6 clients are keyed by their
+// /64, since one host usually controls a whole /64.
+func key(a netip.Addr) string {
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address with
+// a port as some proxies write it.
+func parseHop(s string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return ap.Addr(), nil
 }
 
 func peerAddr(remote string) netip.Addr {

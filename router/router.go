@@ -245,6 +245,9 @@ func (r *Router) Shutdown(ctx context.Context) error {
 		if deadlineErr == nil {
 			deadlineErr = ctx.Err()
 		}
+		// Cancel the sockets' contexts too: a read loop waiting on host
+		// code returns as soon as that code honours its context.
+		r.cancelBase()
 		for _, s := range socks {
 			s.abort()
 		}
