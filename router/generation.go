@@ -63,15 +63,16 @@ func (r *Router) startGeneration(st *conversation, g *generation, userMsg storag
 		defer release()
 		defer func() {
 			if p := recover(); p != nil {
-				// A panicking provider or store must not take the host
-				// down; the conversation is freed for the next message.
-				r.internal(fmt.Errorf("panic: %v", p), "generate")
+				// A panicking store or broker must not take the host down:
+				// the conversation is freed and the reply still ends.
+				perr := r.internal(fmt.Errorf("panic: %v", p), "generate")
 				st.mu.Lock()
 				if st.gen == g {
 					st.gen = nil
 				}
 				st.mu.Unlock()
 				g.cancel(nil)
+				r.endAfterPanic(st, g, perr)
 			}
 		}()
 		r.generate(st, g, userMsg, userID)
@@ -365,3 +366,26 @@ func (r *Router) reserveGeneration(userID string) bool {
 }
 
 func (r *Router) releaseGeneration(userID string) { r.releaseCount(r.userGens, userID) }
+
+// endAfterPanic makes a best effort to store and announce the end of a reply
+// whose job panicked; host code may panic again, so each step is guarded.
+func (r *Router) endAfterPanic(st *conversation, g *generation, perr *protocol.Error) {
+	guard := func(step func()) {
+		defer func() { _ = recover() }()
+		step()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StoreTimeout)
+	defer cancel()
+	st.mu.Lock()
+	text := g.text.String()
+	st.mu.Unlock()
+	now := r.cfg.Now().UTC()
+	guard(func() {
+		_ = r.cfg.Store.UpdateMessage(ctx, storage.Message{ID: g.replyID, ConversationID: st.id, Text: text,
+			Status: storage.MessageComplete, FinishReason: string(llm.FinishError), Error: string(perr.Code), UpdatedAt: now})
+	})
+	guard(func() {
+		_, _ = r.publish(ctx, st.id, &protocol.ServerFrame{Type: protocol.TypeReplyEnd, ConversationID: st.id,
+			ReplyID: g.replyID, FinishReason: string(llm.FinishError), Error: perr.Body()})
+	})
+}
