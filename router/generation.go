@@ -22,6 +22,7 @@ import (
 type generation struct {
 	ctx     context.Context
 	cancel  func(cause error)
+	pubCtx  context.Context // publishing; set by generate
 	replyID string
 
 	// Guarded by the owning conversation's mu.
@@ -92,6 +93,12 @@ type outcome struct {
 
 func (r *Router) generate(st *conversation, g *generation, userMsg storage.Message, userID string) {
 	defer g.cancel(nil)
+	// One publishing context for the whole reply (not one per delta: that
+	// would cost a timer per token). A stop does not cancel it, so the end
+	// of a stopped reply is still published.
+	var cancelPub context.CancelFunc
+	g.pubCtx, cancelPub = context.WithTimeout(context.WithoutCancel(g.ctx), r.cfg.GenerationTimeout+2*r.cfg.StoreTimeout)
+	defer cancelPub()
 	started := r.cfg.Now()
 	log := r.log.With("conversation", st.id, "reply", g.replyID)
 
@@ -271,9 +278,7 @@ func (r *Router) publish(ctx context.Context, conversationID string, f *protocol
 
 // publishReply publishes an event of g's reply and records its number.
 func (r *Router) publishReply(g *generation, st *conversation, f *protocol.ServerFrame) {
-	pctx, cancel := r.persistCtx(g.ctx)
-	defer cancel()
-	seq, err := r.publish(pctx, st.id, f)
+	seq, err := r.publish(g.pubCtx, st.id, f)
 	if err != nil {
 		r.log.Error("publish reply event", "conversation", st.id, "type", f.Type, "err", err)
 		return
@@ -291,12 +296,10 @@ func (r *Router) publishReply(g *generation, st *conversation, f *protocol.Serve
 // leaving a hole that live clients would never learn of; the text is kept,
 // so the stored reply holds everything that was streamed.
 func (r *Router) publishDelta(g *generation, st *conversation, text string, buf *[]byte) {
-	pctx, cancel := r.persistCtx(g.ctx)
-	seq, err := r.cfg.Broker.Publish(pctx, st.id, func(seq int64) ([]byte, error) {
+	seq, err := r.cfg.Broker.Publish(g.pubCtx, st.id, func(seq int64) ([]byte, error) {
 		b := protocol.AppendDelta((*buf)[:0], st.id, seq, g.replyID, text)
 		return slices.Clone(b), nil
 	})
-	cancel()
 	st.mu.Lock()
 	g.text.WriteString(text)
 	if err == nil {
