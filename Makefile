@@ -3,12 +3,15 @@ GO ?= go
 
 .PHONY: test vet quickstart bench fuzz browser-test
 
-# test: everything CI runs. Race detector on; the churn test (too slow under
-# the race detector) runs in its own pass; benchmarks run once each so they
-# cannot rot.
+# test: everything CI runs. The MongoDB-compatible test server (FerretDB,
+# built from tools/ferretdb) is started for the whole race-detector pass and
+# stopped afterwards; the churn test and the 100,000-message paging test (too
+# slow under the race detector) run in their own pass; benchmarks run once
+# each so they cannot rot.
 test: vet
-	$(GO) test -race -count=1 ./...
+	scripts/ferretdb.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
 	$(GO) test -count=1 -run 'Churn' .
+	$(GO) test -count=1 -run TestHundredThousandMessages ./storage/encrypted/
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
 	$(MAKE) browser-test
 
@@ -21,6 +24,7 @@ browser-test:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet ./...
+	cd tools/ferretdb && $(GO) vet ./...
 
 quickstart:
 	$(GO) run ./examples/quickstart

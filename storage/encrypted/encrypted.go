@@ -1,0 +1,188 @@
+// Package encrypted is a storage.Store wrapper that encrypts, before they
+// reach the wrapped Store, every message's Text, every conversation's
+// Title and every Metadata value, with AES-256-GCM.
+//
+// Each value gets a random nonce and is stored as a compact envelope,
+// "v1:<key id>:<base64>", so keys rotate without downtime: New takes the
+// active key, used for every write, and older keys still accepted for
+// reading. The associated data binds each value to its record (the kind of
+// field, the conversation id, and the message id or metadata key), so a
+// ciphertext copied to another record fails to decrypt.
+//
+// A value that cannot be decrypted is an error wrapping ErrDecrypt; the
+// ciphertext is never returned in its place. Ids, roles, statuses, times,
+// models and usage stay in clear text: the wrapped Store needs them to
+// index, order and validate.
+//
+// Rotation: start New with the new key active and the old one in older;
+// new writes use the new key, old values stay readable. Values written
+// under the old key keep it until they are rewritten, so keep the old key
+// until every record written with it has expired or been rewritten.
+package encrypted
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// Store encrypts and decrypts around an inner storage.Store. It is safe
+// for concurrent use when the inner Store is.
+type Store struct {
+	inner storage.Store
+	keys  *keyring
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns a Store writing with active and reading with active and
+// every key of older. Every key must be exactly KeySize random bytes with
+// a distinct id; New refuses placeholders (repeated patterns, printable
+// text) and reports every problem at once.
+func New(inner storage.Store, active Key, older ...Key) (*Store, error) {
+	var errs []error
+	if inner == nil {
+		errs = append(errs, errors.New("nil inner Store"))
+	}
+	keys, err := newKeyring(active, older)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("encrypted: %w", err)
+	}
+	return &Store{inner: inner, keys: keys}, nil
+}
+
+// ValidateKeys reports every problem New would find in the keys, so a
+// host can check its configuration before opening the inner Store.
+func ValidateKeys(active Key, older ...Key) error {
+	if _, err := newKeyring(active, older); err != nil {
+		return fmt.Errorf("encrypted: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) sealConversation(c storage.Conversation) storage.Conversation {
+	c.Title = s.keys.seal(c.Title, fieldTitle, c.ID)
+	if len(c.Metadata) > 0 {
+		md := make(map[string]string, len(c.Metadata))
+		for k, v := range c.Metadata {
+			md[k] = s.keys.seal(v, fieldMetadataValue, c.ID, k)
+		}
+		c.Metadata = md
+	}
+	return c
+}
+
+func (s *Store) openConversation(c storage.Conversation) (storage.Conversation, error) {
+	title, err := s.keys.open(c.Title, fieldTitle, c.ID)
+	if err != nil {
+		return storage.Conversation{}, fmt.Errorf("encrypted: conversation %q: %w", c.ID, err)
+	}
+	c.Title = title
+	if len(c.Metadata) > 0 {
+		md := make(map[string]string, len(c.Metadata))
+		for k, v := range c.Metadata {
+			if md[k], err = s.keys.open(v, fieldMetadataValue, c.ID, k); err != nil {
+				return storage.Conversation{}, fmt.Errorf("encrypted: conversation %q, metadata %q: %w", c.ID, k, err)
+			}
+		}
+		c.Metadata = md
+	}
+	return c, nil
+}
+
+func (s *Store) sealMessage(m storage.Message) storage.Message {
+	m.Text = s.keys.seal(m.Text, fieldMessageText, m.ConversationID, m.ID)
+	return m
+}
+
+func (s *Store) openMessage(m storage.Message) (storage.Message, error) {
+	text, err := s.keys.open(m.Text, fieldMessageText, m.ConversationID, m.ID)
+	if err != nil {
+		return storage.Message{}, fmt.Errorf("encrypted: message %q of conversation %q: %w", m.ID, m.ConversationID, err)
+	}
+	m.Text = text
+	return m, nil
+}
+
+// CreateConversation implements storage.Store.
+func (s *Store) CreateConversation(ctx context.Context, c storage.Conversation) error {
+	return s.inner.CreateConversation(ctx, s.sealConversation(c))
+}
+
+// GetConversation implements storage.Store.
+func (s *Store) GetConversation(ctx context.Context, id string) (storage.Conversation, error) {
+	c, err := s.inner.GetConversation(ctx, id)
+	if err != nil {
+		return storage.Conversation{}, err
+	}
+	return s.openConversation(c)
+}
+
+// ListConversations implements storage.Store. A page with a value that
+// cannot be decrypted is an error.
+func (s *Store) ListConversations(ctx context.Context, q storage.ConversationQuery) (storage.ConversationPage, error) {
+	page, err := s.inner.ListConversations(ctx, q)
+	if err != nil {
+		return storage.ConversationPage{}, err
+	}
+	out := storage.ConversationPage{NextCursor: page.NextCursor, Conversations: make([]storage.Conversation, len(page.Conversations))}
+	for i, c := range page.Conversations {
+		if out.Conversations[i], err = s.openConversation(c); err != nil {
+			return storage.ConversationPage{}, err
+		}
+	}
+	return out, nil
+}
+
+// EndConversation implements storage.Store.
+func (s *Store) EndConversation(ctx context.Context, id string, at time.Time) error {
+	return s.inner.EndConversation(ctx, id, at)
+}
+
+// AppendMessage implements storage.Store.
+func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.Message, bool, error) {
+	stored, created, err := s.inner.AppendMessage(ctx, s.sealMessage(m))
+	if err != nil {
+		return storage.Message{}, false, err
+	}
+	if stored, err = s.openMessage(stored); err != nil {
+		return storage.Message{}, false, err
+	}
+	return stored, created, nil
+}
+
+// UpdateMessage implements storage.Store.
+func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
+	return s.inner.UpdateMessage(ctx, s.sealMessage(m))
+}
+
+// GetMessage implements storage.Store.
+func (s *Store) GetMessage(ctx context.Context, conversationID, id string) (storage.Message, error) {
+	m, err := s.inner.GetMessage(ctx, conversationID, id)
+	if err != nil {
+		return storage.Message{}, err
+	}
+	return s.openMessage(m)
+}
+
+// ListMessages implements storage.Store. A page with a value that cannot
+// be decrypted is an error.
+func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (storage.MessagePage, error) {
+	page, err := s.inner.ListMessages(ctx, q)
+	if err != nil {
+		return storage.MessagePage{}, err
+	}
+	out := storage.MessagePage{NextCursor: page.NextCursor, Messages: make([]storage.Message, len(page.Messages))}
+	for i, m := range page.Messages {
+		if out.Messages[i], err = s.openMessage(m); err != nil {
+			return storage.MessagePage{}, err
+		}
+	}
+	return out, nil
+}

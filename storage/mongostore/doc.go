@@ -1,0 +1,53 @@
+// Package mongostore is a storage.Store on MongoDB, through the official
+// driver (go.mongodb.org/mongo-driver/v2).
+//
+// Conversations and messages live in two collections (by default
+// "conversations" and "messages" in database "chatbox"), so a conversation
+// has no size ceiling and a listing never decodes messages. A message's
+// _id is derived from its (conversation id, message id) pair, so a retried
+// insert that already succeeded hits a duplicate key and is recognised:
+// the store returns the stored message and never writes a second one.
+//
+// # Indexes
+//
+// New creates, idempotently, the indexes the Store's queries need:
+// messages by (conversation_id, created_at, id) for paging, and
+// conversations by (created_at, _id), (user_id, created_at, _id) and
+// (status, created_at, _id) for the listings.
+//
+// # Statistics
+//
+// Every conversation document carries counters maintained with atomic
+// update operators ($inc, $max, $min), never by read-modify-write:
+// message_count, operator_assisted, input_tokens and output_tokens (the
+// sum of its replies' usage) and, for replies that went from streaming to
+// complete, response_count, response_ms_total, response_ms_min and
+// response_ms_max. Store.ConversationStats reads them. Counters are exact
+// except after a write whose acknowledgement was lost in the network: the
+// store cannot know whether it was applied, and may count it twice (token
+// and response figures) or not at all (message_count, when the caller's
+// retry finds the message already stored).
+//
+// # Failures
+//
+// Every attempt runs under the operation timeout. Transient failures
+// (network errors, timeouts, server selection failures, not-primary and
+// shutdown codes, errors labelled retryable by the server) are retried
+// with exponential backoff and full jitter, within the caller's context,
+// up to the configured number of attempts; the final error wraps
+// storage.ErrUnavailable. Other errors are returned at once.
+//
+// # MongoDB-compatible servers
+//
+// The store uses only single-document atomic operations, so it runs on
+// MongoDB standalone servers, replica sets, and on FerretDB. FerretDB 1.x
+// (with its SQLite backend, used by the tests) lacks TTL indexes: with
+// WithRetentionTTL the store asks for them and, if the server refuses,
+// logs a warning and runs without expiry (Store.RetentionEnforced reports
+// which). FerretDB 1.x with SQLite also uses indexes only for lookups by
+// _id (every point read and write of this store is one): a listing reads,
+// filters and sorts the whole collection in memory, about 60µs per stored
+// message on a small machine, so it suits tests and small deployments,
+// not conversations of 100,000 messages. MongoDB serves listings from the
+// indexes.
+package mongostore

@@ -1,0 +1,136 @@
+package mongostore
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// Field names shared by queries and documents.
+const (
+	fID             = "_id"
+	fUserID         = "user_id"
+	fStatus         = "status"
+	fCreatedAt      = "created_at"
+	fUpdatedAt      = "updated_at"
+	fEndedAt        = "ended_at"
+	fConversationID = "conversation_id"
+	fMsgID          = "id"
+)
+
+// kv is one metadata pair. Metadata is stored as an array of pairs so host
+// keys never meet MongoDB's rules for field names ("$", ".", empty).
+type kv struct {
+	K string `bson:"k"`
+	V string `bson:"v"`
+}
+
+// convDoc is a conversation document. The statistics fields are written
+// by update operators only.
+type convDoc struct {
+	ID        string         `bson:"_id"`
+	UserID    string         `bson:"user_id"`
+	Title     string         `bson:"title,omitempty"`
+	Model     string         `bson:"model,omitempty"`
+	Status    string         `bson:"status"`
+	Metadata  []kv           `bson:"metadata,omitempty"`
+	CreatedAt bson.DateTime  `bson:"created_at"`
+	UpdatedAt *bson.DateTime `bson:"updated_at,omitempty"`
+	EndedAt   *bson.DateTime `bson:"ended_at,omitempty"`
+}
+
+// msgDoc is a message document. Writer is a random token of the call that
+// inserted it, so a retry of that very call recognises its own insert.
+type msgDoc struct {
+	Key            string         `bson:"_id"`
+	ConversationID string         `bson:"conversation_id"`
+	ID             string         `bson:"id"`
+	Role           string         `bson:"role"`
+	Text           string         `bson:"text,omitempty"`
+	Status         string         `bson:"status,omitempty"`
+	FinishReason   string         `bson:"finish_reason,omitempty"`
+	Error          string         `bson:"error,omitempty"`
+	Model          string         `bson:"model,omitempty"`
+	ReplyTo        string         `bson:"reply_to,omitempty"`
+	InputTokens    int64          `bson:"input_tokens,omitempty"`
+	OutputTokens   int64          `bson:"output_tokens,omitempty"`
+	CreatedAt      bson.DateTime  `bson:"created_at"`
+	UpdatedAt      *bson.DateTime `bson:"updated_at,omitempty"`
+	Writer         string         `bson:"w,omitempty"`
+}
+
+// messageKey is a message's _id: unambiguous for any pair of ids, because
+// the conversation id's length comes first.
+func messageKey(conversationID, id string) string {
+	return strconv.Itoa(len(conversationID)) + ":" + conversationID + "/" + id
+}
+
+func date(t time.Time) bson.DateTime { return bson.NewDateTimeFromTime(t) }
+
+// optDate stores a zero time as an absent field.
+func optDate(t time.Time) *bson.DateTime {
+	if t.IsZero() {
+		return nil
+	}
+	d := date(t)
+	return &d
+}
+
+func fromDate(d bson.DateTime) time.Time { return d.Time().UTC() }
+
+func fromOptDate(d *bson.DateTime) time.Time {
+	if d == nil {
+		return time.Time{}
+	}
+	return fromDate(*d)
+}
+
+func toConvDoc(c storage.Conversation) convDoc {
+	d := convDoc{
+		ID: c.ID, UserID: c.UserID, Title: c.Title, Model: c.Model, Status: string(c.Status),
+		CreatedAt: date(c.CreatedAt), UpdatedAt: optDate(c.UpdatedAt), EndedAt: optDate(c.EndedAt),
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Metadata)) {
+		d.Metadata = append(d.Metadata, kv{k, c.Metadata[k]})
+	}
+	return d
+}
+
+func (d convDoc) conversation() storage.Conversation {
+	c := storage.Conversation{
+		ID: d.ID, UserID: d.UserID, Title: d.Title, Model: d.Model, Status: storage.ConversationStatus(d.Status),
+		CreatedAt: fromDate(d.CreatedAt), UpdatedAt: fromOptDate(d.UpdatedAt), EndedAt: fromOptDate(d.EndedAt),
+	}
+	if len(d.Metadata) > 0 {
+		c.Metadata = make(map[string]string, len(d.Metadata))
+		for _, p := range d.Metadata {
+			c.Metadata[p.K] = p.V
+		}
+	}
+	return c
+}
+
+func toMsgDoc(m storage.Message) msgDoc {
+	return msgDoc{
+		Key: messageKey(m.ConversationID, m.ID), ConversationID: m.ConversationID, ID: m.ID,
+		Role: string(m.Role), Text: m.Text, Status: string(m.Status), FinishReason: m.FinishReason,
+		Error: m.Error, Model: m.Model, ReplyTo: m.ReplyTo,
+		InputTokens: m.Usage.InputTokens, OutputTokens: m.Usage.OutputTokens,
+		CreatedAt: date(m.CreatedAt), UpdatedAt: optDate(m.UpdatedAt),
+	}
+}
+
+func (d msgDoc) message() storage.Message {
+	return storage.Message{
+		ID: d.ID, ConversationID: d.ConversationID, Role: storage.Role(d.Role), Text: d.Text,
+		Status: storage.MessageStatus(d.Status), FinishReason: d.FinishReason, Error: d.Error,
+		Model: d.Model, ReplyTo: d.ReplyTo,
+		Usage:     storage.Usage{InputTokens: d.InputTokens, OutputTokens: d.OutputTokens},
+		CreatedAt: fromDate(d.CreatedAt), UpdatedAt: fromOptDate(d.UpdatedAt),
+	}
+}
