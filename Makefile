@@ -12,7 +12,7 @@ test: vet
 	scripts/ferretdb.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
 	$(GO) test -count=1 -run 'Churn' .
 	$(GO) test -count=1 -run TestHundredThousandMessages ./storage/encrypted/
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./... > /dev/null
+	scripts/ferretdb.sh run -- $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 	$(MAKE) browser-test
 
 # browser-test: the e2e module drives Debian's chromium against the real
