@@ -119,7 +119,8 @@ func New(opts ...Option) (*Server, error) {
 		MaxHistoryMessages: cfg.maxHistoryMessages, HistoryPageSize: cfg.historyPageSize,
 		WriteTimeout: cfg.writeTimeout, PingInterval: cfg.pingInterval, HelloTimeout: cfg.helloTimeout,
 		GenerationTimeout: cfg.generationTimeout, StoreTimeout: cfg.storeTimeout,
-		MessageLimit: cfg.messageRate, ConversationLimit: cfg.conversationRate,
+		DeltaCoalesceInterval: cfg.coalesceInterval,
+		MessageLimit:          cfg.messageRate, ConversationLimit: cfg.conversationRate,
 		SessionTTL: cfg.sessionTTL, MaxSessions: cfg.maxSessions,
 		MaxSocketsPerUser: cfg.maxSocketsPerUser, MaxGenerationsPerUser: cfg.maxGenerationsPerUser,
 	})

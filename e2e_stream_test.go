@@ -26,14 +26,15 @@ func TestStopCancelsTheProviderAndStoresThePartialReply(t *testing.T) {
 	if _, err := c.Send(ctx, conv, "m1", "count"); err != nil {
 		t.Fatal(err)
 	}
-	deltas := 0
-	for deltas < 3 {
+	// Deltas may be coalesced: wait for the text, not for a count of events.
+	var text strings.Builder
+	for text.String() != "one two three " {
 		f, err := c.Next(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if f.Type == protocol.TypeReplyDelta {
-			deltas++
+			text.WriteString(f.Text)
 		}
 	}
 	if err := c.Stop(ctx, conv); err != nil {
@@ -283,4 +284,25 @@ func TestAReplyLeftStreamingByACrashIsShownAndStoredAsInterrupted(t *testing.T) 
 	if stored.Status != storage.MessageComplete || stored.FinishReason != "interrupted" || stored.Text != "half an ans" {
 		t.Fatalf("stored %+v", stored)
 	}
+}
+
+func TestDeltasAreCoalescedWithinTheWindowWithoutChangingTheText(t *testing.T) {
+	words := scripted.Words(strings.Repeat("quick brown fox ", 20))
+	p := scripted.New(scripted.WithReplies(scripted.Reply{Deltas: words, Delay: time.Millisecond}))
+	h := chatboxtest.New(t, chatboxtest.Config{Provider: p, Options: []chatbox.Option{chatbox.WithDeltaCoalesceInterval(50 * time.Millisecond)}})
+	ctx := testCtx(t)
+	c := h.Dial(t, "alice")
+	conv := openNew(t, c)
+	if _, err := c.Send(ctx, conv, "m1", "go"); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := c.ReadReply(ctx, conv, nil)
+	if err != nil || r.Text != strings.Join(words, "") {
+		t.Fatalf("text %q, %v", r.Text, err)
+	}
+	deltas := len(r.Seqs) - 2 // minus reply.start and reply.end
+	if deltas >= len(words)/2 {
+		t.Fatalf("%d deltas for %d words: not coalesced", deltas, len(words))
+	}
+	t.Logf("%d words arrived in %d deltas", len(words), deltas)
 }

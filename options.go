@@ -43,6 +43,7 @@ type config struct {
 	pingInterval      time.Duration
 	helloTimeout      time.Duration
 	generationTimeout time.Duration
+	coalesceInterval  time.Duration
 	storeTimeout      time.Duration
 
 	messageRate      ratelimit.Limit
@@ -251,6 +252,17 @@ func WithHelloTimeout(d time.Duration) Option {
 func WithGenerationTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		return durRange("WithGenerationTimeout", d, time.Second, time.Hour, &c.generationTimeout)
+	}
+}
+
+// WithDeltaCoalesceInterval sets how long a reply's text may gather before
+// it is sent as one delta. Whatever the setting, text that arrives while the
+// previous delta is being published is sent together, so a fast model costs
+// fewer events. Default 0: no added wait; 0 to 1s. The text is the same
+// either way; clients must not assume one token per delta.
+func WithDeltaCoalesceInterval(d time.Duration) Option {
+	return func(c *config) error {
+		return durRange("WithDeltaCoalesceInterval", d, 0, time.Second, &c.coalesceInterval)
 	}
 }
 

@@ -41,6 +41,7 @@ func TestEachInvalidOptionIsNamed(t *testing.T) {
 		{chatbox.WithPingInterval(time.Hour), "WithPingInterval"},
 		{chatbox.WithHelloTimeout(time.Millisecond), "WithHelloTimeout"},
 		{chatbox.WithGenerationTimeout(0), "WithGenerationTimeout"},
+		{chatbox.WithDeltaCoalesceInterval(2 * time.Second), "WithDeltaCoalesceInterval"},
 		{chatbox.WithStoreTimeout(-time.Second), "WithStoreTimeout"},
 		{chatbox.WithMessageRate(ratelimit.Limit{}), "WithMessageRate"},
 		{chatbox.WithConversationRate(ratelimit.Limit{Rate: 1, Burst: 0}), "WithConversationRate"},

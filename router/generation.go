@@ -129,9 +129,11 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 	case err != nil:
 		out = outcome{reason: llm.FinishError, err: r.storeError(err, "start reply")}
 	default:
-		out = r.stream(g, st, llm.Request{
+		pump := r.startPump(g, st)
+		out = r.stream(g, st, pump, llm.Request{
 			System: r.cfg.SystemPrompt, Messages: history, User: userID, ConversationID: st.id,
 		}, r.models.chain(model), log)
+		pump.stop() // every delta is published before the reply ends
 	}
 	if out.model != "" {
 		reply.Model = out.model
@@ -181,7 +183,7 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 // stream relays the provider's events until the reply ends. Before the
 // first delta, a retryable failure moves on to the next model of the chain;
 // after it, a failure ends the reply with what was streamed.
-func (r *Router) stream(g *generation, st *conversation, base llm.Request, chain []*Model, log *slog.Logger) outcome {
+func (r *Router) stream(g *generation, st *conversation, pump *deltaPump, base llm.Request, chain []*Model, log *slog.Logger) outcome {
 	var out outcome
 	for i, m := range chain {
 		req := base
@@ -190,7 +192,7 @@ func (r *Router) stream(g *generation, st *conversation, base llm.Request, chain
 			req.MaxTokens = r.cfg.MaxTokens
 		}
 		var streamed bool
-		out, streamed = r.streamOne(g, st, m.Provider, req, log)
+		out, streamed = r.streamOne(g, pump, m.Provider, req, log)
 		out.model = m.ID
 		if streamed || out.reason != llm.FinishError || g.ctx.Err() != nil || !out.retryable || i == len(chain)-1 {
 			return out
@@ -202,14 +204,13 @@ func (r *Router) stream(g *generation, st *conversation, base llm.Request, chain
 
 // streamOne relays one provider's stream. streamed reports whether any
 // delta reached the conversation.
-func (r *Router) streamOne(g *generation, st *conversation, p llm.Provider, req llm.Request, log *slog.Logger) (out outcome, streamed bool) {
+func (r *Router) streamOne(g *generation, pump *deltaPump, p llm.Provider, req llm.Request, log *slog.Logger) (out outcome, streamed bool) {
 	stream, err := startStream(g.ctx, p, req)
 	if err != nil {
 		return r.failure(g, err, log), false
 	}
 	defer stream.Close()
 	var usage llm.Usage
-	buf := make([]byte, 0, 256)
 	for {
 		ev, err := recvEvent(stream)
 		if err != nil {
@@ -226,7 +227,7 @@ func (r *Router) streamOne(g *generation, st *conversation, p llm.Provider, req 
 				continue
 			}
 			streamed = true
-			r.publishDelta(g, st, ev.Text, &buf)
+			pump.add(ev.Text)
 		case llm.EventUsage:
 			usage = ev.Usage
 		case llm.EventFinish:

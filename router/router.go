@@ -64,7 +64,11 @@ type Config struct {
 	PingInterval      time.Duration
 	HelloTimeout      time.Duration
 	GenerationTimeout time.Duration
-	StoreTimeout      time.Duration
+	// DeltaCoalesceInterval is how long a reply's text may gather before it
+	// is published as one delta; 0 coalesces only what arrives while the
+	// previous delta is being published.
+	DeltaCoalesceInterval time.Duration
+	StoreTimeout          time.Duration
 
 	MessageLimit      ratelimit.Limit
 	ConversationLimit ratelimit.Limit
