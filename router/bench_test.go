@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chatboxsdk/chatbox/broker"
 	"github.com/chatboxsdk/chatbox/broker/memory"
@@ -49,4 +51,39 @@ func BenchmarkFanOutDelta(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCoalescedDeltas measures a reply's deltas going through the
+// per-reply pump to one subscribed socket: text added faster than it is
+// published goes out as fewer, larger deltas.
+func BenchmarkCoalescedDeltas(b *testing.B) {
+	br, err := memory.New(memory.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	ctx := context.Background()
+	last, _ := br.LastSeq(ctx, "c_bench")
+	o := newOutbox(1<<30, 1<<30, nil)
+	var delivered atomic.Int64
+	sub, err := br.Subscribe(ctx, "c_bench", last, func(ev broker.Event) { delivered.Add(1); o.push(ev.Data) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Close()
+	r := &Router{cfg: Config{Broker: br}}
+	st := &conversation{id: "c_bench"}
+	g := newGeneration(ctx, time.Hour)
+	g.pubCtx = ctx
+	defer g.cancel(nil)
+	p := r.startPump(g, st)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.add("a token ")
+		if i%64 == 0 {
+			o.take() // the socket's writer drains now and then
+		}
+	}
+	p.stop()
+	b.ReportMetric(float64(b.N)/float64(max(1, delivered.Load())), "tokens/delta")
 }
