@@ -2,11 +2,8 @@ package anthropic_test
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/llm/anthropic"
@@ -43,58 +40,14 @@ func request() llm.Request {
 	return llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Text: "Hello"}}, User: "u1", ConversationID: "c1"}
 }
 
-// readAll reads s to its end and returns its events and the error that
-// ended it (io.EOF after a finish).
-func readAll(t *testing.T, s llm.Stream) ([]llm.Event, error) {
-	t.Helper()
-	var evs []llm.Event
-	for range 10_000 {
-		ev, err := s.Recv()
-		if err != nil {
-			return evs, err
-		}
-		evs = append(evs, ev)
-	}
-	t.Fatal("endless stream")
-	return nil, nil
-}
+func readAll(t *testing.T, s llm.Stream) ([]llm.Event, error) { return fixture.ReadAll(t, s) }
 
-func text(evs []llm.Event) (string, int) {
-	var s string
-	n := 0
-	for _, ev := range evs {
-		if ev.Kind == llm.EventDelta {
-			s += ev.Text
-			n++
-		}
-	}
-	return s, n
-}
+func text(evs []llm.Event) (string, int) { return fixture.Text(evs) }
 
 func kindOf(t *testing.T, err error, want llm.ErrorKind) *llm.Error {
-	t.Helper()
-	var e *llm.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v holds no *llm.Error", err)
-	}
-	if e.Kind != want {
-		t.Fatalf("kind %q, want %q (%v)", e.Kind, want, err)
-	}
-	if e.Provider != anthropic.Name {
-		t.Fatalf("provider %q, want %q", e.Provider, anthropic.Name)
-	}
-	return e
+	return fixture.Kind(t, err, want, anthropic.Name)
 }
 
 func stream(t *testing.T, p llm.Provider, ctx context.Context, req llm.Request) llm.Stream {
-	t.Helper()
-	s, err := p.Stream(ctx, req)
-	if err != nil {
-		t.Fatalf("Stream: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return fixture.Stream(t, p, ctx, req)
 }
-
-var _ = io.EOF
-var _ = time.Second
