@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/chatboxtest"
 	"github.com/chatboxsdk/chatbox/client"
 	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/llm/scripted"
 	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/storage"
 )
 
 func TestProviderReceivesWholeHistoryAndSystemPrompt(t *testing.T) {
@@ -299,5 +302,41 @@ func TestTypingReachesTheOtherSocketsWithoutASequenceNumber(t *testing.T) {
 	}
 	if f, err := c.Next(ctx); err != nil || f.Type != protocol.TypeEnded {
 		t.Fatalf("after resume got %+v, %v; want conversation.ended only", f, err)
+	}
+}
+
+func TestAStoredUnansweredMessageIsAnsweredOnceTheUserHasASlot(t *testing.T) {
+	p := scripted.New(scripted.WithReplies(scripted.Reply{Deltas: []string{"hold "}, StallAfter: 1}), scripted.WithResponder(chatboxtest.Echo()))
+	h := chatboxtest.New(t, chatboxtest.Config{Provider: p, Options: []chatbox.Option{chatbox.WithMaxGenerationsPerUser(1)}})
+	ctx := testCtx(t)
+	c := h.Dial(t, "alice")
+	busyConv, waitingConv := openNew(t, c), openNew(t, c)
+	// What a server that stopped between storing and answering leaves behind.
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	if _, _, err := h.Store.AppendMessage(ctx, storage.Message{ID: "m-lost", ConversationID: waitingConv, Role: storage.RoleUser,
+		Text: "are you there?", Status: storage.MessageComplete, CreatedAt: at, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, busyConv, "m1", "hold the slot"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitStarted(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, waitingConv, "m-lost", "are you there?"); client.Code(err) != protocol.CodeBusy {
+		t.Fatalf("resend at the cap: %v, want busy", err)
+	}
+	if err := c.Stop(ctx, busyConv); err != nil {
+		t.Fatal(err)
+	}
+	if r, _, err := c.ReadReply(ctx, busyConv, nil); err != nil || r.FinishReason != "abort" {
+		t.Fatalf("%v %v", r, err)
+	}
+	ack, err := c.Send(ctx, waitingConv, "m-lost", "are you there?")
+	if err != nil || !ack.Duplicate {
+		t.Fatalf("resend with a free slot: %+v %v", ack, err)
+	}
+	if r, _, err := c.ReadReply(ctx, waitingConv, nil); err != nil || r.Text != "echo: are you there?" {
+		t.Fatalf("the stored message was not answered: %v %v", r, err)
 	}
 }

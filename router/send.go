@@ -24,7 +24,10 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 	st := a.conv
 	uid := s.identity.UserID
 	if !s.r.reserveGeneration(uid) {
-		if s.isDuplicate(ctx, f) {
+		// A resend of an answered message is acknowledged; anything else,
+		// including a stored message still waiting for its reply, is told
+		// to come back (resending the same id then answers it).
+		if m, err := s.r.cfg.Store.GetMessage(ctx, f.ConversationID, f.MessageID); err == nil && m.Role == storage.RoleUser && !s.unanswered(ctx, m) {
 			s.ack(f, true)
 			return nil
 		}
