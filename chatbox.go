@@ -77,7 +77,7 @@ func New(opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("chatbox: invalid options: %w", errors.Join(errs...))
 	}
 
-	s := &Server{cfg: cfg}
+	s := &Server{}
 	if jwt != nil {
 		cfg.authenticator = jwt
 		s.closers = append(s.closers, jwt.Close)
@@ -94,6 +94,7 @@ func New(opts ...Option) (*Server, error) {
 	if cfg.limiter == nil {
 		tb, err := ratelimit.NewTokenBucket(ratelimit.TokenBucketConfig{})
 		if err != nil {
+			s.close()
 			return nil, fmt.Errorf("chatbox: default limiter: %w", err)
 		}
 		cfg.limiter = tb
@@ -103,6 +104,7 @@ func New(opts ...Option) (*Server, error) {
 		// may be kept, and no more of them.
 		mb, err := memorybroker.New(memorybroker.Config{MaxConversations: cfg.maxSessions, IdleTTL: cfg.sessionTTL})
 		if err != nil {
+			s.close()
 			return nil, fmt.Errorf("chatbox: default broker: %w", err)
 		}
 		cfg.broker = mb

@@ -13,7 +13,7 @@ import (
 // internal logs err with a reference id and returns the client-facing error,
 // which carries the reference but none of err's text.
 func (r *Router) internal(err error, op string) *protocol.Error {
-	ref := rand.Text()[:12]
+	ref := newRef()
 	r.log.Error("internal error", "op", op, "ref", ref, "err", err)
 	return &protocol.Error{Code: protocol.CodeInternal, Message: "internal error", Ref: ref}
 }
@@ -26,7 +26,7 @@ func (r *Router) storeError(err error, op string) *protocol.Error {
 	case errors.Is(err, storage.ErrConflict):
 		return &protocol.Error{Code: protocol.CodeInvalidField, Message: "id already used for something else", Field: "message_id"}
 	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		ref := rand.Text()[:12]
+		ref := newRef()
 		r.log.Warn("store unavailable", "op", op, "ref", ref, "err", err)
 		return &protocol.Error{Code: protocol.CodeUnavailable, Message: "storage is temporarily unavailable", Ref: ref}
 	case errors.Is(err, context.Canceled):
@@ -46,3 +46,6 @@ func (r *Router) brokerError(err error, op string) *protocol.Error {
 	}
 	return r.internal(err, op)
 }
+
+// newRef returns a reference that ties a client-facing error to its log line.
+func newRef() string { return rand.Text()[:12] }

@@ -130,6 +130,7 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 		out = outcome{reason: llm.FinishError, err: r.storeError(err, "start reply")}
 	default:
 		pump := r.startPump(g, st)
+		defer pump.stop() // also if host code panics below
 		out = r.stream(g, st, pump, llm.Request{
 			System: r.cfg.SystemPrompt, Messages: history, User: userID, ConversationID: st.id,
 		}, r.models.chain(model), log)

@@ -93,8 +93,8 @@ func (s *socket) owned(ctx context.Context, id string) (storage.Conversation, *p
 func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 	ctx, cancel := s.opCtx()
 	defer cancel()
-	if _, open := s.attached[f.ConversationID]; !open && len(s.attached) >= maxOpenPerSocket {
-		return protocol.Errorf(protocol.CodeLimitReached, "too many conversations open on this socket: leave one first")
+	if perr := s.checkOpenLimit(f.ConversationID); perr != nil {
+		return perr
 	}
 	var conv storage.Conversation
 	if f.ConversationID == "" {
@@ -189,8 +189,8 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 func (s *socket) handleResume(f *protocol.ClientFrame) *protocol.Error {
 	ctx, cancel := s.opCtx()
 	defer cancel()
-	if _, open := s.attached[f.ConversationID]; !open && len(s.attached) >= maxOpenPerSocket {
-		return protocol.Errorf(protocol.CodeLimitReached, "too many conversations open on this socket: leave one first")
+	if perr := s.checkOpenLimit(f.ConversationID); perr != nil {
+		return perr
 	}
 	conv, perr := s.owned(ctx, f.ConversationID)
 	if perr != nil {
@@ -403,4 +403,13 @@ func (r *Router) endOrphan(ctx context.Context, m storage.Message) storage.Messa
 		r.log.Warn("end orphaned reply", "conversation", m.ConversationID, "reply", m.ID, "err", err)
 	}
 	return m
+}
+
+// checkOpenLimit refuses to attach one more conversation to a socket that
+// has maxOpenPerSocket open (re-opening one already open is fine).
+func (s *socket) checkOpenLimit(conversationID string) *protocol.Error {
+	if _, open := s.attached[conversationID]; !open && len(s.attached) >= maxOpenPerSocket {
+		return protocol.Errorf(protocol.CodeLimitReached, "too many conversations open on this socket: leave one first")
+	}
+	return nil
 }

@@ -24,6 +24,7 @@ type deltaPump struct {
 	kick     chan struct{} // capacity 1: "there is text"
 	stopping chan struct{}
 	done     chan struct{}
+	stopOnce sync.Once
 }
 
 func (r *Router) startPump(g *generation, st *conversation) *deltaPump {
@@ -46,16 +47,19 @@ func (p *deltaPump) add(text string) {
 	}
 }
 
-// stop publishes what is queued and waits for the pump to end.
+// stop publishes what is queued and waits for the pump to end. It is safe
+// to call more than once.
 func (p *deltaPump) stop() {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	close(p.stopping)
-	select {
-	case p.kick <- struct{}{}:
-	default:
-	}
+	p.stopOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		close(p.stopping)
+		select {
+		case p.kick <- struct{}{}:
+		default:
+		}
+	})
 	<-p.done
 }
 
