@@ -9,6 +9,7 @@ GO ?= go
 # slow under the race detector) run in their own pass; benchmarks run once
 # each so they cannot rot.
 test: vet
+	cd tools/ferretdb && $(GO) test -count=1 ./...
 	scripts/ferretdb.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
 	$(GO) test -count=1 -run 'Churn' .
 	$(GO) test -count=1 -run TestHundredThousandMessages ./storage/encrypted/

@@ -12,6 +12,10 @@
 // is created and removed on exit. SIGINT and SIGTERM stop the server
 // cleanly.
 //
+// Clients reach FerretDB through a small proxy (proxy.go) that runs
+// update and findAndModify commands one at a time, so one document's
+// concurrent updates are atomic as they are on MongoDB.
+//
 // This is a test tool, not a production server: it has no authentication
 // and no TLS, and it refuses to listen anywhere but on a loopback address.
 package main
@@ -76,11 +80,16 @@ func run() error {
 	// becomes one file in it.
 	sqliteURL := (&url.URL{Scheme: "file", Opaque: filepath.ToSlash(abs) + "/"}).String()
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
 	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
@@ -91,19 +100,35 @@ func run() error {
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
 
-	// MongoDBURI waits until the listener is bound.
-	uri := f.MongoDBURI()
+	// MongoDBURI waits until FerretDB's own listener is bound.
+	backend, err := url.Parse(f.MongoDBURI())
+	if err != nil {
+		stop()
+		<-done
+		ln.Close()
+		return err
+	}
+	proxied := make(chan error, 1)
+	go func() { proxied <- newProxy(backend.Host).serve(ctx, ln) }()
+	uri := (&url.URL{Scheme: "mongodb", Host: ln.Addr().String(), Path: "/"}).String()
 	fmt.Println(uri)
 	if *uriFile != "" {
 		if err := writeAtomic(*uriFile, uri+"\n"); err != nil {
 			stop()
-			<-done
-			return err
+			return errors.Join(err, <-proxied, <-done)
 		}
 		defer os.Remove(*uriFile)
 	}
 
-	return <-done
+	// Either side failing stops the other.
+	select {
+	case err := <-done:
+		stop()
+		return errors.Join(err, <-proxied)
+	case err := <-proxied:
+		stop()
+		return errors.Join(err, <-done)
+	}
 }
 
 // checkLoopback refuses addresses that would expose the unauthenticated
