@@ -9,11 +9,15 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/chatboxsdk/chatbox/admin"
 	"github.com/chatboxsdk/chatbox/auth"
 	memorybroker "github.com/chatboxsdk/chatbox/broker/memory"
+	"github.com/chatboxsdk/chatbox/metrics"
+	"github.com/chatboxsdk/chatbox/notify"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/router"
@@ -26,8 +30,12 @@ const DefaultModel = "default"
 
 // Server is a chat backend. It is an http.Handler serving:
 //
-//	GET /ws      the WebSocket endpoint (subprotocol chatbox.v1)
-//	GET /health  a JSON health report
+//	GET /ws            the WebSocket endpoint (subprotocol chatbox.v1)
+//	GET /health/live   liveness: 200 while the process serves requests
+//	GET /health/ready  readiness (also GET /health): 200 when the store
+//	                   answers, models are configured and Shutdown has not
+//	                   begun; 503 otherwise; JSON either way
+//	/admin/            the operator HTTP API (package admin; WithAdminPrefix)
 //
 // Mount it under any prefix with http.StripPrefix. A Server is safe for
 // concurrent use; its configuration cannot change after New.
@@ -37,6 +45,9 @@ type Server struct {
 	mux     *http.ServeMux
 	origins originPolicy
 	proxies []netip.Prefix
+
+	metrics  *metrics.Metrics // nil without WithMetrics
+	notifier *notify.Async    // nil without WithNotifier
 
 	// closers release what New created (never what the host passed in).
 	closers  []func() error
@@ -91,6 +102,15 @@ func New(opts ...Option) (*Server, error) {
 	if cfg.store == nil {
 		cfg.store = memorystore.New()
 	}
+	if cfg.metricsRegisterer != nil {
+		m, err := metrics.New(cfg.metricsRegisterer, "")
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("chatbox: WithMetrics: %w", err)
+		}
+		s.metrics = m // stays registered after Shutdown, which it measures
+		cfg.store = meteredStore{inner: cfg.store, m: m, now: time.Now}
+	}
 	if cfg.limiter == nil {
 		tb, err := ratelimit.NewTokenBucket(ratelimit.TokenBucketConfig{})
 		if err != nil {
@@ -110,6 +130,11 @@ func New(opts ...Option) (*Server, error) {
 		cfg.broker = mb
 		s.closers = append(s.closers, mb.Close)
 	}
+	var notifier notify.Notifier
+	if cfg.notifier != nil {
+		s.notifier = notify.NewAsync(cfg.notifier, 0, cfg.logger)
+		notifier = s.notifier
+	}
 	models, defaultModel := cfg.routerModels()
 	r, err := router.New(router.Config{
 		Store: cfg.store, Broker: cfg.broker, Limiter: cfg.limiter,
@@ -125,16 +150,30 @@ func New(opts ...Option) (*Server, error) {
 		MessageLimit:          cfg.messageRate, ConversationLimit: cfg.conversationRate,
 		SessionTTL: cfg.sessionTTL, MaxSessions: cfg.maxSessions,
 		MaxSocketsPerUser: cfg.maxSocketsPerUser, MaxGenerationsPerUser: cfg.maxGenerationsPerUser,
+		OperatorRoles: cfg.operatorRoles, HelpLimit: cfg.helpRate, Notifier: notifier, Metrics: s.metrics,
 	})
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("chatbox: %w", err)
 	}
-	s.cfg = cfg
 	s.router = r
+	adminAPI, err := admin.New(admin.Config{
+		Store: cfg.store, Authenticator: cfg.authenticator, Limiter: cfg.limiter, Limit: cfg.adminRate,
+		OperatorRoles: cfg.operatorRoles, TokenCookie: cfg.tokenCookie, Logger: cfg.logger,
+		ActiveConversations: r.ActiveConversations, StoreTimeout: cfg.storeTimeout,
+	})
+	if err != nil {
+		_ = r.Shutdown(context.Background())
+		s.close()
+		return nil, fmt.Errorf("chatbox: admin API: %w", err)
+	}
+	s.cfg = cfg
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /ws", s.serveWebSocket)
-	s.mux.HandleFunc("GET /health", s.serveHealth)
+	s.mux.HandleFunc("GET /health", s.serveReady)
+	s.mux.HandleFunc("GET /health/ready", s.serveReady)
+	s.mux.HandleFunc("GET /health/live", s.serveLive)
+	s.mux.Handle(cfg.adminPrefix, http.StripPrefix(strings.TrimSuffix(cfg.adminPrefix, "/"), adminAPI))
 	return s, nil
 }
 
@@ -149,7 +188,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // more than once. Shutdown does not close the Store, Limiter or Broker the
 // host passed in.
 func (s *Server) Shutdown(ctx context.Context) error {
+	start := time.Now()
 	err := s.router.Shutdown(ctx)
+	if s.notifier != nil {
+		// Help requests already queued go out while ctx allows.
+		if nerr := s.notifier.Close(ctx); err == nil {
+			err = nerr
+		}
+	}
+	s.metrics.ShutdownDuration(time.Since(start))
 	s.close()
 	return err
 }
@@ -204,6 +251,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Con
 	if d, err := s.cfg.limiter.Allow(r.Context(), "ip:"+ip, s.cfg.connectionRate); err != nil {
 		s.cfg.logger.Warn("rate limiter failed; allowing", "err", err)
 	} else if !d.Allowed {
+		s.metrics.LimiterDenied("connect")
 		httpError(w, http.StatusTooManyRequests, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many connection attempts", RetryAfter: d.RetryAfter})
 		return nil, nil
 	}
@@ -291,20 +339,6 @@ func bearerToken(r *http.Request) (string, bool) {
 		return strings.TrimSpace(h[len(prefix):]), true
 	}
 	return "", false
-}
-
-type healthReport struct {
-	Status            string `json:"status"`
-	LiveConversations int    `json:"live_conversations"`
-}
-
-func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
-	rep := healthReport{Status: "ok", LiveConversations: s.router.LiveConversations()}
-	code := http.StatusOK
-	if s.router.ShuttingDown() {
-		rep.Status, code = "shutting_down", http.StatusServiceUnavailable
-	}
-	writeJSON(w, code, rep)
 }
 
 func httpError(w http.ResponseWriter, code int, e *protocol.Error) {

@@ -18,7 +18,12 @@
 //	srv.Shutdown(ctx)
 //
 // Clients speak protocol v1 (see protocol/PROTOCOL.md); the client package
-// is a Go client for it. Storage, the model and rate limiting are
+// is a Go client for it. Identities with an operator role
+// (WithOperatorRoles) may watch any conversation, take it over from the
+// model, write to its user and hand it back, over the same protocol; the
+// operator HTTP API (package admin) is served under WithAdminPrefix.
+// WithMetrics registers Prometheus collectors on the host's registry;
+// /health/live and /health/ready serve probes. Storage, the model and rate limiting are
 // interfaces (storage.Store, llm.Provider, ratelimit.Limiter) the host can
 // replace.
 package chatbox

@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/notify"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/storage"
@@ -62,6 +65,13 @@ type config struct {
 	connectionRate        ratelimit.Limit
 	maxSocketsPerUser     int
 	maxGenerationsPerUser int
+
+	operatorRoles     []string
+	adminPrefix       string
+	adminRate         ratelimit.Limit
+	helpRate          ratelimit.Limit
+	notifier          notify.Notifier
+	metricsRegisterer prometheus.Registerer
 }
 
 func defaultConfig() config {
@@ -87,6 +97,11 @@ func defaultConfig() config {
 		connectionRate:        ratelimit.Per(60, time.Minute, 30),
 		maxSocketsPerUser:     20,
 		maxGenerationsPerUser: 4,
+
+		operatorRoles: []string{DefaultOperatorRole},
+		adminPrefix:   DefaultAdminPrefix,
+		adminRate:     ratelimit.Per(10, time.Second, 40),
+		helpRate:      ratelimit.Per(3, time.Hour, 3),
 	}
 }
 

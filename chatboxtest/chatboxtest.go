@@ -23,6 +23,10 @@ import (
 // Users known to every Harness; each one's token is "token-" + name.
 var Users = []string{"alice", "bob", "carol"}
 
+// Operators known to every Harness, with the role "operator"; each one's
+// token is "token-" + name, too.
+var Operators = []string{"olivia", "oscar"}
+
 // Token returns the static token of a harness user.
 func Token(user string) string { return "token-" + user }
 
@@ -45,8 +49,11 @@ type Harness struct {
 	Server *chatbox.Server
 	HTTP   *httptest.Server
 	// URL is the ws:// address of the Server's WebSocket endpoint.
-	URL   string
-	Store *memory.Store
+	URL string
+	// AdminURL is the http:// address of the operator API (with the
+	// default WithAdminPrefix), ending in "/".
+	AdminURL string
+	Store    *memory.Store
 	// Provider is the configured provider (the default echo provider when
 	// Config.Provider was nil).
 	Provider llm.Provider
@@ -75,6 +82,9 @@ func New(t testing.TB, cfg Config) *Harness {
 	for _, u := range Users {
 		tokens[Token(u)] = auth.Identity{UserID: u, Name: strings.ToUpper(u[:1]) + u[1:]}
 	}
+	for _, u := range Operators {
+		tokens[Token(u)] = auth.Identity{UserID: u, Name: strings.ToUpper(u[:1]) + u[1:], Roles: []string{chatbox.DefaultOperatorRole}}
+	}
 	authn, err := auth.NewStaticTokens(tokens)
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +103,7 @@ func New(t testing.TB, cfg Config) *Harness {
 	}
 	h.HTTP.Start()
 	h.URL = "ws" + strings.TrimPrefix(h.HTTP.URL, "http") + "/ws"
+	h.AdminURL = h.HTTP.URL + chatbox.DefaultAdminPrefix
 	t.Cleanup(func() {
 		_ = h.Server.Close()
 		h.HTTP.Close()
@@ -100,7 +111,7 @@ func New(t testing.TB, cfg Config) *Harness {
 	return h
 }
 
-// Dial connects as user and waits for ready; the client is closed when the
+// Dial connects as user (or operator) and waits for ready; the client is closed when the
 // test ends.
 func (h *Harness) Dial(t testing.TB, user string) *client.Client {
 	t.Helper()

@@ -18,14 +18,18 @@ import (
 	"github.com/chatboxsdk/chatbox/widget"
 )
 
-// The user every page signs in as (unless a test serves another token).
+// The user every page signs in as (unless a test serves another token),
+// and the operator the console signs in as.
 const (
-	userToken = "token-alice-0123456789"
-	userName  = "Alice"
+	userToken     = "token-alice-0123456789"
+	userName      = "Alice"
+	operatorToken = "token-olivia-0123456789"
+	operatorName  = "Olivia"
 )
 
 // appConfig describes one host application: the chat Server mounted at
-// /chat/, the widget's page at /, and a token endpoint at /token.
+// /chat/ (its operator API at /chat/admin/), the widget's chat page at /
+// and its operator console at /operator, and a token endpoint at /token.
 type appConfig struct {
 	Addr     string // listen address; "" picks a free port
 	Store    *memory.Store
@@ -37,6 +41,8 @@ type appConfig struct {
 	// WrapStore, when set, wraps the store the Server uses (to inject
 	// failures); Store is still what the test reads.
 	WrapStore func(storage.Store) storage.Store
+	// Options are added to the Server's options.
+	Options []chatbox.Option
 }
 
 // app is a running host application.
@@ -62,7 +68,10 @@ func startApp(t *testing.T, cfg appConfig) *app {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
-	authn, err := auth.NewStaticTokens(map[string]auth.Identity{userToken: {UserID: "alice", Name: userName}})
+	authn, err := auth.NewStaticTokens(map[string]auth.Identity{
+		userToken:     {UserID: "alice", Name: userName},
+		operatorToken: {UserID: "olivia", Name: operatorName, Roles: []string{"operator"}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +79,8 @@ func startApp(t *testing.T, cfg appConfig) *app {
 	if cfg.WrapStore != nil {
 		store = cfg.WrapStore(store)
 	}
-	chat, err := chatbox.New(chatbox.WithStore(store), chatbox.WithLLM(cfg.Provider), chatbox.WithAuthenticator(authn))
+	opts := append([]chatbox.Option{chatbox.WithStore(store), chatbox.WithLLM(cfg.Provider), chatbox.WithAuthenticator(authn)}, cfg.Options...)
+	chat, err := chatbox.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
-// Package e2e holds chatbox's browser tests: the widget's chat page, served
-// next to a real chatbox Server (memory store, scripted model), driven in
-// Debian's chromium by chromedp. It is a module of its own so that the
+// Package e2e holds chatbox's browser tests: the widget's chat page and
+// operator console, served next to a real chatbox Server (memory store,
+// scripted model), driven in Debian's chromium by chromedp. It is a module of its own so that the
 // library's go.mod lists only what the library imports.
 //
 // Run them with

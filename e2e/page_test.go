@@ -26,6 +26,17 @@ type page struct {
 // connected (or, with wantState, until body[data-state] is that state).
 func openPage(t *testing.T, url string, wantState string) *page {
 	t.Helper()
+	p := openTab(t, url)
+	if wantState == "" {
+		wantState = "open"
+	}
+	p.waitJS(fmt.Sprintf(`document.body.dataset.state === %q`, wantState))
+	return p
+}
+
+// openTab opens url in a new browser context.
+func openTab(t *testing.T, url string) *page {
+	t.Helper()
 	needBrowser(t)
 	ctx, cancel := chromedp.NewContext(browser.root, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
@@ -36,10 +47,6 @@ func openPage(t *testing.T, url string, wantState string) *page {
 		t.Fatalf("open a tab: %v", err)
 	}
 	p.do(chromedp.Navigate(url))
-	if wantState == "" {
-		wantState = "open"
-	}
-	p.waitJS(fmt.Sprintf(`document.body.dataset.state === %q`, wantState))
 	return p
 }
 
@@ -88,6 +95,7 @@ func (p *page) describe() string {
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({state: document.body.dataset.state,
 		status: document.getElementById("status-text")?.textContent,
 		banner: document.getElementById("banner")?.hidden ? "" : document.getElementById("banner-text")?.textContent,
+		mode: document.getElementById("mode-banner")?.textContent || document.getElementById("d-mode")?.textContent,
 		messages: [...document.querySelectorAll("#messages .msg")].map(m => [m.className, m.dataset.status, m.dataset.finish, m.querySelector(".body").textContent])})`))
 	if err != nil {
 		return err.Error()

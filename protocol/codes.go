@@ -30,6 +30,8 @@ const (
 	CodeShuttingDown        Code = "shutting_down"        // the server is stopping; reconnect later
 	CodeUnsupportedProtocol Code = "unsupported_protocol" // the client did not offer the subprotocol
 	CodeForbiddenOrigin     Code = "forbidden_origin"     // the page's origin may not open sockets
+	CodeForbidden           Code = "forbidden"            // the identity lacks the role the request needs
+	CodeConflict            Code = "conflict"             // the conversation's mode does not allow it (another operator holds it...)
 )
 
 // Retryable reports whether a request refused with this code may succeed

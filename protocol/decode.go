@@ -102,8 +102,13 @@ func validate(f *ClientFrame, lim DecodeLimits) *Error {
 			return e
 		}
 		return checkText(f.Text, lim.MaxTextBytes)
-	case TypeStop, TypeEnd, TypeLeave:
+	case TypeStop, TypeEnd, TypeLeave, TypeHelp, TypeTakeover, TypeRelease:
 		return requireID("conversation_id", f.ConversationID)
+	case TypeWatch:
+		if e := requireID("conversation_id", f.ConversationID); e != nil {
+			return e
+		}
+		return checkLimit(f.Limit)
 	case TypeResume:
 		if e := requireID("conversation_id", f.ConversationID); e != nil {
 			return e

@@ -72,6 +72,10 @@ type ServerFrame struct {
 	Role   string `json:"role,omitempty"`
 	Active *bool  `json:"active,omitempty"`
 
+	// mode (event)
+	Mode     string    `json:"mode,omitempty"`
+	Operator *Operator `json:"operator,omitempty"`
+
 	// error; reply.end with finish_reason "error" also carries Error.
 	Error *ErrorBody `json:"error,omitempty"`
 }
@@ -104,6 +108,16 @@ type Conversation struct {
 	Metadata  map[string]string `json:"metadata,omitempty"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
+	// Mode is who answers: ModeAI, ModeWaiting or ModeOperator.
+	Mode string `json:"mode"`
+	// UserID is the owner; sent to operators only.
+	UserID string `json:"user_id,omitempty"`
+}
+
+// Operator names the operator of a mode event: the display name only, as
+// the same event reaches the user.
+type Operator struct {
+	Name string `json:"name,omitempty"`
 }
 
 // Message is a stored message.

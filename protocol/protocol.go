@@ -29,6 +29,13 @@ const (
 	TypeTyping  = "typing"
 	TypeEnd     = "end"
 	TypeLeave   = "leave"
+	// TypeHelp: the user asks for a person.
+	TypeHelp = "help"
+	// Operator frames: an identity with an operator role watches any
+	// conversation, takes it over from the model and hands it back.
+	TypeWatch    = "watch"
+	TypeTakeover = "takeover"
+	TypeRelease  = "release"
 )
 
 // Server frame types. Conversation events (message, reply.*,
@@ -48,8 +55,22 @@ const (
 	TypeReplyDelta = "reply.delta"
 	TypeReplyEnd   = "reply.end"
 	TypeEnded      = "conversation.ended"
+	// TypeModeChanged: the conversation's mode changed (help requested,
+	// operator joined, operator left); it carries Mode and Operator.
+	TypeModeChanged = "mode"
 	// TypeTyping ("typing") is also sent by the server, as a signal.
 )
+
+// Conversation modes, as sent in Conversation.Mode and mode events.
+const (
+	ModeAI       = "ai"       // the model answers
+	ModeWaiting  = "waiting"  // the user asked for a person; the model still answers
+	ModeOperator = "operator" // an operator answers; the model does not
+)
+
+// FinishHandoff ends a reply stopped because an operator took the
+// conversation over.
+const FinishHandoff = "handoff"
 
 // Field limits that do not depend on configuration.
 const (

@@ -24,6 +24,11 @@ type generation struct {
 	cancel  func(cause error)
 	pubCtx  context.Context // publishing; set by generate
 	replyID string
+	// Written and read by the generation's goroutine only: when the first
+	// text arrived, and whether the metrics saw the reply start and end.
+	firstDelta     time.Time
+	metricsStarted bool
+	metricsEnded   bool
 
 	// Guarded by the owning conversation's mu.
 	replyTo string
@@ -66,7 +71,7 @@ func (r *Router) startGeneration(st *conversation, g *generation, userMsg storag
 			if p := recover(); p != nil {
 				// A panicking store or broker must not take the host down:
 				// the conversation is freed and the reply still ends.
-				perr := r.internal(fmt.Errorf("panic: %v", p), "generate")
+				perr := internalError(r.log.With("conversation", st.id, "reply", g.replyID), fmt.Errorf("panic: %v", p), "generate")
 				st.mu.Lock()
 				if st.gen == g {
 					st.gen = nil
@@ -89,6 +94,8 @@ type outcome struct {
 	model  string // the model that answered (differs after a fallback)
 	// retryable: the provider failure may succeed if tried again.
 	retryable bool
+	// providerKind classifies a provider failure; empty otherwise.
+	providerKind string
 }
 
 func (r *Router) generate(st *conversation, g *generation, userMsg storage.Message, userID string) {
@@ -107,6 +114,8 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 	createdAt := st.nextTime(started)
 	g.replyTo, g.model = userMsg.ID, model
 	st.mu.Unlock()
+	r.cfg.Metrics.GenerationStarted(model)
+	g.metricsStarted = true
 
 	reply := storage.Message{
 		ID: g.replyID, ConversationID: st.id, Role: storage.RoleAssistant, Status: storage.MessageStreaming,
@@ -127,7 +136,7 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 	case err != nil && g.ctx.Err() != nil:
 		out = r.failure(g, err, log) // stopped, ended or shut down before the reply began
 	case err != nil:
-		out = outcome{reason: llm.FinishError, err: r.storeError(err, "start reply")}
+		out = outcome{reason: llm.FinishError, err: storeError(log, err, "start reply")}
 	default:
 		pump := r.startPump(g, st)
 		defer pump.stop() // also if host code panics below
@@ -167,6 +176,12 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 	}
 	st.stats.Observe(r.cfg.Now().Sub(started))
 	st.mu.Unlock()
+	var ttft time.Duration
+	if !g.firstDelta.IsZero() {
+		ttft = g.firstDelta.Sub(started)
+	}
+	r.cfg.Metrics.GenerationEnded(reply.Model, string(out.reason), r.cfg.Now().Sub(started), ttft, out.usage.InputTokens, out.usage.OutputTokens)
+	g.metricsEnded = true
 
 	end := &protocol.ServerFrame{Type: protocol.TypeReplyEnd, ConversationID: st.id, ReplyID: g.replyID, FinishReason: string(out.reason), Model: reply.Model}
 	if out.usage != (llm.Usage{}) {
@@ -195,6 +210,9 @@ func (r *Router) stream(g *generation, st *conversation, pump *deltaPump, base l
 		var streamed bool
 		out, streamed = r.streamOne(g, pump, m.Provider, req, log)
 		out.model = m.ID
+		if out.providerKind != "" {
+			r.cfg.Metrics.ProviderError(m.ID, out.providerKind)
+		}
 		if streamed || out.reason != llm.FinishError || g.ctx.Err() != nil || !out.retryable || i == len(chain)-1 {
 			return out
 		}
@@ -227,6 +245,9 @@ func (r *Router) streamOne(g *generation, pump *deltaPump, p llm.Provider, req l
 			if ev.Text == "" {
 				continue
 			}
+			if g.firstDelta.IsZero() {
+				g.firstDelta = r.cfg.Now()
+			}
 			streamed = true
 			pump.add(ev.Text)
 		case llm.EventUsage:
@@ -248,6 +269,8 @@ func (r *Router) failure(g *generation, err error, log *slog.Logger) outcome {
 		switch cause := context.Cause(g.ctx); {
 		case errors.Is(cause, errStopped), errors.Is(cause, errEnded):
 			return outcome{reason: llm.FinishAbort}
+		case errors.Is(cause, errHandoff):
+			return outcome{reason: llm.FinishHandoff}
 		case errors.Is(cause, errShutdown):
 			return outcome{reason: llm.FinishInterrupted}
 		case errors.Is(cause, errPublish):
@@ -262,7 +285,7 @@ func (r *Router) failure(g *generation, err error, log *slog.Logger) outcome {
 	var le *llm.Error
 	retryable := errors.As(err, &le) && le.Retryable()
 	e := protocol.Errorf(protocol.CodeProviderError, "the model failed to answer (%s)", kind)
-	return outcome{reason: llm.FinishError, err: e, retryable: retryable}
+	return outcome{reason: llm.FinishError, err: e, retryable: retryable, providerKind: string(kind)}
 }
 
 func (r *Router) persistCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -382,8 +405,12 @@ func (r *Router) endAfterPanic(st *conversation, g *generation, perr *protocol.E
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.StoreTimeout)
 	defer cancel()
 	st.mu.Lock()
-	text := g.text.String()
+	text, model := g.text.String(), g.model
 	st.mu.Unlock()
+	if g.metricsStarted && !g.metricsEnded {
+		g.metricsEnded = true
+		r.cfg.Metrics.GenerationEnded(model, string(llm.FinishError), 0, 0, 0, 0)
+	}
 	now := r.cfg.Now().UTC()
 	guard(func() {
 		_ = r.cfg.Store.UpdateMessage(ctx, storage.Message{ID: g.replyID, ConversationID: st.id, Text: text,

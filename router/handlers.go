@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -17,13 +18,30 @@ import (
 	"github.com/chatboxsdk/chatbox/storage"
 )
 
+// frameLog returns the logger of the frame being handled, or the socket's.
+func (s *socket) frameLog() *slog.Logger {
+	if s.opLog != nil {
+		return s.opLog
+	}
+	return s.log
+}
+
 func (s *socket) dispatch(f *protocol.ClientFrame) {
+	attrs := []any{"op", f.Type}
+	if f.ID != "" {
+		attrs = append(attrs, "request", f.ID)
+	}
+	if f.ConversationID != "" {
+		attrs = append(attrs, "conversation", f.ConversationID)
+	}
+	s.opLog = s.log.With(attrs...)
+	defer func() { s.opLog = nil }()
 	var perr *protocol.Error
 	defer func() {
 		// A panic in host code (Store, Limiter, Broker) fails this request,
 		// not the socket or the process.
 		if p := recover(); p != nil {
-			s.sendError(f.ID, f.ConversationID, s.r.internal(fmt.Errorf("panic: %v", p), "handle "+f.Type))
+			s.sendError(f.ID, f.ConversationID, s.internal(fmt.Errorf("panic: %v", p), "handle "+f.Type))
 		}
 	}()
 	switch f.Type {
@@ -47,6 +65,14 @@ func (s *socket) dispatch(f *protocol.ClientFrame) {
 		perr = s.handleTyping(f)
 	case protocol.TypeLeave:
 		perr = s.handleLeave(f)
+	case protocol.TypeHelp:
+		perr = s.handleHelp(f)
+	case protocol.TypeWatch:
+		perr = s.handleWatch(f)
+	case protocol.TypeTakeover:
+		perr = s.handleTakeover(f)
+	case protocol.TypeRelease:
+		perr = s.handleRelease(f)
 	}
 	if perr != nil {
 		s.sendError(f.ID, f.ConversationID, perr)
@@ -68,7 +94,7 @@ func (s *socket) allow(ctx context.Context, key string, l ratelimit.Limit) *prot
 	d, err := s.r.cfg.Limiter.Allow(ctx, key+s.identity.UserID, l)
 	if err != nil {
 		// A limiter that cannot decide does not take the service down.
-		s.log.Warn("rate limiter failed; allowing", "err", err)
+		s.frameLog().Warn("rate limiter failed; allowing", "err", err)
 		return nil
 	}
 	if !d.Allowed {
@@ -78,13 +104,14 @@ func (s *socket) allow(ctx context.Context, key string, l ratelimit.Limit) *prot
 }
 
 // owned loads a conversation and checks that it belongs to the socket's
-// user. Another user's conversation is reported exactly like a missing one.
+// user or that the user is an operator. Another user's conversation is
+// reported exactly like a missing one.
 func (s *socket) owned(ctx context.Context, id string) (storage.Conversation, *protocol.Error) {
 	conv, err := s.r.cfg.Store.GetConversation(ctx, id)
 	if err != nil {
-		return conv, s.r.storeError(err, "get conversation")
+		return conv, s.storeError(err, "get conversation")
 	}
-	if conv.UserID != s.identity.UserID {
+	if conv.UserID != s.identity.UserID && !s.isOperator() {
 		return storage.Conversation{}, protocol.Errorf(protocol.CodeNotFound, "no such conversation")
 	}
 	return conv, nil
@@ -106,6 +133,7 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 			return &protocol.Error{Code: protocol.CodeInvalidField, Message: "unknown model", Field: "model"}
 		}
 		if perr := s.allow(ctx, "conv:", s.r.cfg.ConversationLimit); perr != nil {
+			s.r.cfg.Metrics.LimiterDenied("conversation")
 			return perr
 		}
 		now := s.r.cfg.Now().UTC().Truncate(time.Millisecond)
@@ -114,8 +142,9 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 			Status: storage.StatusActive, Metadata: f.Metadata, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := s.r.cfg.Store.CreateConversation(ctx, conv); err != nil {
-			return s.r.storeError(err, "create conversation")
+			return s.storeError(err, "create conversation")
 		}
+		conv.Mode = storage.ModeAI
 	} else {
 		var perr *protocol.Error
 		if conv, perr = s.owned(ctx, f.ConversationID); perr != nil {
@@ -139,7 +168,7 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 	// that number; events after it are delivered by the subscription.
 	after, err := s.r.cfg.Broker.LastSeq(ctx, conv.ID)
 	if err != nil {
-		return s.r.brokerError(err, "last seq")
+		return s.brokerError(err, "last seq")
 	}
 	snap, snapSeq := st.snapshot()
 	if snap != nil || snapSeq > after {
@@ -154,7 +183,7 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 	}
 	page, err := s.r.cfg.Store.ListMessages(ctx, storage.MessageQuery{ConversationID: conv.ID, Limit: limit, Order: storage.Descending})
 	if err != nil {
-		return s.r.storeError(err, "list messages")
+		return s.storeError(err, "list messages")
 	}
 	var last time.Time
 	if len(page.Messages) > 0 {
@@ -172,14 +201,15 @@ func (s *socket) handleOpen(f *protocol.ClientFrame) *protocol.Error {
 		}
 		msgs = append(msgs, wireMessage(m))
 	}
+	s.r.cfg.Metrics.ConversationOpened(f.ConversationID == "")
 	s.send(&protocol.ServerFrame{
 		Type: protocol.TypeOpened, ID: f.ID, ConversationID: conv.ID,
-		Conversation: wireConversation(conv), Messages: msgs, Cursor: page.NextCursor,
+		Conversation: s.wireConversation(conv), Messages: msgs, Cursor: page.NextCursor,
 		LastSeq: after, Reply: snap,
 	})
 	sub, err := s.subscribe(ctx, conv.ID, after)
 	if err != nil {
-		return s.r.brokerError(err, "subscribe")
+		return s.brokerError(err, "subscribe")
 	}
 	s.attached[conv.ID] = &attachment{conv: st, release: release, sub: sub}
 	attached = true
@@ -210,7 +240,7 @@ func (s *socket) handleResume(f *protocol.ClientFrame) *protocol.Error {
 	if !st.isLoaded() {
 		page, err := s.r.cfg.Store.ListMessages(ctx, storage.MessageQuery{ConversationID: conv.ID, Limit: 1, Order: storage.Descending})
 		if err != nil {
-			return s.r.storeError(err, "list messages")
+			return s.storeError(err, "list messages")
 		}
 		var last time.Time
 		if len(page.Messages) > 0 {
@@ -220,7 +250,7 @@ func (s *socket) handleResume(f *protocol.ClientFrame) *protocol.Error {
 	}
 	sub, err := s.subscribe(ctx, conv.ID, *f.AfterSeq)
 	if err != nil {
-		return s.r.brokerError(err, "subscribe")
+		return s.brokerError(err, "subscribe")
 	}
 	s.attached[conv.ID] = &attachment{conv: st, release: release, sub: sub}
 	attached = true
@@ -241,7 +271,7 @@ func (s *socket) handleHistory(f *protocol.ClientFrame) *protocol.Error {
 		if errors.Is(err, storage.ErrInvalid) {
 			return &protocol.Error{Code: protocol.CodeInvalidField, Message: "invalid cursor", Field: "cursor"}
 		}
-		return s.r.storeError(err, "list messages")
+		return s.storeError(err, "list messages")
 	}
 	msgs := make([]protocol.Message, 0, len(page.Messages))
 	for _, m := range slices.Backward(page.Messages) {
@@ -259,11 +289,11 @@ func (s *socket) handleList(f *protocol.ClientFrame) *protocol.Error {
 		if errors.Is(err, storage.ErrInvalid) {
 			return &protocol.Error{Code: protocol.CodeInvalidField, Message: "invalid cursor", Field: "cursor"}
 		}
-		return s.r.storeError(err, "list conversations")
+		return s.storeError(err, "list conversations")
 	}
 	convs := make([]protocol.Conversation, 0, len(page.Conversations))
 	for _, c := range page.Conversations {
-		convs = append(convs, *wireConversation(c))
+		convs = append(convs, *s.wireConversation(c))
 	}
 	s.send(&protocol.ServerFrame{Type: protocol.TypeConversations, ID: f.ID, Conversations: convs, Cursor: page.NextCursor})
 	return nil
@@ -287,15 +317,18 @@ func (s *socket) handleEnd(f *protocol.ClientFrame) *protocol.Error {
 	ctx, cancel := s.opCtx()
 	defer cancel()
 	if err := s.r.cfg.Store.EndConversation(ctx, f.ConversationID, s.r.cfg.Now()); err != nil {
-		return s.r.storeError(err, "end conversation")
+		return s.storeError(err, "end conversation")
 	}
 	if !a.conv.markEnded() {
 		s.ok(f) // already ended
 		return nil
 	}
+	if a.conv.owner() != s.identity.UserID {
+		s.audit(ctx, storage.AuditEnd, f.ConversationID) // an operator ended it
+	}
 	a.conv.cancelGeneration(errEnded)
 	if _, err := s.r.publish(ctx, f.ConversationID, &protocol.ServerFrame{Type: protocol.TypeEnded, ConversationID: f.ConversationID}); err != nil {
-		return s.r.brokerError(err, "publish ended")
+		return s.brokerError(err, "publish ended")
 	}
 	s.ok(f)
 	return nil
@@ -315,14 +348,18 @@ func (s *socket) handleTyping(f *protocol.ClientFrame) *protocol.Error {
 		return nil // a repeat of the same state: nothing new to tell
 	}
 	a.typingActive, a.typingAt = *f.Active, now
-	data, err := protocol.Encode(&protocol.ServerFrame{Type: protocol.TypeTyping, ConversationID: f.ConversationID, Role: string(storage.RoleUser), Active: f.Active})
+	role := storage.RoleUser
+	if a.conv.owner() != s.identity.UserID {
+		role = storage.RoleOperator // only operators open others' conversations
+	}
+	data, err := protocol.Encode(&protocol.ServerFrame{Type: protocol.TypeTyping, ConversationID: f.ConversationID, Role: string(role), Active: f.Active})
 	if err != nil {
-		return s.r.internal(err, "encode typing")
+		return s.internal(err, "encode typing")
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
 	if err := s.r.cfg.Broker.Signal(ctx, f.ConversationID, data); err != nil {
-		return s.r.brokerError(err, "signal typing")
+		return s.brokerError(err, "signal typing")
 	}
 	s.ok(f)
 	return nil
@@ -368,14 +405,20 @@ func (s *socket) sessionError(err error) *protocol.Error {
 	if errors.Is(err, session.ErrFull) {
 		return protocol.Errorf(protocol.CodeUnavailable, "the server is at capacity, try again later")
 	}
-	return s.r.internal(err, "session acquire")
+	return s.internal(err, "session acquire")
 }
 
-func wireConversation(c storage.Conversation) *protocol.Conversation {
-	return &protocol.Conversation{
+// wireConversation is a conversation as this socket may see it: operators
+// also see whose it is.
+func (s *socket) wireConversation(c storage.Conversation) *protocol.Conversation {
+	w := &protocol.Conversation{
 		ID: c.ID, Title: c.Title, Model: c.Model, Status: string(c.Status), Metadata: c.Metadata,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Mode: string(c.Mode.Normalize()),
 	}
+	if c.UserID != s.identity.UserID {
+		w.UserID = c.UserID
+	}
+	return w
 }
 
 func wireMessage(m storage.Message) protocol.Message {

@@ -67,7 +67,7 @@ func (p *deltaPump) run() {
 	defer close(p.done)
 	defer func() {
 		if v := recover(); v != nil { // a broker panic ends the reply, not the process
-			p.r.internal(fmt.Errorf("panic: %v", v), "publish delta")
+			internalError(p.r.log.With("conversation", p.st.id, "reply", p.g.replyID), fmt.Errorf("panic: %v", v), "publish delta")
 			p.g.cancel(errPublish)
 		}
 	}()

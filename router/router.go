@@ -21,6 +21,8 @@ import (
 
 	"github.com/chatboxsdk/chatbox/auth"
 	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/metrics"
+	"github.com/chatboxsdk/chatbox/notify"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/session"
@@ -78,6 +80,16 @@ type Config struct {
 
 	SessionTTL  time.Duration
 	MaxSessions int
+
+	// OperatorRoles are the identity roles that make an operator.
+	OperatorRoles []string
+	// HelpLimit bounds help requests per user.
+	HelpLimit ratelimit.Limit
+	// Notifier is told about help requests; nil: nobody is. It must not
+	// block (wrap a slow one in notify.Async).
+	Notifier notify.Notifier
+	// Metrics records what happens; nil records nothing.
+	Metrics *metrics.Metrics
 
 	Now func() time.Time
 }
@@ -158,6 +170,10 @@ func New(cfg Config) (*Router, error) {
 // memory.
 func (r *Router) LiveConversations() int { return r.sessions.Len() }
 
+// ActiveConversations returns how many conversations a socket or a running
+// reply is attached to right now.
+func (r *Router) ActiveConversations() int { return r.sessions.InUse() }
+
 // ShuttingDown reports whether Shutdown has begun.
 func (r *Router) ShuttingDown() bool {
 	r.mu.Lock()
@@ -178,6 +194,7 @@ func (r *Router) Serve(conn *websocket.Conn, identity *auth.Identity) {
 		_ = conn.Close(websocket.StatusCode(protocol.CloseGoingAway), "server shutting down")
 		return
 	}
+	r.cfg.Metrics.SocketOpened()
 	go func() {
 		defer r.untrack(s)
 		s.run(identity)

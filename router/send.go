@@ -19,10 +19,31 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 	ctx, cancel := s.opCtx()
 	defer cancel()
 	if perr := s.allow(ctx, "msg:", s.r.cfg.MessageLimit); perr != nil {
+		s.r.cfg.Metrics.LimiterDenied("message")
 		return perr
 	}
 	st := a.conv
 	uid := s.identity.UserID
+	// The store is the authority on who answers: another instance may have
+	// changed the mode since this one last looked.
+	conv, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
+	if err != nil {
+		return s.storeError(err, "get conversation")
+	}
+	st.setMode(conv)
+	if conv.Status == storage.StatusEnded {
+		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+	}
+	if conv.UserID != uid {
+		// Only an operator can have another user's conversation open.
+		if conv.Mode != storage.ModeOperator || conv.Operator != uid {
+			return protocol.Errorf(protocol.CodeConflict, "take the conversation over before writing to its user")
+		}
+		return s.sendWithoutReply(ctx, f, st, storage.RoleOperator)
+	}
+	if conv.Mode == storage.ModeOperator {
+		return s.sendWithoutReply(ctx, f, st, storage.RoleUser)
+	}
 	if !s.r.reserveGeneration(uid) {
 		// A resend of an answered message is acknowledged; anything else,
 		// including a stored message still waiting for its reply, is told
@@ -34,6 +55,10 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 		return protocol.Errorf(protocol.CodeBusy, "too many replies are running for this user: wait for one to end")
 	}
 	g, createdAt, perr := st.claim(s.r.genCtx, s.r.cfg.GenerationTimeout, s.r.cfg.Now())
+	if perr == errOperatorHolds { // taken over since the mode was read
+		s.r.releaseGeneration(uid)
+		return s.sendWithoutReply(ctx, f, st, storage.RoleUser)
+	}
 	if perr != nil {
 		s.r.releaseGeneration(uid)
 		if perr.Code == protocol.CodeBusy && s.isDuplicate(ctx, f) {
@@ -56,11 +81,14 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 		Status: storage.MessageComplete, CreatedAt: createdAt, UpdatedAt: createdAt,
 	})
 	if err != nil {
-		return s.r.storeError(err, "append message")
+		return s.storeError(err, "append message")
 	}
 	if !created && !s.unanswered(ctx, stored) {
 		s.ack(f, true)
 		return nil
+	}
+	if created {
+		s.r.cfg.Metrics.MessageAccepted(string(storage.RoleUser)) // counted before the client can see it
 	}
 	s.ack(f, !created)
 	if created {
@@ -69,13 +97,13 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 		}); err != nil {
 			// Stored and acknowledged; the other sockets see it on their
 			// next open. The reply still goes ahead.
-			s.log.Warn("publish message", "conversation", f.ConversationID, "err", err)
+			s.frameLog().Warn("publish message", "conversation", f.ConversationID, "err", err)
 		}
 	}
 	if err := s.r.startGeneration(st, g, stored, uid); err != nil {
 		// Acknowledged already: the request gets no second answer. The
 		// message is stored; resending its id answers it.
-		s.log.Warn("reply not started", "conversation", f.ConversationID, "err", err)
+		s.frameLog().Warn("reply not started", "conversation", f.ConversationID, "err", err)
 		return nil
 	}
 	started = true

@@ -31,6 +31,9 @@ type socket struct {
 	cancel context.CancelFunc
 
 	identity auth.Identity // set once after hello; read only by the read loop afterwards
+	// opLog is the logger of the frame being handled (read loop only): its
+	// lines carry the socket, user, frame type, request and conversation.
+	opLog *slog.Logger
 
 	// attached is touched only by the read loop.
 	attached map[string]*attachment
@@ -46,6 +49,8 @@ type socket struct {
 	expiryTimer *time.Timer // read loop only (created on first use)
 	pingTimer   *time.Timer
 	userCounted bool // read loop only
+	// closeCode is the close code the writer sent (0: none); for metrics.
+	closeCode atomic.Int32
 }
 
 func newSocket(r *Router, conn *websocket.Conn) *socket {
@@ -53,7 +58,7 @@ func newSocket(r *Router, conn *websocket.Conn) *socket {
 	s := &socket{
 		r:        r,
 		conn:     conn,
-		log:      r.log,
+		log:      r.log.With("socket", newRef()),
 		ctx:      ctx,
 		cancel:   cancel,
 		attached: make(map[string]*attachment),
@@ -100,6 +105,11 @@ func (s *socket) run(preauth *auth.Identity) {
 	if s.userCounted {
 		s.r.releaseUser(s.identity.UserID)
 	}
+	code := int(s.closeCode.Load())
+	if code == 0 {
+		code = int(websocket.StatusAbnormalClosure) // dropped without a close frame
+	}
+	s.r.cfg.Metrics.SocketClosed(code)
 }
 
 // handshake waits for the hello frame (authenticating with its token when
@@ -158,7 +168,7 @@ func (s *socket) handshake(preauth *auth.Identity) bool {
 	}
 	s.userCounted = true
 	s.setExpiry(s.identity.ExpiresAt)
-	s.log = s.r.log.With("user", s.identity.UserID)
+	s.log = s.log.With("user", s.identity.UserID)
 	s.send(&protocol.ServerFrame{
 		Type:     protocol.TypeReady,
 		ID:       f.ID,
@@ -241,6 +251,7 @@ func (s *socket) writeLoop() {
 		frames := w.frames
 		if w.code == closeSlowConsumer {
 			frames = nil // the client resumes from what it saw
+			s.r.cfg.Metrics.SlowConsumerClosed()
 		}
 		if len(frames) > 0 && !s.write(frames) {
 			s.out.finish()
@@ -253,6 +264,7 @@ func (s *socket) writeLoop() {
 			return
 		}
 		if w.code != 0 {
+			s.closeCode.CompareAndSwap(0, int32(w.code))
 			_ = s.conn.Close(websocket.StatusCode(w.code), w.reason)
 			s.out.finish()
 			s.abort()
@@ -345,7 +357,7 @@ func (s *socket) authenticate(token string) (id auth.Identity, perr *protocol.Er
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil { // host code: a panic fails this attempt only
-			id, perr = auth.Identity{}, s.r.internal(fmt.Errorf("authenticator panic: %v", p), "authenticate")
+			id, perr = auth.Identity{}, s.internal(fmt.Errorf("authenticator panic: %v", p), "authenticate")
 		}
 	}()
 	id, err := s.r.cfg.Authenticator.Authenticate(ctx, token)

@@ -240,6 +240,13 @@ func (r *Registry[V]) Len() int {
 	return len(r.entries)
 }
 
+// InUse reports the number of entries with at least one reference.
+func (r *Registry[V]) InUse() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.entries) - r.idle.Len()
+}
+
 // Sweep evicts every unreferenced entry idle for IdleTTL or longer, calls
 // OnEvict for each after releasing the lock, and returns how many it
 // evicted. When the registry has shrunk to a quarter of its peak size, Sweep

@@ -311,3 +311,23 @@ func TestInvalidConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestInUseCountsReferencedEntries(t *testing.T) {
+	r := newRegistry(t, session.Config{})
+	_, releaseA := acquire(t, r, "a")
+	_, releaseA2 := acquire(t, r, "a")
+	_, releaseB := acquire(t, r, "b")
+	if n := r.InUse(); n != 2 {
+		t.Fatalf("InUse = %d with a (twice) and b held, want 2", n)
+	}
+	releaseA()
+	if n := r.InUse(); n != 2 {
+		t.Fatalf("InUse = %d with a still held once, want 2", n)
+	}
+	releaseA2()
+	releaseB()
+	releaseB() // a second release is harmless
+	if n, l := r.InUse(), r.Len(); n != 0 || l != 2 {
+		t.Fatalf("InUse, Len = %d, %d after every release, want 0, 2", n, l)
+	}
+}

@@ -54,6 +54,18 @@ type Conversation struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	EndedAt   time.Time // zero while active
+
+	// Mode says who answers the user; "" is stored for new conversations
+	// and read back as ModeAI. Only ChangeMode changes it.
+	Mode Mode
+	// Operator is the user id of the operator holding the conversation
+	// while Mode is ModeOperator, empty otherwise.
+	Operator string
+	// ModeChangedAt is when Mode last changed; zero if it never did.
+	ModeChangedAt time.Time
+	// Stats are maintained by the store as messages are appended and
+	// replies finish; CreateConversation ignores them.
+	Stats ConversationStats
 }
 
 // Role says who wrote a message.
@@ -142,29 +154,75 @@ type MessagePage struct {
 	NextCursor string
 }
 
-// ConversationQuery selects a page of conversations, newest first by
-// (CreatedAt, ID).
+// ConversationQuery selects a page of conversations. Every filter left at
+// its zero value matches everything; the filters combine with AND.
+//
+// Conversations are ordered by Sort, largest (newest) first unless
+// Ascending, with ties broken by ID in the same direction, so a listing
+// paged with its cursors returns every match exactly once.
 type ConversationQuery struct {
 	// UserID restricts the listing to one owner; empty lists every user's
 	// conversations (operator use only).
 	UserID string
 	// Status restricts the listing to one status; empty means any.
 	Status ConversationStatus
-	Limit  int    // 0 means DefaultPageSize; clamped to MaxPageSize
-	Cursor string // from a previous page; empty starts with the newest
+	// Mode restricts the listing to one mode; ModeAI also matches
+	// conversations stored with an empty mode. ModeWaiting lists the
+	// conversations that asked for a person (needs help).
+	Mode Mode
+	// Model restricts the listing to conversations opened with this model.
+	Model string
+	// OperatorAssisted, when set, keeps only conversations whose
+	// Stats.OperatorAssisted equals it.
+	OperatorAssisted *bool
+	// CreatedFrom and CreatedBefore bound CreatedAt to [CreatedFrom,
+	// CreatedBefore); a zero bound is open.
+	CreatedFrom   time.Time
+	CreatedBefore time.Time
+
+	// Sort is the listing key; an unknown Sort, like an invalid Mode,
+	// gives ErrInvalid.
+	Sort      ConversationSort
+	Ascending bool
+
+	Limit int // 0 means DefaultPageSize; clamped to MaxPageSize
+	// Cursor continues a previous listing made with the same filters, Sort
+	// and Ascending; a cursor from another sort gives ErrInvalid.
+	Cursor string
+	// WithTotal asks for the number of matches in ConversationPage.Total,
+	// at the cost of a count.
+	WithTotal bool
 }
+
+// ConversationSort is the key conversations are listed by.
+type ConversationSort int
+
+const (
+	// SortByCreated orders by CreatedAt (start time); the default.
+	SortByCreated ConversationSort = iota
+	// SortByUpdated orders by UpdatedAt (last activity).
+	SortByUpdated
+	// SortByMessages orders by Stats.MessageCount.
+	SortByMessages
+	// SortByTokens orders by Stats.Usage.InputTokens + OutputTokens.
+	SortByTokens
+)
 
 // ConversationPage is one page of conversations.
 type ConversationPage struct {
 	Conversations []Conversation
 	NextCursor    string
+	// Total counts every conversation the query's filters match (not only
+	// this page) when the query asked WithTotal; otherwise it is -1.
+	Total int64
 }
 
 // Store persists conversations and messages. All methods honour ctx
 // cancellation and are safe for concurrent use.
 type Store interface {
 	// CreateConversation stores a new conversation. ID, UserID and CreatedAt
-	// are required. Creating a conversation whose id already exists for the
+	// are required. Mode, Operator, ModeChangedAt and Stats are ignored: a
+	// new conversation starts in ModeAI with zero statistics. Creating a conversation whose id already exists for the
 	// same user is a no-op returning nil (a retried create); for another user
 	// it returns ErrConflict.
 	CreateConversation(ctx context.Context, c Conversation) error
@@ -201,6 +259,20 @@ type Store interface {
 
 	// ListMessages returns a page of a conversation's messages.
 	ListMessages(ctx context.Context, q MessageQuery) (MessagePage, error)
+
+	// ChangeMode applies c atomically; see ModeChange.
+	ChangeMode(ctx context.Context, c ModeChange) (Conversation, error)
+
+	// AppendAudit records an operator action. ID, Action, Actor and At are
+	// required (ErrInvalid). Appending an ID already stored is a no-op
+	// returning nil.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+
+	// ListAudit returns a page of the audit log, newest first by (At, ID).
+	ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error)
+
+	// Aggregate computes the figures of a time range; see AggregateQuery.
+	Aggregate(ctx context.Context, q AggregateQuery) (Aggregate, error)
 }
 
 // ClampLimit applies DefaultPageSize and MaxPageSize to a query limit.

@@ -36,3 +36,29 @@ func ExampleHandler() {
 	// /support/ 200 text/html; charset=utf-8
 	// /support/chatbox.js 200 text/javascript; charset=utf-8
 }
+
+// The same handler serves the operator console at /operator. It lists
+// conversations from the chat Server's operator API (AdminURL) and watches
+// them over the socket; operators sign in with a token carrying the
+// operator role.
+func ExampleHandler_operatorConsole() {
+	page, err := widget.Handler(widget.Config{SocketURL: "/chat/ws", AdminURL: "/chat/admin/", Title: "Support"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	// mux.Handle("/chat/", http.StripPrefix("/chat", chatServer))
+	mux.Handle("/support/", http.StripPrefix("/support", page))
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+
+	resp, err := http.Get(hs.URL + "/support/operator")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"))
+	// Output:
+	// 200 text/html; charset=utf-8
+}

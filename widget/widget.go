@@ -1,6 +1,6 @@
-// Package widget serves chatbox's browser client and chat page: static
-// assets embedded in the binary, served by an http.Handler the host mounts
-// next to the chat Server.
+// Package widget serves chatbox's browser client, chat page and operator
+// console: static assets embedded in the binary, served by an http.Handler
+// the host mounts next to the chat Server.
 //
 //	page, err := widget.Handler(widget.Config{SocketURL: "/chat/ws", TokenURL: "/chat-token"})
 //	if err != nil { ... }
@@ -10,17 +10,22 @@
 // The handler serves:
 //
 //	/             the chat page (index.html with the Config written into it)
+//	/operator     the operator console: the needs-help queue, conversation
+//	              lists from the operator HTTP API (Config.AdminURL), a live
+//	              view of a conversation, takeover, writing as operator,
+//	              release and end; it needs a token with an operator role
 //	/chatbox.js   the protocol client: a dependency-free ES module that hosts
 //	              may also import in their own pages
-//	/markdown.js  the safe Markdown renderer the page uses
-//	/chat.js      the page's script
-//	/chat.css     the page's style sheet
+//	/markdown.js  the safe Markdown renderer the pages use
+//	/chat.js, /chat-person.js, /chat.css, /operator.js, /operator-thread.js,
+//	/operator-view.js, /admin.js, /operator.css, /page.js
+//	              the pages' scripts and style sheets
 //
-// Every response carries X-Content-Type-Options: nosniff; the page also
-// carries a Content-Security-Policy that allows scripts, styles and
-// connections only from its own origin (plus the configured socket and token
-// origins), as a second line of defence behind the renderer, which never
-// turns model or user text into HTML.
+// Every response carries X-Content-Type-Options: nosniff; the two pages also
+// carry a Content-Security-Policy that allows scripts and styles only from
+// their own origin, and connections only to it plus the configured socket,
+// token and (for the console) admin API origins, as a second line of defence
+// behind the renderer, which never turns model or user text into HTML.
 //
 // Assets are revalidated on every load (Cache-Control: no-cache) with a
 // content hash as ETag, so a new build of the host reaches browsers at once.
@@ -54,10 +59,16 @@ const DefaultSocketURL = "/chat/ws"
 // DefaultTitle is the page title when Config.Title is empty.
 const DefaultTitle = "Chat"
 
+// DefaultAdminURL is the operator HTTP API the console calls when
+// Config.AdminURL is empty: a Server mounted under /chat with its default
+// admin prefix.
+const DefaultAdminURL = "/chat/admin/"
+
 // MaxTitleBytes bounds Config.Title.
 const MaxTitleBytes = 200
 
-// Config configures the chat page. The zero Config is valid.
+// Config configures the chat page and the operator console. The zero Config
+// is valid.
 type Config struct {
 	// SocketURL is the chatbox WebSocket endpoint: an absolute path on the
 	// page's host ("/chat/ws") or a ws:// or wss:// URL. Default
@@ -74,6 +85,18 @@ type Config struct {
 	// Title is shown in the page header and the browser tab. Default
 	// DefaultTitle; at most MaxTitleBytes.
 	Title string
+	// AdminURL is the chat Server's operator HTTP API, which the console
+	// lists conversations from: an absolute path or an http(s) URL ending
+	// with "/", without query. Default DefaultAdminURL. An API on another
+	// host must answer the console's cross-origin requests (CORS).
+	AdminURL string
+	// OperatorTokenURL is where the console gets the operator's access
+	// token, as TokenURL is for the chat page (GET with the browser's
+	// cookies, {"token": "..."}, fetched again before every reconnect). It
+	// may be the same URL when that endpoint mints tokens carrying the
+	// operator role for operators. Default empty: the console asks the
+	// operator to paste a token and keeps it for the browser tab only.
+	OperatorTokenURL string
 }
 
 type asset struct {
@@ -83,17 +106,29 @@ type asset struct {
 }
 
 type handler struct {
-	assets map[string]asset // by URL path
-	csp    string
+	assets map[string]asset  // by URL path
+	csp    map[string]string // Content-Security-Policy by page path
 }
 
-// Handler returns the handler serving the chat page and its assets. It
-// reports every invalid Config field at once. The handler is safe for
-// concurrent use; it serves only GET and HEAD (405 otherwise) and 404 for
-// unknown paths.
+// pageConfig is the JSON written into a page: what its script needs.
+type pageConfig struct {
+	SocketURL string `json:"socket_url"`
+	TokenURL  string `json:"token_url,omitempty"`
+	AdminURL  string `json:"admin_url,omitempty"`
+}
+
+// Handler returns the handler serving the chat page, the operator console
+// and their assets. It reports every invalid Config field at once. The
+// handler is safe for concurrent use; it serves only GET and HEAD (405
+// otherwise) and 404 for unknown paths.
 func Handler(cfg Config) (http.Handler, error) {
 	socket, socketOrigin, errSocket := checkURL("SocketURL", cfg.SocketURL, DefaultSocketURL, "ws", "wss")
 	token, tokenOrigin, errToken := checkURL("TokenURL", cfg.TokenURL, "", "http", "https")
+	opToken, opTokenOrigin, errOpToken := checkURL("OperatorTokenURL", cfg.OperatorTokenURL, "", "http", "https")
+	admin, adminOrigin, errAdmin := checkURL("AdminURL", cfg.AdminURL, DefaultAdminURL, "http", "https")
+	if errAdmin == nil && (strings.Contains(admin, "?") || !strings.HasSuffix(admin, "/")) {
+		errAdmin = fmt.Errorf("widget: AdminURL %q must end with / and have no query", admin)
+	}
 	title := cfg.Title
 	if title == "" {
 		title = DefaultTitle
@@ -102,11 +137,23 @@ func Handler(cfg Config) (http.Handler, error) {
 	if len(title) > MaxTitleBytes || !utf8.ValidString(title) {
 		errTitle = fmt.Errorf("widget: Title must be valid UTF-8 of at most %d bytes", MaxTitleBytes)
 	}
-	if err := errors.Join(errSocket, errToken, errTitle); err != nil {
+	if err := errors.Join(errSocket, errToken, errOpToken, errAdmin, errTitle); err != nil {
 		return nil, err
 	}
+	pages := map[string]struct {
+		path    string
+		conf    pageConfig
+		origins string
+		extra   string // further directives
+	}{
+		// The chat page may be framed by the host's pages; the console,
+		// whose buttons act on other users' conversations, may not be
+		// framed by other sites.
+		"index.html":    {"/", pageConfig{SocketURL: socket, TokenURL: token}, socketOrigin + tokenOrigin, ""},
+		"operator.html": {"/operator", pageConfig{SocketURL: socket, TokenURL: opToken, AdminURL: admin}, socketOrigin + opTokenOrigin + adminOrigin, "; frame-ancestors 'self'"},
+	}
 
-	h := &handler{assets: map[string]asset{}}
+	h := &handler{assets: map[string]asset{}, csp: map[string]string{}}
 	entries, err := fs.ReadDir(static, "static")
 	if err != nil {
 		return nil, fmt.Errorf("widget: read assets: %w", err)
@@ -117,28 +164,39 @@ func Handler(cfg Config) (http.Handler, error) {
 			return nil, fmt.Errorf("widget: read %s: %w", e.Name(), err)
 		}
 		name := "/" + e.Name()
-		if e.Name() == "index.html" {
-			name = "/"
-			body, err = page(body, title, socket, token)
+		if p, ok := pages[e.Name()]; ok {
+			name = p.path
+			body, err = page(body, title, p.conf)
 			if err != nil {
 				return nil, err
 			}
+			h.csp[name] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+				"connect-src 'self'" + dedupe(p.origins) + "; base-uri 'none'; form-action 'none'" + p.extra
 		}
 		h.assets[name] = newAsset(e.Name(), body)
 	}
-	h.csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-		"connect-src 'self'" + socketOrigin + tokenOrigin + "; base-uri 'none'; form-action 'none'"
 	return h, nil
 }
 
+// dedupe drops repeated entries of a space-separated origin list (each
+// entry with its leading space).
+func dedupe(origins string) string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, o := range strings.Fields(origins) {
+		if !seen[o] {
+			seen[o] = true
+			b.WriteString(" " + o)
+		}
+	}
+	return b.String()
+}
+
 // page writes the configuration into the page template.
-func page(tmpl []byte, title, socket, token string) ([]byte, error) {
+func page(tmpl []byte, title string, pc pageConfig) ([]byte, error) {
 	// json.Marshal escapes <, > and &, so the JSON cannot end the script
 	// element it sits in.
-	conf, err := json.Marshal(struct {
-		SocketURL string `json:"socket_url"`
-		TokenURL  string `json:"token_url,omitempty"`
-	}{socket, token})
+	conf, err := json.Marshal(pc)
 	if err != nil {
 		return nil, fmt.Errorf("widget: encode config: %w", err)
 	}
@@ -190,8 +248,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.URL.Path
-	if name == "" || name == "/index.html" {
+	switch name {
+	case "", "/index.html":
 		name = "/"
+	case "/operator.html":
+		name = "/operator"
 	}
 	a, ok := h.assets[name]
 	if !ok {
@@ -204,8 +265,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("ETag", a.etag)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
-	if name == "/" {
-		hd.Set("Content-Security-Policy", h.csp)
+	if csp, ok := h.csp[name]; ok {
+		hd.Set("Content-Security-Policy", csp)
 	}
 	// No modification time: the ETag does the caching.
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))

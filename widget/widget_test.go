@@ -46,6 +46,11 @@ func TestHandlerServesEveryAssetWithItsTypeAndRevalidation(t *testing.T) {
 		"/": "text/html; charset=utf-8", "/index.html": "text/html; charset=utf-8",
 		"/chatbox.js": "text/javascript; charset=utf-8", "/markdown.js": "text/javascript; charset=utf-8",
 		"/chat.js": "text/javascript; charset=utf-8", "/chat.css": "text/css; charset=utf-8",
+		"/operator": "text/html; charset=utf-8", "/operator.html": "text/html; charset=utf-8",
+		"/operator.js": "text/javascript; charset=utf-8", "/operator-view.js": "text/javascript; charset=utf-8",
+		"/admin.js": "text/javascript; charset=utf-8", "/operator.css": "text/css; charset=utf-8",
+		"/operator-thread.js": "text/javascript; charset=utf-8", "/page.js": "text/javascript; charset=utf-8",
+		"/chat-person.js": "text/javascript; charset=utf-8",
 	} {
 		w := serve(t, h, http.MethodGet, path, nil)
 		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != ctype || w.Body.Len() == 0 {
@@ -69,7 +74,7 @@ func TestHandlerServesEveryAssetWithItsTypeAndRevalidation(t *testing.T) {
 
 func TestUnknownPathsAndMethodsAreRefused(t *testing.T) {
 	h := mustHandler(t, widget.Config{})
-	for _, path := range []string{"/nope", "/static/chatbox.js", "/../widget.go", "/chatbox.js/"} {
+	for _, path := range []string{"/nope", "/static/chatbox.js", "/../widget.go", "/chatbox.js/", "/operator/", "/index", "/operator.html/"} {
 		if w := serve(t, h, http.MethodGet, path, nil); w.Code != http.StatusNotFound {
 			t.Fatalf("GET %s: %d, want 404", path, w.Code)
 		}
@@ -115,14 +120,16 @@ func TestTitleCannotInjectMarkup(t *testing.T) {
 
 func TestInvalidConfigIsReportedAllAtOnce(t *testing.T) {
 	_, err := widget.Handler(widget.Config{
-		SocketURL: "http://chat.example.com/ws",
-		TokenURL:  "javascript:alert(1)",
-		Title:     strings.Repeat("x", widget.MaxTitleBytes+1),
+		SocketURL:        "http://chat.example.com/ws",
+		TokenURL:         "javascript:alert(1)",
+		Title:            strings.Repeat("x", widget.MaxTitleBytes+1),
+		AdminURL:         "wss://chat.example.com/admin/",
+		OperatorTokenURL: "operator-token",
 	})
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, want := range []string{"SocketURL", "TokenURL", "Title"} {
+	for _, want := range []string{"SocketURL", "TokenURL", "Title", "AdminURL", "OperatorTokenURL"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %q does not name %s", err, want)
 		}
@@ -130,7 +137,9 @@ func TestInvalidConfigIsReportedAllAtOnce(t *testing.T) {
 	for _, bad := range []widget.Config{
 		{SocketURL: "chat/ws"}, {SocketURL: "//evil.example/ws"}, {SocketURL: `/ws"><script>`},
 		{SocketURL: "wss://user:pw@chat.example.com/ws"}, {TokenURL: "/t#frag"}, {TokenURL: "ws://x/t"},
-		{Title: "\xff"},
+		{Title: "\xff"}, {AdminURL: "chat/admin/"}, {AdminURL: "/chat/admin"}, {AdminURL: "/chat/admin/?x=1"},
+		{AdminURL: "https://admin.example.com/api"}, {AdminURL: "javascript:alert(1)//"}, {AdminURL: "//evil.example/admin/"},
+		{AdminURL: "/admin/#x"}, {OperatorTokenURL: "javascript:alert(1)"}, {OperatorTokenURL: "ws://x/t"},
 	} {
 		if _, err := widget.Handler(bad); err == nil {
 			t.Fatalf("accepted %+v", bad)
@@ -179,5 +188,45 @@ func TestScriptsUseNoHTMLSinks(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestOperatorConsoleCarriesItsConfigAndAPolicyForTheAdminAPI(t *testing.T) {
+	h := mustHandler(t, widget.Config{})
+	w := serve(t, h, http.MethodGet, "/operator", nil)
+	console := w.Body.String()
+	if !strings.Contains(console, `{"socket_url":"/chat/ws","admin_url":"/chat/admin/"}`) ||
+		!strings.Contains(console, "<title>Operator console · Chat</title>") || !strings.Contains(console, "./operator.js") {
+		t.Fatalf("default console config missing:\n%s", console)
+	}
+	csp := w.Header().Get("Content-Security-Policy")
+	if !strings.Contains(csp, "connect-src 'self';") || !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "frame-ancestors 'self'") {
+		t.Fatalf("console CSP = %q", csp)
+	}
+	if alias := serve(t, h, http.MethodGet, "/operator.html", nil); alias.Body.String() != console {
+		t.Fatal("/operator.html is not the console")
+	}
+
+	h = mustHandler(t, widget.Config{
+		SocketURL: "wss://chat.example.com/chat/ws", TokenURL: "https://auth.example.com/token",
+		AdminURL: "https://chat.example.com/chat/admin/", OperatorTokenURL: "/staff/token", Title: "Help <desk>",
+	})
+	w = serve(t, h, http.MethodGet, "/operator", nil)
+	console = w.Body.String()
+	if !strings.Contains(console, `{"socket_url":"wss://chat.example.com/chat/ws","token_url":"/staff/token","admin_url":"https://chat.example.com/chat/admin/"}`) ||
+		!strings.Contains(console, "Operator console · Help &lt;desk&gt;") {
+		t.Fatalf("console config:\n%s", console)
+	}
+	// The console talks to the socket and the API, not to the users' token
+	// endpoint; the chat page does not talk to the API.
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' wss://chat.example.com https://chat.example.com;") {
+		t.Fatalf("console CSP does not allow exactly the socket and API origins: %q", csp)
+	}
+	chat := serve(t, h, http.MethodGet, "/", nil)
+	if csp := chat.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' wss://chat.example.com https://auth.example.com;") || strings.Contains(csp, "frame-ancestors") {
+		t.Fatalf("chat page CSP = %q", csp)
+	}
+	if strings.Contains(chat.Body.String(), "admin_url") || strings.Contains(chat.Body.String(), "/staff/token") {
+		t.Fatal("the chat page carries the console's settings")
 	}
 }

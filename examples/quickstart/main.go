@@ -1,9 +1,13 @@
 // Command quickstart serves a working chat with no keys and no database:
-// the in-memory store and the scripted demo model.
+// the in-memory store and the scripted demo model, plus the operator
+// console where a demo operator takes conversations over.
 //
 //	go run ./examples/quickstart
 //
-// then open the printed address in a browser.
+// then open the printed addresses in a browser: the chat page as a user,
+// the console (in another window) as the operator, signing in with the
+// printed operator token. "Talk to a person" on the chat page puts the
+// conversation in the console's needs-help queue.
 package main
 
 import (
@@ -27,8 +31,12 @@ import (
 	"github.com/chatboxsdk/chatbox/widget"
 )
 
-// demoToken is printed for the demo; a real host verifies its own tokens.
-const demoToken = "demo-user-token"
+// The demo's tokens, printed at start; a real host verifies its own tokens
+// (auth.NewJWT) and gives operators a role claim.
+const (
+	demoToken         = "demo-user-token"
+	demoOperatorToken = "demo-operator-token"
+)
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -41,13 +49,16 @@ func main() {
 // newHandler builds the chat Server and the chat page around it:
 //
 //	/           the widget's chat page (and its scripts)
-//	/chat/      the chat Server (WebSocket at /chat/ws)
+//	/operator   the widget's operator console
+//	/chat/      the chat Server (WebSocket at /chat/ws, operator API under
+//	            /chat/admin/)
 //	/token      the page's token endpoint; a real host mints a short-lived
 //	            token here for the user signed in with its own cookie
 
 func newHandler(logger *slog.Logger) (*chatbox.Server, http.Handler, error) {
 	authn, err := auth.NewStaticTokens(map[string]auth.Identity{
-		demoToken: {UserID: "demo", Name: "Demo User"},
+		demoToken:         {UserID: "demo", Name: "Demo User"},
+		demoOperatorToken: {UserID: "olivia", Name: "Olivia", Roles: []string{chatbox.DefaultOperatorRole}},
 	})
 	if err != nil {
 		return nil, nil, err
@@ -61,7 +72,9 @@ func newHandler(logger *slog.Logger) (*chatbox.Server, http.Handler, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	page, err := widget.Handler(widget.Config{SocketURL: "/chat/ws", TokenURL: "/token", Title: "chatbox quickstart"})
+	// The console pastes its token (no OperatorTokenURL): this demo has no
+	// sign-in to tell operators from users.
+	page, err := widget.Handler(widget.Config{SocketURL: "/chat/ws", TokenURL: "/token", AdminURL: "/chat/admin/", Title: "chatbox quickstart"})
 	if err != nil {
 		_ = chat.Close()
 		return nil, nil, err
@@ -91,8 +104,14 @@ func run(addr string) error {
 	// No WriteTimeout: it would cut long-lived sockets. The Server bounds
 	// its own writes.
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Printf("chatbox quickstart\n  open   http://%s/\n  socket ws://%s/chat/ws (subprotocol chatbox.v1)\n  token  %s\n  health http://%s/chat/health\n",
-		ln.Addr(), ln.Addr(), demoToken, ln.Addr())
+	fmt.Printf("chatbox quickstart\n"+
+		"  chat     http://%[1]s/\n"+
+		"  console  http://%[1]s/operator (sign in with the operator token)\n"+
+		"  socket   ws://%[1]s/chat/ws (subprotocol chatbox.v1)\n"+
+		"  api      http://%[1]s/chat/admin/conversations (Authorization: Bearer <operator token>)\n"+
+		"  tokens   user %[2]s, operator %[3]s (Olivia)\n"+
+		"  health   http://%[1]s/chat/health\n",
+		ln.Addr(), demoToken, demoOperatorToken)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -63,6 +63,75 @@ func TestQuickstartServesThePageAndChats(t *testing.T) {
 	}
 }
 
+func TestQuickstartServesTheOperatorConsoleForTheDemoOperator(t *testing.T) {
+	chat, handler, err := newHandler(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(handler)
+	defer hs.Close()
+	defer chat.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	console := get(t, hs.URL+"/operator", "text/html")
+	if !strings.Contains(console, `"admin_url":"/chat/admin/"`) || !strings.Contains(console, "./operator.js") || strings.Contains(console, demoOperatorToken) {
+		t.Fatalf("the console is not configured for this mux:\n%s", console)
+	}
+	// The user asks for a person; the demo operator sees the conversation
+	// in the API's needs-help listing the console polls, and takes it over.
+	ws := "ws" + strings.TrimPrefix(hs.URL, "http") + "/chat/ws"
+	user, err := client.Dial(ctx, ws, client.Options{Token: demoToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer user.Close()
+	opened, err := user.OpenNew(ctx, client.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := user.Help(ctx, opened.ConversationID); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := admin(t, hs.URL+"/chat/admin/conversations?needs_help=true", demoOperatorToken); code != http.StatusOK || !strings.Contains(body, opened.ConversationID) {
+		t.Fatalf("needs-help listing for the operator: %d %s", code, body)
+	}
+	if code, _ := admin(t, hs.URL+"/chat/admin/conversations", demoToken); code != http.StatusForbidden {
+		t.Fatalf("the demo user reached the operator API: %d", code)
+	}
+	op, err := client.Dial(ctx, ws, client.Options{Token: demoOperatorToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	if _, err := op.Watch(ctx, opened.ConversationID); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.Takeover(ctx, opened.ConversationID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// admin GETs an operator API URL with a bearer token.
+func admin(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
 // get fetches url and checks the status and content type.
 func get(t *testing.T, url, contentType string) string {
 	t.Helper()

@@ -11,8 +11,10 @@
 //
 // A value that cannot be decrypted is an error wrapping ErrDecrypt; the
 // ciphertext is never returned in its place. Ids, roles, statuses, times,
-// models and usage stay in clear text: the wrapped Store needs them to
-// index, order and validate.
+// models, usage, modes, operator ids and statistics stay in clear text:
+// the wrapped Store needs them to index, order, filter and validate. Audit
+// entries pass through unencrypted, Detail included: they record who did
+// what and when, not what was said.
 //
 // Rotation: start New with the new key active and the old one in older;
 // new writes use the new key, old values stay readable. Values written
@@ -131,7 +133,8 @@ func (s *Store) ListConversations(ctx context.Context, q storage.ConversationQue
 	if err != nil {
 		return storage.ConversationPage{}, err
 	}
-	out := storage.ConversationPage{NextCursor: page.NextCursor, Conversations: make([]storage.Conversation, len(page.Conversations))}
+	out := storage.ConversationPage{NextCursor: page.NextCursor, Total: page.Total,
+		Conversations: make([]storage.Conversation, len(page.Conversations))}
 	for i, c := range page.Conversations {
 		if out.Conversations[i], err = s.openConversation(c); err != nil {
 			return storage.ConversationPage{}, err
@@ -185,4 +188,33 @@ func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (stora
 		}
 	}
 	return out, nil
+}
+
+// ChangeMode implements storage.Store. When the change does not apply, the
+// stored conversation comes back decrypted with the inner Store's error.
+func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, error) {
+	conv, err := s.inner.ChangeMode(ctx, c)
+	if conv.ID == "" {
+		return storage.Conversation{}, err
+	}
+	opened, oerr := s.openConversation(conv)
+	if oerr != nil {
+		return storage.Conversation{}, errors.Join(err, oerr)
+	}
+	return opened, err
+}
+
+// AppendAudit implements storage.Store; entries are stored as they are.
+func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEntry) error {
+	return s.inner.AppendAudit(ctx, e)
+}
+
+// ListAudit implements storage.Store.
+func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) (storage.AuditPage, error) {
+	return s.inner.ListAudit(ctx, q)
+}
+
+// Aggregate implements storage.Store.
+func (s *Store) Aggregate(ctx context.Context, q storage.AggregateQuery) (storage.Aggregate, error) {
+	return s.inner.Aggregate(ctx, q)
 }

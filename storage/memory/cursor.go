@@ -12,13 +12,16 @@ import (
 // A cursor is the listing position of the last record of a page, in
 // unpadded URL-safe base64 of:
 //
-//	version (1 byte) | kind (1) | order (1) | unix seconds (8, big endian) |
-//	nanoseconds (4) | record id (the rest, non-empty)
+//	version (1 byte) | kind (1) | order (1) | sort (1) |
+//	unix seconds (8, big endian) | nanoseconds (4) | count (8) |
+//	record id (the rest, non-empty)
 //
-// The kind and order make a cursor from another listing a malformed one.
+// A position holds a time (listings by a time) or a count (listings by
+// message or token count), and the record id that breaks ties. The kind,
+// order and sort make a cursor from another listing a malformed one.
 const (
-	cursorVersion    = 1
-	cursorHeaderSize = 3 + 8 + 4
+	cursorVersion    = 2
+	cursorHeaderSize = 4 + 8 + 4 + 8
 	// maxCursorLen bounds the work spent on a cursor supplied by a client.
 	maxCursorLen = 4096
 )
@@ -28,22 +31,32 @@ type cursorKind byte
 const (
 	kindConversations cursorKind = 'c'
 	kindMessages      cursorKind = 'm'
+	kindAudit         cursorKind = 'a'
 )
 
-func encodeCursor(kind cursorKind, order storage.Order, k key) string {
+// listing identifies what a cursor may continue.
+type listing struct {
+	kind  cursorKind
+	order storage.Order
+	sort  storage.ConversationSort // zero for messages and audit entries
+}
+
+func encodeCursor(l listing, k key) string {
 	b := make([]byte, cursorHeaderSize, cursorHeaderSize+len(k.id))
 	b[0] = cursorVersion
-	b[1] = byte(kind)
-	b[2] = byte(order)
-	binary.BigEndian.PutUint64(b[3:11], uint64(k.at.Unix()))
-	binary.BigEndian.PutUint32(b[11:15], uint32(k.at.Nanosecond()))
+	b[1] = byte(l.kind)
+	b[2] = byte(l.order)
+	b[3] = byte(l.sort)
+	binary.BigEndian.PutUint64(b[4:12], uint64(k.at.Unix()))
+	binary.BigEndian.PutUint32(b[12:16], uint32(k.at.Nanosecond()))
+	binary.BigEndian.PutUint64(b[16:24], uint64(k.n))
 	b = append(b, k.id...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeCursor parses a cursor expected to come from a listing of kind in
-// order. Any problem wraps storage.ErrInvalid.
-func decodeCursor(s string, kind cursorKind, order storage.Order) (key, error) {
+// decodeCursor parses a cursor expected to come from listing l. Any
+// problem wraps storage.ErrInvalid.
+func decodeCursor(s string, l listing) (key, error) {
 	if len(s) > maxCursorLen {
 		return key{}, fmt.Errorf("cursor longer than %d bytes: %w", maxCursorLen, storage.ErrInvalid)
 	}
@@ -54,14 +67,17 @@ func decodeCursor(s string, kind cursorKind, order storage.Order) (key, error) {
 	if len(b) <= cursorHeaderSize || b[0] != cursorVersion {
 		return key{}, fmt.Errorf("malformed cursor: %w", storage.ErrInvalid)
 	}
-	if cursorKind(b[1]) != kind || storage.Order(b[2]) != order {
+	if cursorKind(b[1]) != l.kind || storage.Order(b[2]) != l.order || storage.ConversationSort(b[3]) != l.sort {
 		return key{}, fmt.Errorf("cursor belongs to another listing: %w", storage.ErrInvalid)
 	}
-	sec := int64(binary.BigEndian.Uint64(b[3:11]))
-	nsec := binary.BigEndian.Uint32(b[11:15])
-	id := b[cursorHeaderSize:]
+	sec := int64(binary.BigEndian.Uint64(b[4:12]))
+	nsec := binary.BigEndian.Uint32(b[12:16])
 	if nsec >= uint32(time.Second) {
 		return key{}, fmt.Errorf("malformed cursor: %w", storage.ErrInvalid)
 	}
-	return key{at: time.Unix(sec, int64(nsec)), id: string(id)}, nil
+	return key{
+		at: time.Unix(sec, int64(nsec)),
+		n:  int64(binary.BigEndian.Uint64(b[16:24])),
+		id: string(b[cursorHeaderSize:]),
+	}, nil
 }

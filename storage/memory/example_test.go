@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -54,4 +55,33 @@ func Example() {
 	// user: When do you open?
 	// assistant: At nine.
 	// Opening hours 09:00:02
+}
+
+// An operator takes a conversation over from the model; a second operator
+// arriving at the same time is refused and told who holds it.
+func ExampleStore_ChangeMode() {
+	ctx := context.Background()
+	s := memory.New()
+	start := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	if err := s.CreateConversation(ctx, storage.Conversation{ID: "conv-1", UserID: "alice", CreatedAt: start}); err != nil {
+		panic(err)
+	}
+	help := storage.ModeChange{ConversationID: "conv-1", From: []storage.Mode{storage.ModeAI}, To: storage.ModeWaiting, At: start.Add(time.Minute)}
+	if _, err := s.ChangeMode(ctx, help); err != nil {
+		panic(err)
+	}
+	waiting, _ := s.ListConversations(ctx, storage.ConversationQuery{Mode: storage.ModeWaiting, WithTotal: true})
+	fmt.Println("waiting for a person:", waiting.Total)
+
+	takeover := func(operator string) {
+		c, err := s.ChangeMode(ctx, storage.ModeChange{ConversationID: "conv-1", From: []storage.Mode{storage.ModeAI, storage.ModeWaiting},
+			To: storage.ModeOperator, Operator: operator, At: start.Add(2 * time.Minute)})
+		fmt.Printf("%s: conflict=%v, held by %s\n", operator, errors.Is(err, storage.ErrConflict), c.Operator)
+	}
+	takeover("bob")
+	takeover("carol")
+	// Output:
+	// waiting for a person: 1
+	// bob: conflict=false, held by bob
+	// carol: conflict=true, held by bob
 }

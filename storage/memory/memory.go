@@ -1,22 +1,33 @@
-// Package memory is the default storage.Store: every conversation and
-// message lives in the process's memory.
+// Package memory is the default storage.Store: every conversation, message
+// and audit entry lives in the process's memory.
 //
 // It is meant for tests, demos and single-process deployments that do not
 // need their history to survive a restart. Unlike the caches elsewhere in
-// chatbox, this store is not bounded by configuration and never evicts: it
-// is the data store, so it holds exactly what the host asked it to store,
-// for as long as the Store lives. Hosts that keep long histories should use
-// a persistent backend such as storage/mongostore.
+// chatbox, this store does not evict conversations or messages: it is the
+// data store, so it holds exactly what the host asked it to store, for as
+// long as the Store lives. Hosts that keep long histories should use a
+// persistent backend such as storage/mongostore. The audit log is the
+// exception: it keeps the newest MaxAuditEntries entries by (At, ID) and
+// drops older ones, so operator activity alone cannot grow it without
+// bound.
 //
 // The Store passes the storage/storagetest conformance suite. Beyond the
 // contract it fills two defaults on create: an empty Conversation.Status is
 // stored as storage.StatusActive and a zero UpdatedAt as CreatedAt. Times
 // are stored at full precision. A ListMessages query with an Order other
 // than storage.Ascending or storage.Descending gives storage.ErrInvalid, as
-// does a cursor from another kind of listing or another order.
+// do a ConversationQuery with an unknown Sort or Mode and a cursor from
+// another kind of listing, sort or order.
+//
+// Listings and Aggregate work from the store's own indexes where they can
+// (conversations ordered by creation, messages by creation within their
+// conversation, the audit log by time) and otherwise scan the
+// conversations under a read lock: fine for the tens of thousands of
+// conversations a single process holds.
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -40,14 +51,26 @@ type Store struct {
 	// (CreatedAt, ID) ascending.
 	all    []*conversation
 	byUser map[string][]*conversation
+	audit  auditLog
 }
 
-// conversation is the stored state of one conversation.
+// conversation is the stored state of one conversation. c.Stats is kept up
+// to date by AppendMessage and UpdateMessage.
 type conversation struct {
 	c storage.Conversation // Metadata is owned by the Store
 	// msgs is sorted by (CreatedAt, ID) ascending; byID indexes it.
-	msgs []*storage.Message
-	byID map[string]*storage.Message
+	msgs []*message
+	byID map[string]*message
+}
+
+// message is a stored message and what Aggregate needs to know about it.
+type message struct {
+	m storage.Message
+	// responded is set when an update took the message from streaming to
+	// complete; responseTime is then its CreatedAt to that update's
+	// UpdatedAt.
+	responded    bool
+	responseTime time.Duration
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -57,27 +80,29 @@ func New() *Store {
 	return &Store{
 		convs:  make(map[string]*conversation),
 		byUser: make(map[string][]*conversation),
+		audit:  auditLog{byID: make(map[string]struct{})},
 	}
 }
 
-// key is the listing position of a record.
+// key is the listing position of a record: a time or a count, then the id
+// that breaks ties.
 type key struct {
 	at time.Time
+	n  int64
 	id string
 }
 
 func compareKeys(a, b key) int {
-	if c := a.at.Compare(b.at); c != 0 {
-		return c
-	}
-	return strings.Compare(a.id, b.id)
+	return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.n, b.n), strings.Compare(a.id, b.id))
 }
 
-func convKey(c *conversation) key { return key{c.c.CreatedAt, c.c.ID} }
+func convKey(c *conversation) key { return key{at: c.c.CreatedAt, id: c.c.ID} }
 
 // CreateConversation stores c. ID, UserID and CreatedAt are required
-// (storage.ErrInvalid). An existing id owned by the same user is a no-op
-// returning nil; owned by another user it gives storage.ErrConflict.
+// (storage.ErrInvalid). Mode, Operator, ModeChangedAt and Stats are
+// ignored: a new conversation is in storage.ModeAI, held by nobody, with
+// zero figures. An existing id owned by the same user is a no-op returning
+// nil; owned by another user it gives storage.ErrConflict.
 func (s *Store) CreateConversation(ctx context.Context, c storage.Conversation) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -100,7 +125,9 @@ func (s *Store) CreateConversation(ctx context.Context, c storage.Conversation) 
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = c.CreatedAt
 	}
-	entry := &conversation{c: c, byID: make(map[string]*storage.Message)}
+	c.Mode, c.Operator, c.ModeChangedAt = storage.ModeAI, "", time.Time{}
+	c.Stats = storage.ConversationStats{}
+	entry := &conversation{c: c, byID: make(map[string]*message)}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,13 +150,15 @@ func insertSorted(list []*conversation, e *conversation) []*conversation {
 	if n := len(list); n == 0 || compareKeys(convKey(list[n-1]), k) < 0 {
 		return append(list, e)
 	}
-	i, _ := slices.BinarySearchFunc(list, k, func(c *conversation, k key) int {
-		return compareKeys(convKey(c), k)
-	})
+	i, _ := slices.BinarySearchFunc(list, k, cmpConv)
 	return slices.Insert(list, i, e)
 }
 
-// GetConversation returns a copy of the conversation or storage.ErrNotFound.
+// cmpConv orders conversations by (CreatedAt, ID).
+func cmpConv(c *conversation, k key) int { return compareKeys(convKey(c), k) }
+
+// GetConversation returns a copy of the conversation, Stats included, or
+// storage.ErrNotFound.
 func (s *Store) GetConversation(ctx context.Context, id string) (storage.Conversation, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Conversation{}, err
@@ -141,52 +170,6 @@ func (s *Store) GetConversation(ctx context.Context, id string) (storage.Convers
 		return storage.Conversation{}, notFoundConversation(id)
 	}
 	return copyConversation(e.c), nil
-}
-
-// ListConversations returns conversations newest first by (CreatedAt, ID),
-// filtered by q.UserID and q.Status when they are set. A malformed cursor
-// gives storage.ErrInvalid.
-func (s *Store) ListConversations(ctx context.Context, q storage.ConversationQuery) (storage.ConversationPage, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.ConversationPage{}, err
-	}
-	limit := storage.ClampLimit(q.Limit)
-	var after *key
-	if q.Cursor != "" {
-		k, err := decodeCursor(q.Cursor, kindConversations, storage.Descending)
-		if err != nil {
-			return storage.ConversationPage{}, fmt.Errorf("memory: list conversations: %w", err)
-		}
-		after = &k
-	}
-
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	list := s.all
-	if q.UserID != "" {
-		list = s.byUser[q.UserID]
-	}
-	// Walk backwards from the newest entry older than the cursor.
-	end := len(list)
-	if after != nil {
-		end, _ = slices.BinarySearchFunc(list, *after, func(c *conversation, k key) int {
-			return compareKeys(convKey(c), k)
-		})
-	}
-	var page storage.ConversationPage
-	for i := end - 1; i >= 0; i-- {
-		e := list[i]
-		if q.Status != "" && e.c.Status != q.Status {
-			continue
-		}
-		if len(page.Conversations) == limit {
-			last := page.Conversations[limit-1]
-			page.NextCursor = encodeCursor(kindConversations, storage.Descending, key{last.CreatedAt, last.ID})
-			break
-		}
-		page.Conversations = append(page.Conversations, copyConversation(e.c))
-	}
-	return page, nil
 }
 
 // EndConversation marks the conversation ended at at. Ending an ended
@@ -221,6 +204,6 @@ func copyConversation(c storage.Conversation) storage.Conversation {
 }
 
 // cmpMessage orders messages by (CreatedAt, ID).
-func cmpMessage(a *storage.Message, k key) int {
-	return compareKeys(key{a.CreatedAt, a.ID}, k)
+func cmpMessage(a *message, k key) int {
+	return compareKeys(key{at: a.m.CreatedAt, id: a.m.ID}, k)
 }

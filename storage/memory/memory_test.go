@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -107,5 +108,46 @@ func TestUnknownOrderIsInvalid(t *testing.T) {
 	_, err := s.ListMessages(t.Context(), storage.MessageQuery{ConversationID: "c1", Order: storage.Order(7)})
 	if !errors.Is(err, storage.ErrInvalid) {
 		t.Errorf("ListMessages with Order 7: %v, want ErrInvalid", err)
+	}
+}
+
+func TestAuditLogKeepsTheNewestEntries(t *testing.T) {
+	s := memory.New()
+	ctx := t.Context()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	const extra = 5
+	// Appended newest first, so each entry past the cap drops an older one.
+	for i := memory.MaxAuditEntries + extra - 1; i >= 0; i-- {
+		e := storage.AuditEntry{ID: fmt.Sprintf("e-%05d", i), At: t0.Add(time.Duration(i) * time.Second), Actor: "op",
+			Action: storage.AuditHelpRequest}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	q := storage.AuditQuery{Limit: storage.MaxPageSize}
+	for {
+		page, err := s.ListAudit(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Entries {
+			ids = append(ids, e.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	if len(ids) != memory.MaxAuditEntries || ids[0] != fmt.Sprintf("e-%05d", memory.MaxAuditEntries+extra-1) || ids[len(ids)-1] != fmt.Sprintf("e-%05d", extra) {
+		t.Fatalf("audit log holds %d entries from %s to %s; want the newest %d", len(ids), ids[0], ids[len(ids)-1], memory.MaxAuditEntries)
+	}
+	// An entry older than every kept one is dropped at once.
+	if err := s.AppendAudit(ctx, storage.AuditEntry{ID: "e-00000", At: t0, Actor: "op", Action: storage.AuditHelpRequest}); err != nil {
+		t.Fatal(err)
+	}
+	agg, err := s.Aggregate(ctx, storage.AggregateQuery{})
+	if err != nil || agg.HelpRequests != memory.MaxAuditEntries {
+		t.Errorf("Aggregate: %d help requests, %v; want the %d kept", agg.HelpRequests, err, memory.MaxAuditEntries)
 	}
 }

@@ -13,7 +13,9 @@ import (
 // (storage.ErrNotFound). If (ConversationID, ID) is already stored, the
 // stored message is returned with created == false and nothing changes; a
 // different Role gives storage.ErrConflict. A created message moves the
-// conversation's UpdatedAt forward to its CreatedAt, never backward.
+// conversation's UpdatedAt forward to its CreatedAt, never backward, and
+// counts in its Stats: MessageCount, Usage, and OperatorAssisted for a
+// storage.RoleOperator message.
 func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.Message, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Message{}, false, err
@@ -30,7 +32,7 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 	}
 	m.CreatedAt = m.CreatedAt.Round(0)
 	m.UpdatedAt = m.UpdatedAt.Round(0)
-	stored := &m
+	stored := &message{m: m}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -39,13 +41,13 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 		return storage.Message{}, false, notFoundConversation(m.ConversationID)
 	}
 	if old, ok := e.byID[m.ID]; ok {
-		if old.Role != m.Role {
+		if old.m.Role != m.Role {
 			return storage.Message{}, false, fmt.Errorf("memory: append message %q: stored with role %q, not %q: %w",
-				m.ID, old.Role, m.Role, storage.ErrConflict)
+				m.ID, old.m.Role, m.Role, storage.ErrConflict)
 		}
-		return *old, false, nil
+		return old.m, false, nil
 	}
-	k := key{m.CreatedAt, m.ID}
+	k := key{at: m.CreatedAt, id: m.ID}
 	if n := len(e.msgs); n == 0 || cmpMessage(e.msgs[n-1], k) < 0 {
 		e.msgs = append(e.msgs, stored)
 	} else {
@@ -56,13 +58,24 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 	if m.CreatedAt.After(e.c.UpdatedAt) {
 		e.c.UpdatedAt = m.CreatedAt
 	}
+	st := &e.c.Stats
+	st.MessageCount++
+	st.Usage.InputTokens += m.Usage.InputTokens
+	st.Usage.OutputTokens += m.Usage.OutputTokens
+	if m.Role == storage.RoleOperator {
+		st.OperatorAssisted = true
+	}
 	return m, true, nil
 }
 
-// UpdateMessage replaces Text, Status, FinishReason, Error, Usage and
-// UpdatedAt of the stored message (m.ConversationID, m.ID); the other fields
-// of m are ignored. Empty ids give storage.ErrInvalid, unknown messages
-// storage.ErrNotFound.
+// UpdateMessage replaces Text, Status, FinishReason, Error, Usage, Model
+// and UpdatedAt of the stored message (m.ConversationID, m.ID); the other
+// fields of m are ignored. The conversation's Stats.Usage moves by the
+// difference from the stored usage, so a repeated update adds nothing; an
+// update taking the message from streaming to complete counts a response
+// whose time runs from the message's CreatedAt to m.UpdatedAt (none when
+// m.UpdatedAt is zero or earlier). Empty ids give storage.ErrInvalid,
+// unknown messages storage.ErrNotFound.
 func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -76,9 +89,25 @@ func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	if !ok {
 		return notFoundConversation(m.ConversationID)
 	}
-	old, ok := e.byID[m.ID]
+	stored, ok := e.byID[m.ID]
 	if !ok {
 		return notFoundMessage(m.ConversationID, m.ID)
+	}
+	m.UpdatedAt = m.UpdatedAt.Round(0)
+	st := &e.c.Stats
+	old := &stored.m
+	st.Usage.InputTokens += m.Usage.InputTokens - old.Usage.InputTokens
+	st.Usage.OutputTokens += m.Usage.OutputTokens - old.Usage.OutputTokens
+	if old.Status == storage.MessageStreaming && m.Status == storage.MessageComplete && !m.UpdatedAt.IsZero() {
+		if rt := m.UpdatedAt.Sub(old.CreatedAt); rt >= 0 {
+			stored.responded, stored.responseTime = true, rt
+			if st.Responses == 0 || rt < st.ResponseTimeMin {
+				st.ResponseTimeMin = rt
+			}
+			st.ResponseTimeMax = max(st.ResponseTimeMax, rt)
+			st.Responses++
+			st.ResponseTimeTotal += rt
+		}
 	}
 	old.Text = m.Text
 	old.Status = m.Status
@@ -86,7 +115,7 @@ func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	old.Error = m.Error
 	old.Usage = m.Usage
 	old.Model = m.Model
-	old.UpdatedAt = m.UpdatedAt.Round(0)
+	old.UpdatedAt = m.UpdatedAt
 	return nil
 }
 
@@ -105,7 +134,7 @@ func (s *Store) GetMessage(ctx context.Context, conversationID, id string) (stor
 	if !ok {
 		return storage.Message{}, notFoundMessage(conversationID, id)
 	}
-	return *m, nil
+	return m.m, nil
 }
 
 // ListMessages returns a page of a conversation's messages ordered by
@@ -127,7 +156,7 @@ func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (stora
 		hasFrom bool
 	)
 	if q.Cursor != "" {
-		k, err := decodeCursor(q.Cursor, kindMessages, q.Order)
+		k, err := decodeCursor(q.Cursor, listing{kind: kindMessages, order: q.Order})
 		if err != nil {
 			return storage.MessagePage{}, fmt.Errorf("memory: list messages: %w", err)
 		}
@@ -158,14 +187,14 @@ func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (stora
 	page := storage.MessagePage{Messages: make([]storage.Message, n)}
 	for j := range n {
 		if q.Order == storage.Ascending {
-			page.Messages[j] = *window[j]
+			page.Messages[j] = window[j].m
 		} else {
-			page.Messages[j] = *window[len(window)-1-j]
+			page.Messages[j] = window[len(window)-1-j].m
 		}
 	}
 	if n < len(window) {
 		last := page.Messages[n-1]
-		page.NextCursor = encodeCursor(kindMessages, q.Order, key{last.CreatedAt, last.ID})
+		page.NextCursor = encodeCursor(listing{kind: kindMessages, order: q.Order}, key{at: last.CreatedAt, id: last.ID})
 	}
 	return page, nil
 }

@@ -8,14 +8,15 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/chatboxsdk/chatbox/storage"
 )
 
 // CreateConversation implements storage.Store. A duplicate key means the
 // id is taken: by the same user it is a retried create (nil), by another
-// it is storage.ErrConflict.
+// it is storage.ErrConflict. Mode, Operator, ModeChangedAt and Stats are
+// ignored: a conversation starts in storage.ModeAI with zero figures. A
+// zero UpdatedAt is stored as CreatedAt.
 func (s *Store) CreateConversation(ctx context.Context, c storage.Conversation) error {
 	var missing []string
 	if c.ID == "" {
@@ -75,55 +76,6 @@ func (s *Store) GetConversation(ctx context.Context, id string) (storage.Convers
 		return storage.Conversation{}, err
 	}
 	return d.conversation(), nil
-}
-
-// ListConversations implements storage.Store: newest first by
-// (CreatedAt, ID).
-func (s *Store) ListConversations(ctx context.Context, q storage.ConversationQuery) (storage.ConversationPage, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.ConversationPage{}, fmt.Errorf("mongostore: list conversations: %w", err)
-	}
-	filter := bson.D{}
-	if q.UserID != "" {
-		filter = append(filter, bson.E{Key: fUserID, Value: q.UserID})
-	}
-	if q.Status != "" {
-		filter = append(filter, bson.E{Key: fStatus, Value: string(q.Status)})
-	}
-	if q.Cursor != "" {
-		p, err := decodeCursor(q.Cursor, kindConversations, storage.Descending)
-		if err != nil {
-			return storage.ConversationPage{}, err
-		}
-		filter = append(filter, after(p, fCreatedAt, fID, storage.Descending)...)
-	}
-	limit := storage.ClampLimit(q.Limit)
-	opts := options.Find().
-		SetSort(bson.D{{Key: fCreatedAt, Value: -1}, {Key: fID, Value: -1}}).
-		SetLimit(int64(limit + 1))
-	var docs []convDoc
-	err := s.do(ctx, "list conversations", func(ctx context.Context) error {
-		cur, err := s.convs.Find(ctx, filter, opts)
-		if err != nil {
-			return err
-		}
-		docs = docs[:0]
-		return cur.All(ctx, &docs)
-	})
-	if err != nil {
-		return storage.ConversationPage{}, err
-	}
-	var page storage.ConversationPage
-	if len(docs) > limit {
-		docs = docs[:limit]
-		last := docs[limit-1]
-		page.NextCursor = encodeCursor(kindConversations, storage.Descending, position{last.CreatedAt, last.ID})
-	}
-	page.Conversations = make([]storage.Conversation, len(docs))
-	for i, d := range docs {
-		page.Conversations[i] = d.conversation()
-	}
-	return page, nil
 }
 
 // EndConversation implements storage.Store. The first end wins: the update

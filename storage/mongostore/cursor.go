@@ -13,35 +13,59 @@ import (
 // A cursor is the listing position of a page's last record, in unpadded
 // URL-safe base64 of:
 //
-//	version (1 byte) | kind (1) | order (1) | created_at in unix ms (8, big endian) | id (the rest, non-empty)
+//	version (1 byte) | kind (1) | order (1) | sort (1) |
+//	key (8, big endian: a time in unix ms, or a count) | id (the rest, non-empty)
 //
-// The kind and order make a cursor of another listing a malformed one.
+// The kind, order and sort make a cursor of another listing a malformed
+// one, and tell how to read the key.
 const (
-	cursorVersion    = 1
-	cursorHeaderSize = 3 + 8
+	cursorVersion    = 2
+	cursorHeaderSize = 4 + 8
 	maxCursorLen     = 4096
 )
 
 const (
 	kindConversations = 'c'
 	kindMessages      = 'm'
+	kindAudit         = 'a'
 )
 
-type position struct {
-	at bson.DateTime
-	id string
+// listing identifies what a cursor may continue.
+type listing struct {
+	kind  byte
+	order storage.Order
+	sort  storage.ConversationSort // zero for messages and audit entries
 }
 
-func encodeCursor(kind byte, order storage.Order, p position) string {
+// position is a record's place in a listing: its key, a bson.DateTime or
+// an int64 count, and its id.
+type position struct {
+	key any
+	id  string
+}
+
+// isCount reports whether the listing's key is a count rather than a time.
+func (l listing) isCount() bool {
+	return l.kind == kindConversations && (l.sort == storage.SortByMessages || l.sort == storage.SortByTokens)
+}
+
+func encodeCursor(l listing, p position) string {
 	b := make([]byte, cursorHeaderSize, cursorHeaderSize+len(p.id))
-	b[0], b[1], b[2] = cursorVersion, kind, byte(order)
-	binary.BigEndian.PutUint64(b[3:], uint64(p.at))
+	b[0], b[1], b[2], b[3] = cursorVersion, l.kind, byte(l.order), byte(l.sort)
+	var k int64
+	switch v := p.key.(type) {
+	case bson.DateTime:
+		k = int64(v)
+	case int64:
+		k = v
+	}
+	binary.BigEndian.PutUint64(b[4:], uint64(k))
 	return base64.RawURLEncoding.EncodeToString(append(b, p.id...))
 }
 
-// decodeCursor parses a cursor of a listing of kind in order; every
-// problem wraps storage.ErrInvalid.
-func decodeCursor(s string, kind byte, order storage.Order) (position, error) {
+// decodeCursor parses a cursor of listing l; every problem wraps
+// storage.ErrInvalid.
+func decodeCursor(s string, l listing) (position, error) {
 	if len(s) > maxCursorLen {
 		return position{}, fmt.Errorf("mongostore: cursor longer than %d bytes: %w", maxCursorLen, storage.ErrInvalid)
 	}
@@ -49,21 +73,26 @@ func decodeCursor(s string, kind byte, order storage.Order) (position, error) {
 	if err != nil || len(b) <= cursorHeaderSize || b[0] != cursorVersion {
 		return position{}, fmt.Errorf("mongostore: malformed cursor: %w", storage.ErrInvalid)
 	}
-	if b[1] != kind || storage.Order(b[2]) != order {
+	if b[1] != l.kind || storage.Order(b[2]) != l.order || storage.ConversationSort(b[3]) != l.sort {
 		return position{}, fmt.Errorf("mongostore: cursor of another listing: %w", storage.ErrInvalid)
 	}
-	return position{at: bson.DateTime(int64(binary.BigEndian.Uint64(b[3:]))), id: string(b[cursorHeaderSize:])}, nil
+	k := int64(binary.BigEndian.Uint64(b[4:]))
+	p := position{key: bson.DateTime(k), id: string(b[cursorHeaderSize:])}
+	if l.isCount() {
+		p.key = k
+	}
+	return p, nil
 }
 
 // after returns the filter of records strictly after p in the listing
-// order of (field at, field id), ascending or descending.
-func after(p position, atField, idField string, order storage.Order) bson.D {
+// order of (field keyField, field idField), ascending or descending.
+func after(p position, keyField, idField string, order storage.Order) bson.D {
 	op := "$gt"
 	if order == storage.Descending {
 		op = "$lt"
 	}
 	return bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: atField, Value: bson.D{{Key: op, Value: p.at}}}},
-		bson.D{{Key: atField, Value: p.at}, {Key: idField, Value: bson.D{{Key: op, Value: p.id}}}},
+		bson.D{{Key: keyField, Value: bson.D{{Key: op, Value: p.key}}}},
+		bson.D{{Key: keyField, Value: p.key}, {Key: idField, Value: bson.D{{Key: op, Value: p.id}}}},
 	}}}
 }

@@ -1,32 +1,54 @@
 // Package mongostore is a storage.Store on MongoDB, through the official
 // driver (go.mongodb.org/mongo-driver/v2).
 //
-// Conversations and messages live in two collections (by default
-// "conversations" and "messages" in database "chatbox"), so a conversation
-// has no size ceiling and a listing never decodes messages. A message's
-// _id is derived from its (conversation id, message id) pair, so a retried
-// insert that already succeeded hits a duplicate key and is recognised:
-// the store returns the stored message and never writes a second one.
+// Conversations, messages and the audit log live in three collections (by
+// default "conversations", "messages" and "audit" in database "chatbox"),
+// so a conversation has no size ceiling and a listing never decodes
+// messages. A message's _id is derived from its (conversation id, message
+// id) pair, so a retried insert that already succeeded hits a duplicate key
+// and is recognised: the store returns the stored message and never writes
+// a second one. An audit entry's _id is its id, for the same reason.
 //
 // # Indexes
 //
 // New creates, idempotently, the indexes the Store's queries need:
-// messages by (conversation_id, created_at, id) for paging, and
-// conversations by (created_at, _id), (user_id, created_at, _id) and
-// (status, created_at, _id) for the listings.
+// messages by (conversation_id, created_at, id) for paging and by
+// (created_at, response_ms) for Aggregate; conversations by (created_at,
+// _id), (user_id, created_at, _id), (status, created_at, _id), (mode,
+// created_at, _id), (updated_at, _id), (message_count, _id) and
+// (total_tokens, _id), one per listing order, each read in either
+// direction; audit entries by (at, _id), (conversation_id, at, _id) and
+// (actor, at, _id).
+//
+// # Modes
+//
+// ChangeMode is a single FindOneAndUpdate whose filter carries the whole
+// transition rule (allowed modes, holder, not ended), never a read followed
+// by a write, so racing takeovers through any number of Store instances
+// have exactly one winner. A new conversation's mode is stored as "", and
+// "", an absent field and "ai" all read, and filter, as storage.ModeAI.
 //
 // # Statistics
 //
-// Every conversation document carries counters maintained with atomic
-// update operators ($inc, $max, $min), never by read-modify-write:
-// message_count, operator_assisted, input_tokens and output_tokens (the
-// sum of its replies' usage) and, for replies that went from streaming to
+// Every conversation document carries its storage.ConversationStats,
+// maintained with atomic update operators ($inc, $max, $min), never by
+// read-modify-write: message_count, operator_assisted, input_tokens,
+// output_tokens and their sum total_tokens (the key of
+// storage.SortByTokens) and, for replies that went from streaming to
 // complete, response_count, response_ms_total, response_ms_min and
-// response_ms_max. Store.ConversationStats reads them. Counters are exact
+// response_ms_max. The completing update also stores the reply's
+// response_ms on the message for Aggregate, which computes its
+// percentiles with one count and, per percentile, one sorted query that
+// skips to the rank: it never loads the response times. Counters are exact
 // except after a write whose acknowledgement was lost in the network: the
 // store cannot know whether it was applied, and may count it twice (token
 // and response figures) or not at all (message_count, when the caller's
-// retry finds the message already stored).
+// retry finds the message already stored). Likewise, a call that fails
+// after writing the message but before the figures that follow it leaves
+// them uncounted, since its retry finds nothing left to change.
+//
+// Times are stored with millisecond precision, and response times are
+// whole milliseconds.
 //
 // # Failures
 //
@@ -49,5 +71,7 @@
 // filters and sorts the whole collection in memory, about 60µs per stored
 // message on a small machine, so it suits tests and small deployments,
 // not conversations of 100,000 messages. MongoDB serves listings from the
-// indexes.
+// indexes. Aggregate sums with $match and $group pipelines of one
+// accumulator each, because FerretDB 1.x computes only the first
+// accumulator of a $group.
 package mongostore

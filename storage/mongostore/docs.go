@@ -21,6 +21,12 @@ const (
 	fEndedAt        = "ended_at"
 	fConversationID = "conversation_id"
 	fMsgID          = "id"
+	fModel          = "model"
+	fMode           = "mode"
+	fOperator       = "operator"
+	fModeChangedAt  = "mode_changed_at"
+	fRole           = "role"
+	fResponseMS     = "response_ms"
 )
 
 // kv is one metadata pair. Metadata is stored as an array of pairs so host
@@ -30,18 +36,24 @@ type kv struct {
 	V string `bson:"v"`
 }
 
-// convDoc is a conversation document. The statistics fields are written
-// by update operators only.
+// convDoc is a conversation document. The statistics are written by
+// update operators only; the two that listings sort by, message_count and
+// total_tokens, are inserted as zero so every document has them, as is
+// the mode (empty: storage.ModeAI).
 type convDoc struct {
-	ID        string         `bson:"_id"`
-	UserID    string         `bson:"user_id"`
-	Title     string         `bson:"title,omitempty"`
-	Model     string         `bson:"model,omitempty"`
-	Status    string         `bson:"status"`
-	Metadata  []kv           `bson:"metadata,omitempty"`
-	CreatedAt bson.DateTime  `bson:"created_at"`
-	UpdatedAt *bson.DateTime `bson:"updated_at,omitempty"`
-	EndedAt   *bson.DateTime `bson:"ended_at,omitempty"`
+	ID            string         `bson:"_id"`
+	UserID        string         `bson:"user_id"`
+	Title         string         `bson:"title,omitempty"`
+	Model         string         `bson:"model,omitempty"`
+	Status        string         `bson:"status"`
+	Metadata      []kv           `bson:"metadata,omitempty"`
+	CreatedAt     bson.DateTime  `bson:"created_at"`
+	UpdatedAt     *bson.DateTime `bson:"updated_at,omitempty"`
+	EndedAt       *bson.DateTime `bson:"ended_at,omitempty"`
+	Mode          string         `bson:"mode"`
+	Operator      string         `bson:"operator,omitempty"`
+	ModeChangedAt *bson.DateTime `bson:"mode_changed_at,omitempty"`
+	Stats         statsDoc       `bson:",inline"`
 }
 
 // msgDoc is a message document. Writer is a random token of the call that
@@ -62,6 +74,9 @@ type msgDoc struct {
 	CreatedAt      bson.DateTime  `bson:"created_at"`
 	UpdatedAt      *bson.DateTime `bson:"updated_at,omitempty"`
 	Writer         string         `bson:"w,omitempty"`
+	// ResponseMS is set when an update took the message from streaming to
+	// complete: its response time in milliseconds, for Aggregate.
+	ResponseMS *int64 `bson:"response_ms,omitempty"`
 }
 
 // messageKey is a message's _id: unambiguous for any pair of ids, because
@@ -91,6 +106,9 @@ func fromOptDate(d *bson.DateTime) time.Time {
 }
 
 func toConvDoc(c storage.Conversation) convDoc {
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = c.CreatedAt
+	}
 	d := convDoc{
 		ID: c.ID, UserID: c.UserID, Title: c.Title, Model: c.Model, Status: string(c.Status),
 		CreatedAt: date(c.CreatedAt), UpdatedAt: optDate(c.UpdatedAt), EndedAt: optDate(c.EndedAt),
@@ -105,6 +123,8 @@ func (d convDoc) conversation() storage.Conversation {
 	c := storage.Conversation{
 		ID: d.ID, UserID: d.UserID, Title: d.Title, Model: d.Model, Status: storage.ConversationStatus(d.Status),
 		CreatedAt: fromDate(d.CreatedAt), UpdatedAt: fromOptDate(d.UpdatedAt), EndedAt: fromOptDate(d.EndedAt),
+		Mode: storage.Mode(d.Mode).Normalize(), Operator: d.Operator, ModeChangedAt: fromOptDate(d.ModeChangedAt),
+		Stats: d.Stats.stats(),
 	}
 	if len(d.Metadata) > 0 {
 		c.Metadata = make(map[string]string, len(d.Metadata))

@@ -66,13 +66,15 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 }
 
 // countMessage moves the conversation's UpdatedAt forward to the message's
-// CreatedAt and, for a created message, updates the counters. For a
+// CreatedAt and, for a created message, updates the counters (message
+// count, usage, operator assistance). For a
 // message found already stored only UpdatedAt is (re)applied: $max makes
 // that a no-op unless the call that created it failed before doing so.
 func (s *Store) countMessage(ctx context.Context, d msgDoc, created bool) error {
 	update := bson.D{{Key: "$max", Value: bson.D{{Key: fUpdatedAt, Value: d.CreatedAt}}}}
 	if created {
-		update = append(update, bson.E{Key: "$inc", Value: bson.D{{Key: fMessageCount, Value: 1}}})
+		inc := usageInc(bson.D{{Key: fMessageCount, Value: 1}}, d.InputTokens, d.OutputTokens)
+		update = append(update, bson.E{Key: "$inc", Value: inc})
 		if d.Role == string(storage.RoleOperator) {
 			update = append(update, bson.E{Key: "$set", Value: bson.D{{Key: fOperatorAssisted, Value: true}}})
 		}
@@ -110,10 +112,11 @@ func (s *Store) GetMessage(ctx context.Context, conversationID, id string) (stor
 }
 
 // UpdateMessage implements storage.Store: it replaces Text, Status,
-// FinishReason, Error, Usage, Model and UpdatedAt. The previous state comes back
-// from the same atomic update, so the conversation's token and
+// FinishReason, Error, Usage, Model and UpdatedAt. The previous state
+// comes back from the same atomic update, so the conversation's token and
 // response-time figures grow by the difference it made, and a repeated
-// update adds nothing.
+// update adds nothing. The update that completes a streaming message also
+// records its response time on the message, for Aggregate.
 func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mongostore: update message: %w", err)
@@ -144,6 +147,15 @@ func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	if err != nil {
 		return err
 	}
+	if rt, ok := responseTime(before, m); ok {
+		err := s.do(ctx, "record response time", func(ctx context.Context) error {
+			_, err := s.msgs.UpdateOne(ctx, bson.D{{Key: fID, Value: key}}, bson.D{{Key: "$set", Value: bson.D{{Key: fResponseMS, Value: rt}}}})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
 	stats := replyStats(before, m)
 	if len(stats) == 0 {
 		return nil
@@ -168,7 +180,7 @@ func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (stora
 	}
 	filter := bson.D{{Key: fConversationID, Value: q.ConversationID}}
 	if q.Cursor != "" {
-		p, err := decodeCursor(q.Cursor, kindMessages, order)
+		p, err := decodeCursor(q.Cursor, listing{kind: kindMessages, order: order})
 		if err != nil {
 			return storage.MessagePage{}, err
 		}
@@ -188,7 +200,7 @@ func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (stora
 		if err != nil {
 			return err
 		}
-		docs = docs[:0]
+		docs = nil // a retry decodes into fresh documents
 		if err := cur.All(ctx, &docs); err != nil {
 			return err
 		}
@@ -206,7 +218,7 @@ func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (stora
 	if len(docs) > limit {
 		docs = docs[:limit]
 		last := docs[limit-1]
-		page.NextCursor = encodeCursor(kindMessages, order, position{last.CreatedAt, last.ID})
+		page.NextCursor = encodeCursor(listing{kind: kindMessages, order: order}, position{last.CreatedAt, last.ID})
 	}
 	page.Messages = make([]storage.Message, len(docs))
 	for i, d := range docs {

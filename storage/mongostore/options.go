@@ -16,6 +16,7 @@ type config struct {
 	database         string
 	conversations    string
 	messages         string
+	audit            string
 	operationTimeout time.Duration
 	maxAttempts      int
 	retryInterval    time.Duration
@@ -29,6 +30,7 @@ func defaultConfig() config {
 		database:         "chatbox",
 		conversations:    "conversations",
 		messages:         "messages",
+		audit:            "audit",
 		operationTimeout: 5 * time.Second,
 		maxAttempts:      4,
 		retryInterval:    50 * time.Millisecond,
@@ -59,6 +61,18 @@ func WithCollections(conversations, messages string) Option {
 			return fmt.Errorf("WithCollections: conversations and messages share the name %q", messages)
 		}
 		c.conversations, c.messages = conversations, messages
+		return nil
+	}
+}
+
+// WithAuditCollection sets the name of the audit log's collection, which
+// must differ from the other two. Default: "audit".
+func WithAuditCollection(name string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return errors.New("WithAuditCollection: empty collection name")
+		}
+		c.audit = name
 		return nil
 	}
 }
@@ -138,6 +152,9 @@ func buildConfig(opts []Option) (config, error) {
 		if err := opt(&cfg); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if cfg.audit == cfg.conversations || cfg.audit == cfg.messages {
+		errs = append(errs, fmt.Errorf("the audit collection shares the name %q with another collection", cfg.audit))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return config{}, fmt.Errorf("mongostore: %w", err)

@@ -1,8 +1,6 @@
 package mongostore
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -16,63 +14,32 @@ const (
 	fOperatorAssisted = "operator_assisted"
 	fInputTokens      = "input_tokens"
 	fOutputTokens     = "output_tokens"
+	fTotalTokens      = "total_tokens"
 	fResponseCount    = "response_count"
 	fResponseMSTotal  = "response_ms_total"
 	fResponseMSMin    = "response_ms_min"
 	fResponseMSMax    = "response_ms_max"
 )
 
-// Stats are a conversation's aggregates, maintained by the store as
-// messages are appended and replies finish.
-type Stats struct {
-	// MessageCount counts the messages created in the conversation.
-	MessageCount int64
-	// OperatorAssisted is true once an operator message was appended.
-	OperatorAssisted bool
-	// Usage sums the token usage of the conversation's messages.
-	Usage storage.Usage
-	// Responses counts replies that went from streaming to complete; the
-	// response times are from a reply's CreatedAt to the UpdatedAt of the
-	// update that completed it.
-	Responses         int64
-	ResponseTimeTotal time.Duration
-	ResponseTimeMin   time.Duration
-	ResponseTimeMax   time.Duration
-}
-
+// statsDoc holds a conversation document's statistics. MessageCount and
+// TotalTokens (input plus output, the key of storage.SortByTokens) are
+// inserted as zero so listings can sort and page by them; the others
+// appear with their first update ($min needs the minimum absent until the
+// first response).
 type statsDoc struct {
 	MessageCount     int64 `bson:"message_count"`
-	OperatorAssisted bool  `bson:"operator_assisted"`
-	InputTokens      int64 `bson:"input_tokens"`
-	OutputTokens     int64 `bson:"output_tokens"`
-	ResponseCount    int64 `bson:"response_count"`
-	ResponseMSTotal  int64 `bson:"response_ms_total"`
-	ResponseMSMin    int64 `bson:"response_ms_min"`
-	ResponseMSMax    int64 `bson:"response_ms_max"`
+	TotalTokens      int64 `bson:"total_tokens"`
+	OperatorAssisted bool  `bson:"operator_assisted,omitempty"`
+	InputTokens      int64 `bson:"input_tokens,omitempty"`
+	OutputTokens     int64 `bson:"output_tokens,omitempty"`
+	ResponseCount    int64 `bson:"response_count,omitempty"`
+	ResponseMSTotal  int64 `bson:"response_ms_total,omitempty"`
+	ResponseMSMin    int64 `bson:"response_ms_min,omitempty"`
+	ResponseMSMax    int64 `bson:"response_ms_max,omitempty"`
 }
 
-// ConversationStats returns the aggregates of one conversation, or
-// storage.ErrNotFound.
-func (s *Store) ConversationStats(ctx context.Context, id string) (Stats, error) {
-	if err := ctx.Err(); err != nil {
-		return Stats{}, fmt.Errorf("mongostore: conversation stats: %w", err)
-	}
-	var d statsDoc
-	err := s.do(ctx, "conversation stats", func(ctx context.Context) error {
-		var raw bson.Raw
-		var err error
-		if raw, err = s.convs.FindOne(ctx, bson.D{{Key: fID, Value: id}}).Raw(); err != nil {
-			if _, ferr := s.findConversation(ctx, id); ferr != nil {
-				return ferr
-			}
-			return err
-		}
-		return bson.Unmarshal(raw, &d)
-	})
-	if err != nil {
-		return Stats{}, err
-	}
-	return Stats{
+func (d statsDoc) stats() storage.ConversationStats {
+	return storage.ConversationStats{
 		MessageCount:      d.MessageCount,
 		OperatorAssisted:  d.OperatorAssisted,
 		Usage:             storage.Usage{InputTokens: d.InputTokens, OutputTokens: d.OutputTokens},
@@ -80,22 +47,41 @@ func (s *Store) ConversationStats(ctx context.Context, id string) (Stats, error)
 		ResponseTimeTotal: time.Duration(d.ResponseMSTotal) * time.Millisecond,
 		ResponseTimeMin:   time.Duration(d.ResponseMSMin) * time.Millisecond,
 		ResponseTimeMax:   time.Duration(d.ResponseMSMax) * time.Millisecond,
-	}, nil
+	}
+}
+
+// usageInc appends to inc the increments of a change of usage by (in, out).
+func usageInc(inc bson.D, in, out int64) bson.D {
+	if in != 0 {
+		inc = append(inc, bson.E{Key: fInputTokens, Value: in})
+	}
+	if out != 0 {
+		inc = append(inc, bson.E{Key: fOutputTokens, Value: out})
+	}
+	if in+out != 0 {
+		inc = append(inc, bson.E{Key: fTotalTokens, Value: in + out})
+	}
+	return inc
+}
+
+// responseTime returns the response time, in whole milliseconds, of an
+// update from before to m, and whether the update completed a streaming
+// message: it did if it took the message from streaming to complete with
+// an UpdatedAt no earlier than the message's CreatedAt.
+func responseTime(before msgDoc, m storage.Message) (int64, bool) {
+	if before.Status != string(storage.MessageStreaming) || m.Status != storage.MessageComplete || m.UpdatedAt.IsZero() {
+		return 0, false
+	}
+	rt := int64(date(m.UpdatedAt) - before.CreatedAt)
+	return rt, rt >= 0
 }
 
 // replyStats returns the conversation update an UpdateMessage from before
 // to m implies, or nil when it changes no figure.
 func replyStats(before msgDoc, m storage.Message) bson.D {
-	inc := bson.D{}
-	if d := m.Usage.InputTokens - before.InputTokens; d != 0 {
-		inc = append(inc, bson.E{Key: fInputTokens, Value: d})
-	}
-	if d := m.Usage.OutputTokens - before.OutputTokens; d != 0 {
-		inc = append(inc, bson.E{Key: fOutputTokens, Value: d})
-	}
+	inc := usageInc(bson.D{}, m.Usage.InputTokens-before.InputTokens, m.Usage.OutputTokens-before.OutputTokens)
 	var update bson.D
-	completed := before.Status == string(storage.MessageStreaming) && m.Status == storage.MessageComplete
-	if rt := m.UpdatedAt.Sub(before.CreatedAt.Time()).Milliseconds(); completed && !m.UpdatedAt.IsZero() && rt >= 0 {
+	if rt, ok := responseTime(before, m); ok {
 		inc = append(inc, bson.E{Key: fResponseCount, Value: int64(1)}, bson.E{Key: fResponseMSTotal, Value: rt})
 		update = append(update,
 			bson.E{Key: "$min", Value: bson.D{{Key: fResponseMSMin, Value: rt}}},

@@ -20,6 +20,7 @@ type Store struct {
 	ownClient bool
 	convs     *mongo.Collection
 	msgs      *mongo.Collection
+	audit     *mongo.Collection
 	retention bool
 }
 
@@ -42,6 +43,7 @@ func New(ctx context.Context, client *mongo.Client, opts ...Option) (*Store, err
 		client: client,
 		convs:  db.Collection(cfg.conversations),
 		msgs:   db.Collection(cfg.messages),
+		audit:  db.Collection(cfg.audit),
 	}
 	if err := s.ensureIndexes(ctx); err != nil {
 		return nil, err
@@ -81,32 +83,37 @@ func (s *Store) Close(ctx context.Context) error {
 // without the option, or when the server refused TTL indexes.
 func (s *Store) RetentionEnforced() bool { return s.retention }
 
-// ensureIndexes creates the indexes the queries need.
+// ensureIndexes creates the indexes the queries need. Listings sort by
+// (key, _id) in either direction, which one index per key serves both
+// ways. Existing indexes are left as they are.
 func (s *Store) ensureIndexes(ctx context.Context) error {
-	msgIdx := []mongo.IndexModel{{
-		Keys:    bson.D{{Key: "conversation_id", Value: 1}, {Key: "created_at", Value: 1}, {Key: "id", Value: 1}},
-		Options: options.Index().SetName("conversation_created_id"),
-	}}
-	convIdx := []mongo.IndexModel{
-		{
-			Keys:    bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: -1}},
-			Options: options.Index().SetName("created"),
-		},
-		{
-			Keys:    bson.D{{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}},
-			Options: options.Index().SetName("user_created"),
-		},
-		{
-			Keys:    bson.D{{Key: "status", Value: 1}, {Key: "created_at", Value: -1}, {Key: "_id", Value: -1}},
-			Options: options.Index().SetName("status_created"),
-		},
+	msgIdx := []index{
+		{"conversation_created_id", bson.D{{Key: fConversationID, Value: 1}, {Key: fCreatedAt, Value: 1}, {Key: fMsgID, Value: 1}}},
+		// Aggregate: messages by creation range, and response times.
+		{"created_response", bson.D{{Key: fCreatedAt, Value: 1}, {Key: fResponseMS, Value: 1}}},
+	}
+	convIdx := []index{
+		newestFirst("created", fCreatedAt),
+		newestFirst("user_created", fCreatedAt, fUserID),
+		newestFirst("status_created", fCreatedAt, fStatus),
+		newestFirst("mode_created", fCreatedAt, fMode),
+		newestFirst("updated", fUpdatedAt),
+		newestFirst("messages", fMessageCount),
+		newestFirst("tokens", fTotalTokens),
+	}
+	auditIdx := []index{
+		newestFirst("at", fAt),
+		newestFirst("conversation_at", fAt, fConversationID),
+		newestFirst("actor_at", fAt, fActor),
 	}
 	err := s.do(ctx, "create indexes", func(ctx context.Context) error {
-		if _, err := s.msgs.Indexes().CreateMany(ctx, msgIdx); err != nil {
+		if err := createMissing(ctx, s.msgs, msgIdx); err != nil {
 			return err
 		}
-		_, err := s.convs.Indexes().CreateMany(ctx, convIdx)
-		return err
+		if err := createMissing(ctx, s.convs, convIdx); err != nil {
+			return err
+		}
+		return createMissing(ctx, s.audit, auditIdx)
 	})
 	if err != nil {
 		return err
@@ -139,4 +146,46 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// index is a named index.
+type index struct {
+	name string
+	keys bson.D
+}
+
+// newestFirst is the index of a listing by (key, _id), descending, after
+// equality on the prefix fields.
+func newestFirst(name, key string, prefix ...string) index {
+	keys := bson.D{}
+	for _, p := range prefix {
+		keys = append(keys, bson.E{Key: p, Value: 1})
+	}
+	return index{name, append(keys, bson.E{Key: key, Value: -1}, bson.E{Key: fID, Value: -1})}
+}
+
+// createMissing creates the indexes coll lacks, by name. Asking for
+// existing indexes is a no-op on MongoDB, but FerretDB 1.x drops the
+// connection when asked to create an index that exists, so a second New on
+// one database would fail there.
+func createMissing(ctx context.Context, coll *mongo.Collection, indexes []index) error {
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return err
+	}
+	have := make(map[string]bool, len(specs))
+	for _, spec := range specs {
+		have[spec.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, ix := range indexes {
+		if !have[ix.name] {
+			missing = append(missing, mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name)})
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = coll.Indexes().CreateMany(ctx, missing)
+	return err
 }

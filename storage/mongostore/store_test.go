@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -25,12 +26,13 @@ func TestNewReportsEveryInvalidOption(t *testing.T) {
 		mongostore.WithRetentionTTL(time.Millisecond),
 		mongostore.WithLogger(nil),
 		nil,
+		mongostore.WithAuditCollection(""),
 	)
 	if err == nil {
 		t.Fatal("New accepted invalid options")
 	}
 	for _, want := range []string{"nil client", "WithDatabase", "WithCollections", "WithOperationTimeout", "WithMaxAttempts",
-		"WithRetryInterval", "WithRetentionTTL", "WithLogger", "option 7 is nil"} {
+		"WithRetryInterval", "WithRetentionTTL", "WithLogger", "option 7 is nil", "WithAuditCollection"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}
@@ -87,8 +89,47 @@ func TestCallerContextBoundsTheRetries(t *testing.T) {
 	}
 }
 
+func TestAuditCollectionMustDifferFromTheOthers(t *testing.T) {
+	_, err := mongostore.New(t.Context(), nil, mongostore.WithCollections("c", "m"), mongostore.WithAuditCollection("m"))
+	if err == nil || !strings.Contains(err.Error(), `audit collection shares the name "m"`) {
+		t.Errorf("New with the audit and messages collections sharing a name: %v", err)
+	}
+}
+
+// A host restarting opens a Store on a database that already has its
+// indexes (and data).
+func TestNewOnAnExistingDatabase(t *testing.T) {
+	first, db := newStore(t)
+	c := storage.Conversation{ID: "c1", UserID: "alice", CreatedAt: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := first.CreateConversation(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	// One index is missing, as after an upgrade that added it.
+	if err := db.Collection("conversations").Indexes().DropOne(t.Context(), "tokens"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := mongostore.New(t.Context(), client(t), mongostore.WithDatabase(db.Name()), mongostore.WithMaxAttempts(1))
+	if err != nil {
+		t.Fatalf("second New on one database: %v", err)
+	}
+	if _, err := again.GetConversation(t.Context(), "c1"); err != nil {
+		t.Errorf("GetConversation through the second Store: %v", err)
+	}
+	specs, err := db.Collection("conversations").Indexes().ListSpecifications(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make(map[string]bool)
+	for _, s := range specs {
+		names[s.Name] = true
+	}
+	if !names["tokens"] || !names["created"] {
+		t.Errorf("indexes after the second New: %v, want the dropped one recreated", names)
+	}
+}
+
 func TestStatisticsAreMaintainedAtomically(t *testing.T) {
-	st, _ := newStore(t)
+	st, db := newStore(t)
 	ctx := t.Context()
 	t0 := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := st.CreateConversation(ctx, storage.Conversation{ID: "c1", UserID: "alice", CreatedAt: t0}); err != nil {
@@ -117,11 +158,16 @@ func TestStatisticsAreMaintainedAtomically(t *testing.T) {
 	appendMsg(storage.Message{ID: "r2", ConversationID: "c1", Role: storage.RoleAssistant, Status: storage.MessageStreaming, CreatedAt: t0.Add(5 * time.Second)})
 	finish("r2", t0.Add(5*time.Second), t0.Add(5*time.Second+500*time.Millisecond), 200, 10)
 
-	got, err := st.ConversationStats(ctx, "c1")
-	if err != nil {
-		t.Fatal(err)
+	stats := func() storage.ConversationStats {
+		t.Helper()
+		c, err := st.GetConversation(ctx, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Stats
 	}
-	want := mongostore.Stats{
+	got := stats()
+	want := storage.ConversationStats{
 		MessageCount: 3, Usage: storage.Usage{InputTokens: 300, OutputTokens: 50},
 		Responses: 2, ResponseTimeTotal: 2 * time.Second, ResponseTimeMin: 500 * time.Millisecond, ResponseTimeMax: 1500 * time.Millisecond,
 	}
@@ -135,15 +181,99 @@ func TestStatisticsAreMaintainedAtomically(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendMsg(storage.Message{ID: "o1", ConversationID: "c1", Role: storage.RoleOperator, CreatedAt: t0.Add(7 * time.Second)})
-	got, err = st.ConversationStats(ctx, "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	got = stats()
 	if got.Usage.InputTokens != 350 || got.MessageCount != 4 || !got.OperatorAssisted || got.Responses != 2 {
 		t.Errorf("after a correction and an operator message: %+v", got)
 	}
-	if _, err := st.ConversationStats(ctx, "nope"); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("stats of an unknown conversation: %v, want ErrNotFound", err)
+
+	// The figures live in the documents: the tokens sort key is the sum,
+	// and each completed reply holds its response time for Aggregate.
+	var conv struct {
+		TotalTokens int64 `bson:"total_tokens"`
+	}
+	if err := db.Collection("conversations").FindOne(ctx, bson.D{{Key: "_id", Value: "c1"}}).Decode(&conv); err != nil {
+		t.Fatal(err)
+	}
+	if conv.TotalTokens != 350+50 {
+		t.Errorf("total_tokens = %d, want %d", conv.TotalTokens, 400)
+	}
+	for id, want := range map[string]int64{"r1": 1500, "r2": 500} {
+		var m struct {
+			ResponseMS *int64 `bson:"response_ms"`
+		}
+		if err := db.Collection("messages").FindOne(ctx, bson.D{{Key: "conversation_id", Value: "c1"}, {Key: "id", Value: id}}).Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		if m.ResponseMS == nil || *m.ResponseMS != want {
+			t.Errorf("response_ms of %s = %v, want %d", id, m.ResponseMS, want)
+		}
+	}
+}
+
+// A conversation document without a mode field (written by another
+// program, or before the field existed) reads, filters and changes as
+// storage.ModeAI, like one whose mode is "".
+func TestAbsentModeIsAI(t *testing.T) {
+	st, db := newStore(t)
+	ctx := t.Context()
+	t0 := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.CreateConversation(ctx, storage.Conversation{ID: "empty", UserID: "alice", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var raw bson.M
+	if err := db.Collection("conversations").FindOne(ctx, bson.D{{Key: "_id", Value: "empty"}}).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if mode, ok := raw["mode"]; !ok || mode != "" {
+		t.Errorf("a new conversation's stored mode is %v (present %v), want \"\"", mode, ok)
+	}
+	if _, err := db.Collection("conversations").InsertOne(ctx, bson.D{
+		{Key: "_id", Value: "absent"}, {Key: "user_id", Value: "alice"}, {Key: "status", Value: "active"},
+		{Key: "created_at", Value: bson.NewDateTimeFromTime(t0.Add(time.Second))},
+		{Key: "updated_at", Value: bson.NewDateTimeFromTime(t0.Add(time.Second))},
+		{Key: "message_count", Value: int64(0)}, {Key: "total_tokens", Value: int64(0)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"empty", "absent"} {
+		c, err := st.GetConversation(ctx, id)
+		if err != nil || c.Mode != storage.ModeAI {
+			t.Errorf("GetConversation(%s): mode %q, %v; want %q", id, c.Mode, err, storage.ModeAI)
+		}
+	}
+	list := func(m storage.Mode) []string {
+		t.Helper()
+		page, err := st.ListConversations(ctx, storage.ConversationQuery{Mode: m, WithTotal: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range page.Conversations {
+			ids = append(ids, c.ID)
+		}
+		if page.Total != int64(len(ids)) {
+			t.Errorf("mode %q: Total %d for %d conversations", m, page.Total, len(ids))
+		}
+		return ids
+	}
+	if got := list(storage.ModeAI); len(got) != 2 {
+		t.Errorf("conversations in mode ai = %v, want both", got)
+	}
+	if got := list(storage.ModeWaiting); len(got) != 0 {
+		t.Errorf("conversations in mode waiting = %v, want none", got)
+	}
+	for _, id := range []string{"empty", "absent"} {
+		for _, c := range []storage.ModeChange{
+			{ConversationID: id, From: []storage.Mode{storage.ModeAI}, To: storage.ModeAI, At: t0.Add(time.Minute)}, // a retry
+			{ConversationID: id, From: []storage.Mode{storage.ModeAI}, To: storage.ModeWaiting, At: t0.Add(time.Hour)},
+		} {
+			if got, err := st.ChangeMode(ctx, c); err != nil || got.Mode != c.To {
+				t.Errorf("ChangeMode(%s to %s): mode %q, %v", id, c.To, got.Mode, err)
+			}
+		}
+	}
+	if got := list(storage.ModeWaiting); len(got) != 2 {
+		t.Errorf("conversations in mode waiting after the changes = %v, want both", got)
 	}
 }
 

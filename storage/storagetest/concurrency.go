@@ -115,8 +115,12 @@ func (s suite) testConcurrency(t *testing.T) {
 			}
 			seen[id] = true
 		}
-		if c := mustGetConv(t, st, "conv-1"); !sameTime(c.UpdatedAt, at(10_000+sharedIDs-1)) {
+		c := mustGetConv(t, st, "conv-1")
+		if !sameTime(c.UpdatedAt, at(10_000+sharedIDs-1)) {
 			t.Errorf("UpdatedAt = %s after concurrent appends, want the newest message's %s", ms(c.UpdatedAt), ms(at(10_000+sharedIDs-1)))
+		}
+		if want := int64(writers*messagesByWriter + sharedIDs); c.Stats.MessageCount != want {
+			t.Errorf("Stats.MessageCount = %d after concurrent appends, want exactly %d", c.Stats.MessageCount, want)
 		}
 	})
 

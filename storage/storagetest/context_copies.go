@@ -52,6 +52,23 @@ func (s suite) testContext(t *testing.T) {
 			_, err = st.ListMessages(ctx, storage.MessageQuery{ConversationID: "conv-1"})
 			wantIs(t, err, tc.want, "ListMessages")
 			wantIs(t, st.EndConversation(ctx, "conv-1", at(30)), tc.want, "EndConversation")
+			_, err = st.ChangeMode(ctx, change("conv-1", operator, "op-1", 40, ai))
+			wantIs(t, err, tc.want, "ChangeMode")
+			wantIs(t, st.AppendAudit(ctx, entry("e-1", 40, "op-1", storage.AuditTakeover, "conv-1")), tc.want, "AppendAudit")
+			_, err = st.ListAudit(ctx, storage.AuditQuery{})
+			wantIs(t, err, tc.want, "ListAudit")
+			_, err = st.Aggregate(ctx, storage.AggregateQuery{})
+			wantIs(t, err, tc.want, "Aggregate")
+			_, err = st.ListConversations(ctx, storage.ConversationQuery{Sort: storage.SortByTokens, WithTotal: true})
+			wantIs(t, err, tc.want, "ListConversations by tokens with a total")
+
+			// Nothing was written.
+			if c := mustGetConv(t, st, "conv-1"); c.Mode != ai || c.Status != storage.StatusActive {
+				t.Errorf("after calls with a dead context: mode %q, status %q; want %q, %q", c.Mode, c.Status, ai, storage.StatusActive)
+			}
+			if page, err := st.ListAudit(t.Context(), storage.AuditQuery{}); err != nil || len(page.Entries) != 0 {
+				t.Errorf("audit log after AppendAudit with a dead context: %d entries, %v; want none", len(page.Entries), err)
+			}
 		})
 	}
 }

@@ -105,13 +105,17 @@ func sameTime(a, b time.Time) bool {
 	return a.Truncate(time.Millisecond).Equal(b.Truncate(time.Millisecond))
 }
 
-// convView and msgView are comparable renderings of stored records.
+// convView and msgView are comparable renderings of stored records. A
+// conversation's view leaves Stats out: the tests of statistics check them.
 type convView struct {
 	ID, UserID, Title, Model string
 	Status                   storage.ConversationStatus
 	Metadata                 string
 	CreatedAt, UpdatedAt     string
 	EndedAt                  string
+	Mode                     storage.Mode
+	Operator                 string
+	ModeChangedAt            string
 }
 
 func viewConv(c storage.Conversation) convView {
@@ -121,7 +125,7 @@ func viewConv(c storage.Conversation) convView {
 		fmt.Fprintf(&md, "%q=%q;", k, c.Metadata[k])
 	}
 	return convView{c.ID, c.UserID, c.Title, c.Model, c.Status, md.String(),
-		ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.EndedAt)}
+		ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.EndedAt), c.Mode, c.Operator, ms(c.ModeChangedAt)}
 }
 
 type msgView struct {
@@ -135,8 +139,11 @@ func viewMsg(m storage.Message) msgView {
 	return v
 }
 
+// checkConv compares got with want, whose empty Mode stands for
+// storage.ModeAI: a store reads an empty stored mode back as ModeAI.
 func checkConv(t *testing.T, what string, got, want storage.Conversation) {
 	t.Helper()
+	want.Mode = want.Mode.Normalize()
 	if g, w := viewConv(got), viewConv(want); g != w {
 		t.Errorf("%s:\n got %+v\nwant %+v", what, g, w)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/chatboxsdk/chatbox/storage"
 	"github.com/chatboxsdk/chatbox/storage/memory"
@@ -40,7 +41,133 @@ func mutants() map[string]mutant {
 			func() storage.Store { return cursorAtEnd{memory.New()} }},
 		"OffsetCursor": {"ListMessages/CursorSurvivesNewMessages",
 			func() storage.Store { return offsetCursor{memory.New()} }},
+		"TakeoverStealsHeldConversation": {"ChangeMode/RacingTakeoversHaveOneWinner",
+			func() storage.Store { return stealTakeover{memory.New()} }},
+		"RetriedChangeIsConflict": {"ChangeMode/RetryBySameHolderIsApplied",
+			func() storage.Store { return retryConflicts{memory.New()} }},
+		"ModeReadAsEmpty": {"ChangeMode/NewConversationIsInAIModeWithZeroStats",
+			func() storage.Store { return emptyMode{memory.New()} }},
+		"RepeatedCompletionCountsAgain": {"Stats/UsageAndResponseTimes",
+			func() storage.Store { return recomplete{memory.New()} }},
+		"TotalIgnored": {"ConversationQuery/EveryFilterAlone",
+			func() storage.Store { return noTotal{memory.New()} }},
+		"AIFilterMissesEmptyMode": {"ConversationQuery/EveryFilterAlone",
+			func() storage.Store { return aiFilterMissesEmpty{memory.New()} }},
+		"AuditAppendNotIdempotent": {"Audit/AppendIsIdempotentByID",
+			func() storage.Store { return &auditDuplicates{Store: memory.New(), seen: map[string]bool{}} }},
+		"AggregateBeforeInclusive": {"Aggregate/FiguresOfARange",
+			func() storage.Store { return beforeInclusive{memory.New()} }},
 	}
+}
+
+// stealTakeover lets an operator take over a conversation another holds,
+// by releasing it in the holder's name first.
+type stealTakeover struct{ storage.Store }
+
+func (s stealTakeover) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, error) {
+	got, err := s.Store.ChangeMode(ctx, c)
+	if errors.Is(err, storage.ErrConflict) && c.To == storage.ModeOperator && got.Mode == storage.ModeOperator {
+		release := storage.ModeChange{ConversationID: c.ConversationID, From: []storage.Mode{storage.ModeOperator},
+			To: storage.ModeAI, Operator: got.Operator, At: c.At}
+		if _, err := s.Store.ChangeMode(ctx, release); err != nil {
+			return got, err
+		}
+		c.From = append(c.From, storage.ModeAI)
+		return s.Store.ChangeMode(ctx, c)
+	}
+	return got, err
+}
+
+// retryConflicts refuses a change to the mode and holder already stored.
+type retryConflicts struct{ storage.Store }
+
+func (s retryConflicts) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, error) {
+	cur, err := s.GetConversation(ctx, c.ConversationID)
+	if err == nil && cur.Mode == c.To.Normalize() && (c.To != storage.ModeOperator || cur.Operator == c.Operator) {
+		return cur, storage.ErrConflict
+	}
+	return s.Store.ChangeMode(ctx, c)
+}
+
+// emptyMode reads ModeAI back as the empty mode.
+type emptyMode struct{ storage.Store }
+
+func (s emptyMode) GetConversation(ctx context.Context, id string) (storage.Conversation, error) {
+	c, err := s.Store.GetConversation(ctx, id)
+	if c.Mode == storage.ModeAI {
+		c.Mode = ""
+	}
+	return c, err
+}
+
+// recomplete takes a message back to streaming before every update, so a
+// repeated completion counts as a new response.
+type recomplete struct{ storage.Store }
+
+func (s recomplete) UpdateMessage(ctx context.Context, m storage.Message) error {
+	if old, err := s.GetMessage(ctx, m.ConversationID, m.ID); err == nil {
+		old.Status = storage.MessageStreaming
+		if err := s.Store.UpdateMessage(ctx, old); err != nil {
+			return err
+		}
+	}
+	return s.Store.UpdateMessage(ctx, m)
+}
+
+// noTotal never counts.
+type noTotal struct{ storage.Store }
+
+func (s noTotal) ListConversations(ctx context.Context, q storage.ConversationQuery) (storage.ConversationPage, error) {
+	page, err := s.Store.ListConversations(ctx, q)
+	page.Total = -1
+	return page, err
+}
+
+// aiFilterMissesEmpty matches only the conversations whose mode was set to
+// ModeAI by a change, as a backend comparing the stored mode with "ai"
+// would.
+type aiFilterMissesEmpty struct{ storage.Store }
+
+func (s aiFilterMissesEmpty) ListConversations(ctx context.Context, q storage.ConversationQuery) (storage.ConversationPage, error) {
+	page, err := s.Store.ListConversations(ctx, q)
+	if q.Mode == storage.ModeAI {
+		kept := page.Conversations[:0]
+		for _, c := range page.Conversations {
+			if !c.ModeChangedAt.IsZero() {
+				kept = append(kept, c)
+			}
+		}
+		page.Conversations = kept
+	}
+	return page, err
+}
+
+// auditDuplicates stores a second append of an id as a new entry.
+type auditDuplicates struct {
+	storage.Store
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (s *auditDuplicates) AppendAudit(ctx context.Context, e storage.AuditEntry) error {
+	s.mu.Lock()
+	again := s.seen[e.ID]
+	s.seen[e.ID] = true
+	s.mu.Unlock()
+	if again {
+		e.ID += "#again"
+	}
+	return s.Store.AppendAudit(ctx, e)
+}
+
+// beforeInclusive counts records at Before, closing the range on the right.
+type beforeInclusive struct{ storage.Store }
+
+func (s beforeInclusive) Aggregate(ctx context.Context, q storage.AggregateQuery) (storage.Aggregate, error) {
+	if !q.Before.IsZero() {
+		q.Before = q.Before.Add(time.Millisecond)
+	}
+	return s.Store.Aggregate(ctx, q)
 }
 
 type alwaysCreated struct{ storage.Store }

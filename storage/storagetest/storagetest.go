@@ -24,8 +24,23 @@
 //     writes whole-millisecond UTC times only and compares times with
 //     time.Time.Equal after truncating both to the millisecond. Time zones
 //     are not compared.
-//   - Listings order by (CreatedAt, ID); ties on CreatedAt are broken by ID in
-//     byte order (Go's < on strings). The suite's ids are ASCII.
+//   - Message listings order by (CreatedAt, ID); ties on CreatedAt are
+//     broken by ID in byte order (Go's < on strings). The suite's ids are
+//     ASCII.
+//   - Conversation listings order by their Sort key (CreatedAt, UpdatedAt,
+//     Stats.MessageCount, or Stats.Usage.InputTokens+OutputTokens), largest
+//     first unless Ascending, ties broken by ID in the same direction. The
+//     filters combine with AND; CreatedFrom is inclusive, CreatedBefore
+//     exclusive, and a range with CreatedFrom after CreatedBefore matches
+//     nothing. An unknown Sort or Mode gives storage.ErrInvalid. Total is
+//     the number of matches on every page (whatever the cursor) when
+//     WithTotal is set, and -1 when it is not.
+//   - A cursor continues only the listing that issued it: a conversation
+//     cursor used with another Sort or direction gives storage.ErrInvalid.
+//     While keys change (UpdatedAt, counts), a conversation whose key did
+//     not change is still listed exactly once.
+//   - The audit log lists newest first by (At, ID), ties broken by ID
+//     descending; From is inclusive, Before exclusive.
 //   - Pages are full: every page but the last holds exactly
 //     storage.ClampLimit(Limit) records, NextCursor is set whenever more
 //     records follow, and it is empty on the last page, even a full one.
@@ -53,10 +68,39 @@
 //   - Values are copies: mutating a Metadata map after passing it in, or any
 //     value returned, does not change what the store holds. A nil and an
 //     empty Metadata map are equivalent.
+//   - Modes: a new conversation reads as storage.ModeAI (never ""), held by
+//     nobody, with zero ModeChangedAt and zero Stats, whatever
+//     CreateConversation was given. An empty mode in From stands for ModeAI.
+//     ChangeMode returns the conversation as stored, and its fields other
+//     than Mode, Operator and ModeChangedAt are untouched (UpdatedAt
+//     included). Validation comes first: an invalid change of an unknown
+//     or ended conversation is storage.ErrInvalid.
+//   - Stats, as GetConversation and ListConversations return them, are
+//     exact, under concurrency too: MessageCount counts created messages
+//     (not retries, conflicts or rejected appends); Usage sums the usage
+//     each message was appended with, moved by the difference each
+//     UpdateMessage makes (a repeated update adds nothing); a response is
+//     counted when an UpdateMessage takes a message from streaming to
+//     complete, and its time is that update's UpdatedAt minus the
+//     message's CreatedAt. Response times are whole milliseconds in the
+//     suite.
+//   - Aggregate counts, in [From, Before): conversations by CreatedAt;
+//     messages (every role), their usage and their responses by the
+//     message's CreatedAt, whatever the conversation's; help requests by
+//     At. A response completed after Before still counts if its message was
+//     created in the range. The percentiles use storage.PercentileRank on
+//     the ascending response times.
+//   - Audit entries and mode changes follow the context rule below too.
 //   - Concurrent writers are safe and idempotency holds under races: of
 //     many concurrent appends of one id exactly one reports created, and of
 //     many concurrent creates of one conversation id by different users
-//     exactly one succeeds.
+//     exactly one succeeds; of many concurrent takeovers of one
+//     conversation by different operators exactly one wins, and the others
+//     get storage.ErrConflict with the winner as holder.
+//
+// The subtest TenThousandConversations pages 10,000 conversations through
+// every sort; a backend whose writes cost milliseconds spends most of its
+// time there.
 package storagetest
 
 import (
@@ -80,6 +124,12 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("UpdateMessage", s.testUpdateMessage)
 	t.Run("GetMessage", s.testGetMessage)
 	t.Run("ListMessages", s.testListMessages)
+	t.Run("ChangeMode", s.testChangeMode)
+	t.Run("Stats", s.testStats)
+	t.Run("ConversationQuery", s.testConversationQuery)
+	t.Run("TenThousandConversations", s.testLargeListing)
+	t.Run("Audit", s.testAudit)
+	t.Run("Aggregate", s.testAggregate)
 	t.Run("Concurrency", s.testConcurrency)
 	t.Run("Context", s.testContext)
 	t.Run("Copies", s.testCopies)

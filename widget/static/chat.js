@@ -5,15 +5,10 @@
 //               empty: the page asks for a token and keeps it for the tab
 import { ChatboxClient } from "./chatbox.js";
 import { renderMarkdown, copyText } from "./markdown.js";
+import { $, el, STATE_TEXT, fetchToken, showBanner, hideBanner, autosize, when } from "./page.js";
+import { personNotice } from "./chat-person.js";
 
-const cfg = JSON.parse(document.getElementById("chatbox-config").textContent || "{}");
-const $ = (id) => document.getElementById(id);
-const el = (tag, cls, text) => {
-  const n = document.createElement(tag);
-  if (cls) n.className = cls;
-  if (text !== undefined) n.textContent = text;
-  return n;
-};
+const cfg = JSON.parse($("chatbox-config").textContent || "{}");
 const TOKEN_KEY = "chatbox.token";
 
 const ui = {
@@ -26,19 +21,15 @@ const ui = {
   stickToBottom: true,
   conversations: [],
   tokenError: "", // why the last token fetch failed
+  left: new Map(), // conversation id -> name of the operator who just left
+  helping: false, // a help request is on its way
 };
 
 // ---- token ----
 
 let signinWaiter = null;
 async function getToken() {
-  if (cfg.token_url) {
-    const res = await fetch(cfg.token_url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
-    if (!res.ok) throw new Error(`the sign-in service answered ${res.status}`);
-    const body = await res.json();
-    if (!body || typeof body.token !== "string" || !body.token) throw new Error("the sign-in service sent no token");
-    return body.token;
-  }
+  if (cfg.token_url) return fetchToken(cfg.token_url);
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) return saved;
   return new Promise((resolve) => { signinWaiter = resolve; showSignin(""); });
@@ -68,11 +59,6 @@ const client = new ChatboxClient({ url: cfg.socket_url || "/chat/ws", getToken }
 
 // ---- connection state ----
 
-const STATE_TEXT = {
-  idle: "Offline", connecting: "Connecting…", open: "Online", reconnecting: "Reconnecting…",
-  unauthorized: "Signed out", failed: "Disconnected", closed: "Offline",
-};
-
 client.addEventListener("statechange", (e) => {
   const { state, retryInMs } = e.detail;
   document.body.dataset.state = state;
@@ -96,17 +82,8 @@ client.addEventListener("statechange", (e) => {
   }
   if (state === "failed") showBanner("The connection was closed by the server and cannot be resumed.", "Retry", () => client.connect());
   updateComposer();
+  renderMode();
 });
-
-function showBanner(text, action, onAction) {
-  $("banner").hidden = false;
-  $("banner-text").textContent = text;
-  const btn = $("banner-action");
-  btn.hidden = !action;
-  btn.textContent = action || "";
-  btn.onclick = onAction || null;
-}
-function hideBanner() { $("banner").hidden = true; }
 
 client.addEventListener("error", (e) => {
   const { error, request } = e.detail;
@@ -149,7 +126,8 @@ function renderList() {
     b.type = "button";
     b.dataset.id = c.id;
     if (c.id === ui.current) b.setAttribute("aria-current", "true");
-    b.append(el("span", "conv-name", c.title || "Untitled"), el("span", "conv-when", when(c.updated_at) + (c.status === "ended" ? " · ended" : "")));
+    const state = c.status === "ended" ? " · ended" : MODE_NOTE[c.mode] || "";
+    b.append(el("span", "conv-name", c.title || "Untitled"), el("span", "conv-when", when(c.updated_at) + state));
     b.addEventListener("click", () => { openConversation(c.id); closeSidebar(); });
     li.append(b);
     return li;
@@ -157,15 +135,7 @@ function renderList() {
   $("conv-empty").hidden = ui.conversations.length > 0;
 }
 
-function when(iso) {
-  const d = new Date(iso);
-  if (isNaN(d)) return "";
-  const diff = (Date.now() - d) / 1000;
-  if (diff < 60) return "just now";
-  if (diff < 3600) return `${Math.floor(diff / 60)} min ago`;
-  if (diff < 86400) return `${Math.floor(diff / 3600)} h ago`;
-  return d.toLocaleDateString();
-}
+const MODE_NOTE = { waiting: " · person requested", operator: " · with a person" };
 
 async function openConversation(id) {
   if (ui.current && ui.current !== id) client.leave(ui.current);
@@ -201,6 +171,7 @@ function showConversation(id) {
   for (const b of document.querySelectorAll(".conv")) b.toggleAttribute("aria-current", b.dataset.id === id);
   updateEmpty();
   updateComposer();
+  renderMode();
   scrollToEnd(true);
 }
 
@@ -219,6 +190,49 @@ client.addEventListener("message", (e) => {
 
 client.addEventListener("ended", (e) => {
   if (e.detail.conversation.id === ui.current) { updateComposer(); refreshListSoon(); }
+});
+
+// ---- talking to a person ----
+
+client.addEventListener("mode", (e) => {
+  const { conversationId, mode, operator, previous } = e.detail;
+  if (mode === "ai" && previous === "operator") ui.left.set(conversationId, operator?.name || "");
+  else ui.left.delete(conversationId);
+  if (conversationId === ui.current) { renderMode(); updateComposer(); }
+  refreshListSoon();
+});
+
+// renderMode shows who answers the open conversation: a banner while a
+// person was asked for or is there, and once when they leave.
+function renderMode() {
+  const conv = ui.current ? client.conversations.get(ui.current) : null;
+  const left = ui.left.has(ui.current) ? ui.left.get(ui.current) : null;
+  const { kind, nodes } = personNotice(conv?.mode || "ai", conv?.operator?.name || "", left, () => {
+    ui.left.delete(ui.current);
+    renderMode();
+    $("composer-text").focus();
+  });
+  $("mode-banner").dataset.mode = kind;
+  $("mode-banner").replaceChildren(...nodes);
+}
+
+$("help").addEventListener("click", async () => {
+  ui.helping = true;
+  updateComposer();
+  try {
+    if (!ui.current) {
+      const conv = await client.open({ title: "Talk to a person", model: $("model").value || undefined });
+      showConversation(conv.id);
+      refreshListSoon();
+    }
+    await client.help(ui.current);
+  } catch (err) {
+    showBanner(err.code === "rate_limited" ? `You asked for a person very recently. Try again${err.retryAfterMs ? ` in ${Math.ceil(err.retryAfterMs / 1000)} s` : " later"}.`
+      : err.code === "disconnected" ? "Not connected: ask again when the connection is back." : `Could not ask for a person: ${err.message}`);
+  } finally {
+    ui.helping = false;
+    updateComposer();
+  }
 });
 
 client.addEventListener("typing", (e) => {
@@ -256,6 +270,11 @@ function renderMessage(conv, m) {
     const meta = el("div", "meta");
     bubble.append(who, body, meta);
     if (m.role !== "user") li.append(el("div", "avatar", m.role === "operator" ? "OP" : "AI"));
+    if (m.role === "operator") {
+      const label = el("div", "who", "Operator");
+      label.setAttribute("aria-hidden", "true"); // the hidden "Operator: " says it
+      bubble.prepend(label);
+    }
     li.append(bubble);
     n = { li, body, meta, text: null };
     ui.nodes.set(m.id, n);
@@ -346,7 +365,13 @@ function updateComposer() {
   const reply = streaming ? conv.messages.get(conv.replyId) : null;
   const typing = (reply && !reply.text) || ui.otherTyping;
   $("typing").hidden = !typing;
-  $("typing-text").textContent = ui.otherTyping === "operator" ? "Operator is typing…" : "Assistant is typing…";
+  const person = conv?.operator?.name || "The operator";
+  $("typing-text").textContent = ui.otherTyping === "operator" ? `${person} is typing…` : "Assistant is typing…";
+  const withPerson = conv?.mode === "operator";
+  $("hint-who").textContent = withPerson ? `You are talking to ${conv.operator?.name || "a person from the team"}.` : "Replies are written by an AI model and may be wrong.";
+  const help = $("help");
+  help.hidden = ended || client.state === "unauthorized" || (conv && conv.mode !== "ai");
+  help.disabled = !online || ui.helping;
 }
 
 function scrollToEnd(force) {
@@ -401,7 +426,7 @@ $("composer").addEventListener("submit", async (e) => {
   const text = box.value;
   if (!text.trim() || $("send").disabled) return;
   box.value = "";
-  autosize();
+  autosize($("composer-text"));
   if (ui.current) client.typing(ui.current, false);
   if (!(await sendText(text))) box.value = text;
   updateComposer();
@@ -416,19 +441,13 @@ $("composer-text").addEventListener("keydown", (e) => {
 });
 
 $("composer-text").addEventListener("input", () => {
-  autosize();
+  autosize($("composer-text"));
   updateComposer();
   if (!ui.current || client.state !== "open") return;
   client.typing(ui.current, true);
   clearTimeout(ui.typingTimer);
   ui.typingTimer = setTimeout(() => client.typing(ui.current, false), 3000);
 });
-
-function autosize() {
-  const t = $("composer-text");
-  t.style.height = "auto";
-  t.style.height = Math.min(t.scrollHeight, 200) + "px";
-}
 
 $("stop").addEventListener("click", () => {
   if (!ui.current) return;

@@ -21,13 +21,19 @@
 //   ready       {user, models, defaultModel, limits}
 //   conversation {conversation}   a conversation was (re)loaded: render it whole
 //   message     {conversation, message}   a message was added or changed
+//   mode        {conversationId, mode, operator, previous, conversation}
+//       mode: "ai" (the model answers), "waiting" (the user asked for a
+//       person) or "operator" (operator.name answers; the model does not)
 //   typing      {conversationId, role, active}
 //   ended       {conversation}
 //   error       {error, conversationId, request}   error: ChatboxError
 //   frame       {frame}   every server frame, for hosts that want the raw protocol
 //
-// Not yet in protocol v1, so not here: asking for a human operator ("help
-// request"); operator frames will arrive as messages with role "operator".
+// A conversation's current mode is conversation.mode, its operator (when
+// known) conversation.operator ({name}). Messages written by an operator
+// have role "operator". Operators (an identity with the server's operator
+// role) also have watch, takeover and release; their send and typing are
+// the ordinary ones.
 
 export const PROTOCOL = "chatbox.v1";
 
@@ -45,8 +51,8 @@ export class ChatboxError extends Error {
 
 // Close codes after which reconnecting cannot help (see PROTOCOL.md).
 const FATAL_CLOSE = new Set([1009, 4000]);
-const REPLY_EVENTS = new Set(["message", "reply.start", "reply.delta", "reply.end", "conversation.ended"]);
-const RESPONSES = new Set(["ready", "opened", "conversations", "history", "ack", "resumed", "ok"]);
+const EVENTS = new Set(["message", "reply.start", "reply.delta", "reply.end", "conversation.ended", "mode"]);
+const RESPONSES = new Set(["ready", "opened", "conversations", "history", "ack", "resumed", "ok", "mode"]);
 const MAX_SEND_ATTEMPTS = 4;
 
 let idCounter = 0;
@@ -85,7 +91,8 @@ export class ChatboxClient extends EventTarget {
     this.models = [];
     this.defaultModel = "";
     this.limits = null;
-    // id -> {id, info, messages: Map, lastSeq, cursor, attached, wanted, ended, replyId}
+    // id -> {id, info, messages: Map, lastSeq, cursor, attached, wanted,
+    //        watched, ended, replyId, mode, operator}
     this.conversations = new Map();
     this._ws = null;
     this._ready = false;
@@ -132,6 +139,31 @@ export class ChatboxClient extends EventTarget {
     return this.conversations.get(f.conversation_id);
   }
 
+  // watch attaches an operator to any user's conversation ({limit} latest
+  // messages) and resolves with it; like an opened conversation it is
+  // resumed after a reconnect. Refused with "forbidden" without the role.
+  async watch(conversationId, { limit } = {}) {
+    const f = await this._request({ type: "watch", conversation_id: conversationId, limit });
+    return this.conversations.get(f.conversation_id);
+  }
+
+  // help asks for a person: the mode becomes "waiting" until an operator
+  // takes over (the model keeps answering meanwhile).
+  help(conversationId) {
+    return this._request({ type: "help", conversation_id: conversationId });
+  }
+
+  // takeover makes the operator the one who answers a watched
+  // conversation; "conflict" when another operator holds it.
+  takeover(conversationId) {
+    return this._request({ type: "takeover", conversation_id: conversationId });
+  }
+
+  // release hands a conversation the operator holds back to the model.
+  release(conversationId) {
+    return this._request({ type: "release", conversation_id: conversationId });
+  }
+
   // list resolves with a page of the user's conversations, newest first.
   async list({ limit = 30, cursor } = {}) {
     const f = await this._request({ type: "list", limit, cursor });
@@ -151,9 +183,10 @@ export class ChatboxClient extends EventTarget {
     return older.length;
   }
 
-  // send queues a user message and returns it at once (status "sending", or
+  // send queues a message and returns it at once (status "sending", or
   // "queued" while offline). It is sent, and after a reconnect resent with
-  // the same id, until the server acknowledges it.
+  // the same id, until the server acknowledges it. In a watched
+  // conversation the message is the operator's (role "operator").
   send(conversationId, text, { messageId = randomId("m_") } = {}) {
     const conv = this._conv(conversationId);
     if (!String(text).trim()) throw new ChatboxError({ code: "invalid_field", message: "the message is empty", field: "text" });
@@ -161,7 +194,7 @@ export class ChatboxClient extends EventTarget {
     if (max && new TextEncoder().encode(text).length > max) {
       throw new ChatboxError({ code: "too_large", message: `the message is longer than ${max} bytes`, field: "text" });
     }
-    const msg = { id: messageId, role: "user", text, status: "queued", finishReason: "", error: null, replyTo: "", model: "", createdAt: new Date().toISOString() };
+    const msg = { id: messageId, role: conv.watched ? "operator" : "user", text, status: "queued", finishReason: "", error: null, replyTo: "", model: "", createdAt: new Date().toISOString() };
     conv.messages.set(msg.id, msg);
     this._pending.set(msg.id, { conversationId, text, attempts: 0, requestId: "" });
     this._transmit(msg.id);
@@ -334,13 +367,13 @@ export class ChatboxClient extends EventTarget {
     }
     switch (f.type) {
       case "ready": this._onReady(f); break;
-      case "opened": this._onOpened(f); break;
+      case "opened": this._onOpened(f, req?.frame.type === "watch"); break;
       case "resumed": this._onAttached(this.conversations.get(f.conversation_id)); break;
       case "ack": this._onAck(f); break;
       case "typing": this._emit("typing", { conversationId: f.conversation_id, role: f.role, active: !!f.active }); break;
       case "error": return this._onError(f, req);
       default:
-        if (REPLY_EVENTS.has(f.type)) this._onEvent(f);
+        if (EVENTS.has(f.type)) this._onEvent(f);
     }
     if (req && RESPONSES.has(f.type)) req.resolve(f);
   }
@@ -365,7 +398,7 @@ export class ChatboxClient extends EventTarget {
     const frame = { type: "resume", conversation_id: conv.id, after_seq: conv.lastSeq };
     this._request(frame).catch((err) => {
       if (err.code === "replay_unavailable") {
-        this._request({ type: "open", conversation_id: conv.id }).catch((e) => this._lost(conv, e));
+        this._request({ type: conv.watched ? "watch" : "open", conversation_id: conv.id }).catch((e) => this._lost(conv, e));
       } else this._lost(conv, err);
     });
   }
@@ -377,11 +410,17 @@ export class ChatboxClient extends EventTarget {
     if (err.code !== "disconnected") this._emit("error", { error: err, conversationId: conv.id, request: "resume" });
   }
 
-  _onOpened(f) {
+  _onOpened(f, watched) {
     const prev = this.conversations.get(f.conversation_id);
-    const conv = prev || { id: f.conversation_id, messages: new Map(), lastSeq: 0, wanted: true };
+    const conv = prev || { id: f.conversation_id, messages: new Map(), lastSeq: 0, wanted: true, mode: "ai", operator: null };
     conv.info = f.conversation || conv.info || { id: f.conversation_id };
     conv.ended = conv.info.status === "ended";
+    conv.watched = watched || !!conv.watched;
+    const previous = conv.mode;
+    conv.mode = conv.info.mode || "ai";
+    // The operator's name comes with mode events; it is kept while the mode is unchanged.
+    if (conv.info.operator?.name) conv.operator = conv.info.operator;
+    else if (conv.mode !== "operator" || previous !== "operator") conv.operator = null;
     conv.cursor = f.cursor || "";
     conv.lastSeq = f.last_seq || 0;
     conv.replyId = "";
@@ -403,6 +442,7 @@ export class ChatboxClient extends EventTarget {
     conv.messages = messages;
     this.conversations.set(conv.id, conv);
     this._emit("conversation", { conversation: conv });
+    if (prev && previous !== conv.mode) this._emit("mode", { conversationId: conv.id, mode: conv.mode, operator: conv.operator, previous, conversation: conv });
     this._onAttached(conv);
   }
 
@@ -441,7 +481,7 @@ export class ChatboxClient extends EventTarget {
   _setStatus(conversationId, messageId, status, error = null) {
     const conv = this.conversations.get(conversationId);
     const msg = conv?.messages.get(messageId);
-    if (!msg || (msg.status === status && !error)) return msg;
+    if (!msg || (msg.status === status && !error) || msg.status === "complete") return msg;
     if (msg.status === "sent" && status !== "sent") return msg;
     msg.status = status;
     msg.error = error;
@@ -475,7 +515,7 @@ export class ChatboxClient extends EventTarget {
         msg = msgs.get(m.id);
         if (msg) Object.assign(msg, m, { status: msg.status === "failed" ? "sent" : m.status });
         else msgs.set(m.id, (msg = m));
-        if (m.role === "user") this._pending.delete(m.id);
+        this._pending.delete(m.id);
         break;
       }
       case "reply.start":
@@ -502,6 +542,14 @@ export class ChatboxClient extends EventTarget {
         if (conv.info) conv.info.status = "ended";
         this._emit("ended", { conversation: conv });
         return;
+      case "mode": {
+        const previous = conv.mode;
+        conv.mode = f.mode || "ai";
+        conv.operator = f.operator || null;
+        if (conv.info) conv.info.mode = conv.mode;
+        this._emit("mode", { conversationId: conv.id, mode: conv.mode, operator: conv.operator, previous, conversation: conv });
+        return;
+      }
     }
     this._emit("message", { conversation: conv, message: msg });
   }

@@ -1,0 +1,77 @@
+package chatbox
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// healthProbeID is a conversation id no client can create (ids are checked
+// against [A-Za-z0-9._:-]), so the probe reads nothing real.
+const healthProbeID = "health probe"
+
+// maxHealthProbe bounds the store probe of a readiness check.
+const maxHealthProbe = 2 * time.Second
+
+type healthCheck struct {
+	OK        bool   `json:"ok"`
+	LatencyMS *int64 `json:"latency_ms,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Count     *int   `json:"count,omitempty"`
+}
+
+type healthReport struct {
+	Status              string                 `json:"status"` // ok, unavailable, shutting_down
+	Checks              map[string]healthCheck `json:"checks,omitempty"`
+	LiveConversations   int                    `json:"live_conversations"`
+	ActiveConversations int                    `json:"active_conversations"`
+}
+
+// serveLive answers liveness: the process serves HTTP. It stays 200 during
+// Shutdown, so an orchestrator does not kill a server finishing its replies.
+func (s *Server) serveLive(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// serveReady answers readiness: whether to send this server new traffic.
+// The store check reads a conversation that cannot exist: not found means
+// the store answered.
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	rep := healthReport{
+		Status: "ok", Checks: make(map[string]healthCheck, 3),
+		LiveConversations: s.router.LiveConversations(), ActiveConversations: s.router.ActiveConversations(),
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), min(s.cfg.storeTimeout, maxHealthProbe))
+	defer cancel()
+	start := time.Now()
+	_, err := s.cfg.store.GetConversation(ctx, healthProbeID)
+	ms := time.Since(start).Milliseconds()
+	store := healthCheck{OK: err == nil || errors.Is(err, storage.ErrNotFound), LatencyMS: &ms}
+	if !store.OK {
+		store.Error = "the store did not answer"
+		if errors.Is(err, context.DeadlineExceeded) {
+			store.Error = "the store did not answer in time"
+		}
+		s.cfg.logger.Warn("readiness: store check failed", "err", err)
+		rep.Status = "unavailable"
+	}
+	rep.Checks["store"] = store
+	models := len(s.cfg.models)
+	rep.Checks["models"] = healthCheck{OK: models > 0, Count: &models}
+	if models == 0 {
+		rep.Status = "unavailable"
+	}
+	shuttingDown := s.router.ShuttingDown()
+	rep.Checks["accepting"] = healthCheck{OK: !shuttingDown}
+	if shuttingDown {
+		rep.Status = "shutting_down"
+	}
+	code := http.StatusOK
+	if rep.Status != "ok" {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, rep)
+}

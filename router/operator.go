@@ -1,0 +1,267 @@
+package router
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/chatboxsdk/chatbox/notify"
+	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// Operators watch any conversation, take it over from the model, write to
+// the user and hand it back. The mode lives in the store and changes only
+// through Store.ChangeMode, a compare-and-set, so of many operators (on
+// any number of instances) taking one conversation over, exactly one wins.
+
+var (
+	errHandoff = errors.New("an operator took the conversation over")
+	// errOperatorHolds is claim's answer while an operator holds the
+	// conversation: the message is stored and no reply is generated.
+	errOperatorHolds = protocol.Errorf(protocol.CodeConflict, "an operator holds the conversation")
+)
+
+// maxOperatorNameBytes caps the display name sent in mode events.
+const maxOperatorNameBytes = 64
+
+// isOperator reports whether the socket's identity has an operator role.
+func (s *socket) isOperator() bool {
+	return slices.ContainsFunc(s.identity.Roles, func(role string) bool {
+		return slices.Contains(s.r.cfg.OperatorRoles, role)
+	})
+}
+
+func (s *socket) requireOperator() *protocol.Error {
+	if !s.isOperator() {
+		return protocol.Errorf(protocol.CodeForbidden, "only operators may do this")
+	}
+	return nil
+}
+
+// operatorName is the display name users see in mode events.
+func (s *socket) operatorName() string {
+	name := s.identity.Name
+	if name == "" {
+		return "Operator"
+	}
+	for len(name) > maxOperatorNameBytes {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	return name
+}
+
+func (s *socket) handleWatch(f *protocol.ClientFrame) *protocol.Error {
+	if perr := s.requireOperator(); perr != nil {
+		return perr
+	}
+	return s.handleOpen(f)
+}
+
+func (s *socket) handleTakeover(f *protocol.ClientFrame) *protocol.Error {
+	if perr := s.requireOperator(); perr != nil {
+		return perr
+	}
+	a, ok := s.attached[f.ConversationID]
+	if !ok {
+		return protocol.Errorf(protocol.CodeNotOpen, "watch the conversation first")
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	uid := s.identity.UserID
+	// ChangeMode also succeeds when the change was already made (that
+	// makes retries safe), so a takeover of a conversation this operator
+	// already holds is told apart first: it announces nothing again.
+	if cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID); err != nil {
+		return s.storeError(err, "get conversation")
+	} else if a.conv.setMode(cur); cur.Status != storage.StatusEnded && cur.Mode == storage.ModeOperator && cur.Operator == uid {
+		s.ok(f)
+		return nil
+	}
+	conv, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
+		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeAI, storage.ModeWaiting},
+		To: storage.ModeOperator, Operator: uid, At: s.r.cfg.Now().UTC(),
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		a.conv.setMode(conv)
+		switch {
+		case conv.Status == storage.StatusEnded:
+			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		case conv.Mode == storage.ModeOperator && conv.Operator == uid:
+			s.ok(f) // already held by this operator
+			return nil
+		default:
+			return protocol.Errorf(protocol.CodeConflict, "another operator holds the conversation")
+		}
+	}
+	if err != nil {
+		return s.storeError(err, "take over")
+	}
+	// The mode is set before the running reply is stopped, so no new reply
+	// can start in between; that reply ends with finish reason handoff.
+	a.conv.setMode(conv)
+	s.r.cfg.Metrics.Takeover(string(storage.AuditTakeover))
+	s.audit(ctx, storage.AuditTakeover, f.ConversationID)
+	if perr := s.publishMode(ctx, conv, s.operatorName()); perr != nil {
+		return perr
+	}
+	s.ok(f)
+	return nil
+}
+
+func (s *socket) handleRelease(f *protocol.ClientFrame) *protocol.Error {
+	if perr := s.requireOperator(); perr != nil {
+		return perr
+	}
+	a, ok := s.attached[f.ConversationID]
+	if !ok {
+		return protocol.Errorf(protocol.CodeNotOpen, "watch the conversation first")
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	// Only the holder releases; an already released conversation is not
+	// released again (ChangeMode would accept it as a retry).
+	if cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID); err != nil {
+		return s.storeError(err, "get conversation")
+	} else if a.conv.setMode(cur); cur.Mode != storage.ModeOperator || cur.Operator != s.identity.UserID {
+		if cur.Status == storage.StatusEnded {
+			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		}
+		return protocol.Errorf(protocol.CodeConflict, "you do not hold this conversation")
+	}
+	conv, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
+		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeOperator},
+		To: storage.ModeAI, Operator: s.identity.UserID, At: s.r.cfg.Now().UTC(),
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		a.conv.setMode(conv)
+		if conv.Status == storage.StatusEnded {
+			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		}
+		return protocol.Errorf(protocol.CodeConflict, "you do not hold this conversation")
+	}
+	if err != nil {
+		return s.storeError(err, "release")
+	}
+	a.conv.setMode(conv)
+	s.r.cfg.Metrics.Takeover(string(storage.AuditRelease))
+	s.audit(ctx, storage.AuditRelease, f.ConversationID)
+	if perr := s.publishMode(ctx, conv, s.operatorName()); perr != nil {
+		return perr
+	}
+	s.ok(f)
+	return nil
+}
+
+// handleHelp records that the user asks for a person and tells the
+// notifier. Asking again while waiting or while an operator is there
+// changes nothing.
+func (s *socket) handleHelp(f *protocol.ClientFrame) *protocol.Error {
+	a, ok := s.attached[f.ConversationID]
+	if !ok || a.conv.owner() != s.identity.UserID {
+		return protocol.Errorf(protocol.CodeNotOpen, "open the conversation first")
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if perr := s.allow(ctx, "help:", s.r.cfg.HelpLimit); perr != nil {
+		s.r.cfg.Metrics.LimiterDenied("help")
+		return perr
+	}
+	// A repeated request changes nothing and notifies nobody again.
+	if cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID); err != nil {
+		return s.storeError(err, "get conversation")
+	} else if a.conv.setMode(cur); cur.Status == storage.StatusEnded {
+		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+	} else if cur.Mode != storage.ModeAI {
+		s.ok(f) // already waiting, or a person is already there
+		return nil
+	}
+	now := s.r.cfg.Now().UTC()
+	conv, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
+		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeAI}, To: storage.ModeWaiting, At: now,
+	})
+	if errors.Is(err, storage.ErrConflict) {
+		a.conv.setMode(conv)
+		if conv.Status == storage.StatusEnded {
+			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		}
+		s.ok(f) // already waiting, or a person is already there
+		return nil
+	}
+	if err != nil {
+		return s.storeError(err, "request help")
+	}
+	a.conv.setMode(conv)
+	s.r.cfg.Metrics.HelpRequested()
+	s.audit(ctx, storage.AuditHelpRequest, f.ConversationID)
+	if n := s.r.cfg.Notifier; n != nil {
+		req := notify.HelpRequest{ConversationID: conv.ID, UserID: conv.UserID, UserName: s.identity.Name, At: now}
+		if err := n.Notify(ctx, req); err != nil {
+			// The request is recorded (operators see it in the queue);
+			// only the push notification is lost.
+			s.frameLog().Warn("help request not queued for notification", "conversation", conv.ID, "err", err)
+		}
+	}
+	if perr := s.publishMode(ctx, conv, ""); perr != nil {
+		return perr
+	}
+	s.ok(f)
+	return nil
+}
+
+// publishMode tells every socket of the conversation its new mode.
+func (s *socket) publishMode(ctx context.Context, conv storage.Conversation, operatorName string) *protocol.Error {
+	ev := &protocol.ServerFrame{Type: protocol.TypeModeChanged, ConversationID: conv.ID, Mode: string(conv.Mode.Normalize())}
+	if operatorName != "" {
+		ev.Operator = &protocol.Operator{Name: operatorName}
+	}
+	if _, err := s.r.publish(ctx, conv.ID, ev); err != nil {
+		return s.brokerError(err, "publish mode")
+	}
+	return nil
+}
+
+// audit records an action in the audit log. The action has happened by
+// then; a failed write is logged, not undone.
+func (s *socket) audit(ctx context.Context, action storage.AuditAction, conversationID string) {
+	pctx, cancel := s.r.persistCtx(ctx)
+	defer cancel()
+	err := s.r.cfg.Store.AppendAudit(pctx, storage.AuditEntry{
+		ID: "a_" + rand.Text(), At: s.r.cfg.Now().UTC(), Actor: s.identity.UserID,
+		Action: action, ConversationID: conversationID,
+	})
+	if err != nil {
+		s.frameLog().Error("audit entry not stored", "action", action, "conversation", conversationID, "err", err)
+	}
+}
+
+// sendWithoutReply stores a message that no reply answers: an operator's,
+// or the user's while an operator holds the conversation.
+func (s *socket) sendWithoutReply(ctx context.Context, f *protocol.ClientFrame, st *conversation, role storage.Role) *protocol.Error {
+	st.mu.Lock()
+	createdAt := st.nextTime(s.r.cfg.Now())
+	st.mu.Unlock()
+	stored, created, err := s.r.cfg.Store.AppendMessage(ctx, storage.Message{
+		ID: f.MessageID, ConversationID: f.ConversationID, Role: role, Text: f.Text,
+		Status: storage.MessageComplete, CreatedAt: createdAt, UpdatedAt: createdAt,
+	})
+	if err != nil {
+		return s.storeError(err, "append message")
+	}
+	if created {
+		s.r.cfg.Metrics.MessageAccepted(string(role)) // counted before the client can see it
+	}
+	s.ack(f, !created)
+	if !created {
+		return nil
+	}
+	if _, err := s.r.publish(ctx, f.ConversationID, &protocol.ServerFrame{
+		Type: protocol.TypeMessage, ConversationID: f.ConversationID, Message: ptr(wireMessage(stored)),
+	}); err != nil {
+		s.frameLog().Warn("publish message", "conversation", f.ConversationID, "err", err)
+	}
+	return nil
+}

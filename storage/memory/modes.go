@@ -1,0 +1,74 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// ChangeMode applies c under the store's lock, so concurrent changes of
+// one conversation are serialized and exactly one of several racing
+// takeovers wins. See storage.ModeChange for the rules and errors.
+func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Conversation{}, err
+	}
+	from, err := validateModeChange(c)
+	if err != nil {
+		return storage.Conversation{}, fmt.Errorf("memory: change mode: %w", err)
+	}
+	to := c.To.Normalize()
+	holder := ""
+	if to == storage.ModeOperator {
+		holder = c.Operator
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.convs[c.ConversationID]
+	if !ok {
+		return storage.Conversation{}, notFoundConversation(c.ConversationID)
+	}
+	stored := e.c.Mode.Normalize()
+	switch {
+	case e.c.Status == storage.StatusEnded:
+		return copyConversation(e.c), fmt.Errorf("memory: change mode of %q: conversation ended: %w", c.ConversationID, storage.ErrConflict)
+	case stored == to && e.c.Operator == holder:
+		// Already applied: a retry.
+	case !slices.Contains(from, stored):
+		return copyConversation(e.c), fmt.Errorf("memory: change mode of %q: mode is %q, not one of %q: %w",
+			c.ConversationID, stored, from, storage.ErrConflict)
+	case stored == storage.ModeOperator && e.c.Operator != c.Operator:
+		return copyConversation(e.c), fmt.Errorf("memory: change mode of %q: held by another operator: %w",
+			c.ConversationID, storage.ErrConflict)
+	}
+	e.c.Mode, e.c.Operator, e.c.ModeChangedAt = to, holder, c.At.Round(0)
+	return copyConversation(e.c), nil
+}
+
+// validateModeChange checks c and returns its From modes normalized.
+// Problems wrap storage.ErrInvalid.
+func validateModeChange(c storage.ModeChange) ([]storage.Mode, error) {
+	switch {
+	case c.ConversationID == "":
+		return nil, fmt.Errorf("empty conversation id: %w", storage.ErrInvalid)
+	case len(c.From) == 0:
+		return nil, fmt.Errorf("no From mode: %w", storage.ErrInvalid)
+	case !c.To.Valid():
+		return nil, fmt.Errorf("unknown mode %q: %w", c.To, storage.ErrInvalid)
+	case c.At.IsZero():
+		return nil, fmt.Errorf("zero At: %w", storage.ErrInvalid)
+	case c.To.Normalize() == storage.ModeOperator && c.Operator == "":
+		return nil, fmt.Errorf("operator mode without an operator: %w", storage.ErrInvalid)
+	}
+	from := make([]storage.Mode, len(c.From))
+	for i, m := range c.From {
+		if !m.Valid() {
+			return nil, fmt.Errorf("unknown mode %q: %w", m, storage.ErrInvalid)
+		}
+		from[i] = m.Normalize()
+	}
+	return from, nil
+}

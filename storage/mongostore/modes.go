@@ -1,0 +1,156 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// maxModeRechecks bounds how often ChangeMode retries a change that did
+// not match but that the conversation, read just after, would allow: a
+// concurrent change moved it in between.
+const maxModeRechecks = 3
+
+// ChangeMode implements storage.Store with one FindOneAndUpdate whose
+// filter holds the whole rule of storage.ModeChange (not ended; stored
+// mode among From and, when held, held by Operator; or mode and holder
+// already as asked), so the server decides atomically and two racing
+// takeovers cannot both win. When nothing matched, the conversation is
+// read to tell storage.ErrNotFound from storage.ErrConflict and returned
+// with the conflict.
+func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Conversation{}, fmt.Errorf("mongostore: change mode: %w", err)
+	}
+	from, err := validateModeChange(c)
+	if err != nil {
+		return storage.Conversation{}, fmt.Errorf("mongostore: change mode: %w", err)
+	}
+	to := c.To.Normalize()
+	holder := ""
+	if to == storage.ModeOperator {
+		holder = c.Operator
+	}
+	filter := modeChangeFilter(c.ConversationID, from, to, c.Operator, holder)
+	update := bson.D{{Key: "$set", Value: bson.D{
+		{Key: fMode, Value: string(to)},
+		{Key: fOperator, Value: holder},
+		{Key: fModeChangedAt, Value: date(c.At)},
+	}}}
+	opts := options.FindOneAndUpdate().SetReturnDocument(options.After)
+	var (
+		d       convDoc
+		applied bool
+	)
+	err = s.do(ctx, "change mode", func(ctx context.Context) error {
+		for range maxModeRechecks {
+			var changed convDoc
+			err := s.convs.FindOneAndUpdate(ctx, filter, update, opts).Decode(&changed)
+			if err == nil {
+				d, applied = changed, true
+				return nil
+			}
+			if !errors.Is(err, mongo.ErrNoDocuments) {
+				return err
+			}
+			if d, err = s.findConversation(ctx, c.ConversationID); err != nil {
+				return err
+			}
+			if !modeChangeApplies(d, from, to, c.Operator, holder) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.Conversation{}, err
+	}
+	if !applied {
+		return d.conversation(), fmt.Errorf("mongostore: change mode of %q: the conversation is %s in mode %q held by %q: %w",
+			c.ConversationID, d.Status, storage.Mode(d.Mode).Normalize(), d.Operator, storage.ErrConflict)
+	}
+	return d.conversation(), nil
+}
+
+// modeChangeFilter is the filter of the conversation id when the change
+// from one of from to (to, holder) by operator applies to it.
+func modeChangeFilter(id string, from []storage.Mode, to storage.Mode, operator, holder string) bson.D {
+	var free []any // stored forms of the modes no one holds
+	anyOf := bson.A{}
+	for _, m := range from {
+		if m == storage.ModeOperator {
+			anyOf = append(anyOf, bson.D{{Key: fMode, Value: string(m)}, {Key: fOperator, Value: operator}})
+			continue
+		}
+		free = append(free, storedForms(m)...)
+	}
+	if len(free) > 0 {
+		anyOf = append(anyOf, bson.D{{Key: fMode, Value: bson.D{{Key: "$in", Value: free}}}})
+	}
+	// Already applied: a retry. The holder of a mode other than operator
+	// is empty, or absent in a document that never changed mode.
+	already := bson.D{{Key: fMode, Value: bson.D{{Key: "$in", Value: storedForms(to)}}}}
+	if holder == "" {
+		already = append(already, bson.E{Key: fOperator, Value: bson.D{{Key: "$in", Value: bson.A{"", nil}}}})
+	} else {
+		already = append(already, bson.E{Key: fOperator, Value: holder})
+	}
+	anyOf = append(anyOf, already)
+	return bson.D{
+		{Key: fID, Value: id},
+		{Key: fStatus, Value: bson.D{{Key: "$ne", Value: string(storage.StatusEnded)}}},
+		{Key: "$or", Value: anyOf},
+	}
+}
+
+// storedForms returns the stored values that read as m.
+func storedForms(m storage.Mode) []any {
+	if m == storage.ModeAI {
+		return []any{string(storage.ModeAI), "", nil}
+	}
+	return []any{string(m)}
+}
+
+// modeChangeApplies evaluates the rule of modeChangeFilter on d.
+func modeChangeApplies(d convDoc, from []storage.Mode, to storage.Mode, operator, holder string) bool {
+	if d.Status == string(storage.StatusEnded) {
+		return false
+	}
+	stored := storage.Mode(d.Mode).Normalize()
+	if stored == to && d.Operator == holder {
+		return true
+	}
+	return slices.Contains(from, stored) && (stored != storage.ModeOperator || d.Operator == operator)
+}
+
+// validateModeChange checks c and returns its From modes normalized.
+// Problems wrap storage.ErrInvalid.
+func validateModeChange(c storage.ModeChange) ([]storage.Mode, error) {
+	switch {
+	case c.ConversationID == "":
+		return nil, fmt.Errorf("empty conversation id: %w", storage.ErrInvalid)
+	case len(c.From) == 0:
+		return nil, fmt.Errorf("no From mode: %w", storage.ErrInvalid)
+	case !c.To.Valid():
+		return nil, fmt.Errorf("unknown mode %q: %w", c.To, storage.ErrInvalid)
+	case c.At.IsZero():
+		return nil, fmt.Errorf("zero At: %w", storage.ErrInvalid)
+	case c.To.Normalize() == storage.ModeOperator && c.Operator == "":
+		return nil, fmt.Errorf("operator mode without an operator: %w", storage.ErrInvalid)
+	}
+	from := make([]storage.Mode, len(c.From))
+	for i, m := range c.From {
+		if !m.Valid() {
+			return nil, fmt.Errorf("unknown mode %q: %w", m, storage.ErrInvalid)
+		}
+		from[i] = m.Normalize()
+	}
+	return from, nil
+}

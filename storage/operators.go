@@ -1,0 +1,173 @@
+package storage
+
+import "time"
+
+// Mode says who answers a conversation's user.
+//
+// The modes form a small state machine: ModeAI → ModeWaiting (the user asked
+// for a person) → ModeOperator (an operator took it over) → ModeAI (the
+// operator released it). An operator may also take over straight from
+// ModeAI. Every change goes through Store.ChangeMode, which is atomic, so
+// two operators can never both hold a conversation, even when they reach it
+// through different server instances.
+type Mode string
+
+const (
+	// ModeAI: the model answers. Conversations stored with an empty mode
+	// are in this mode.
+	ModeAI Mode = "ai"
+	// ModeWaiting: the user asked for a person. The model still answers
+	// until an operator takes over, so the user is never left alone.
+	ModeWaiting Mode = "waiting"
+	// ModeOperator: an operator holds the conversation; the model does not
+	// answer.
+	ModeOperator Mode = "operator"
+)
+
+// Normalize returns ModeAI for the empty mode and m otherwise.
+func (m Mode) Normalize() Mode {
+	if m == "" {
+		return ModeAI
+	}
+	return m
+}
+
+// Valid reports whether m is one of the three modes (empty counts as ModeAI).
+func (m Mode) Valid() bool {
+	switch m.Normalize() {
+	case ModeAI, ModeWaiting, ModeOperator:
+		return true
+	}
+	return false
+}
+
+// ModeChange is one atomic transition of a conversation's mode.
+//
+// It applies only if the stored mode (empty read as ModeAI) is one of From
+// and, when the stored mode is ModeOperator, the stored Operator equals
+// Operator: an operator can release or re-take only what they hold.
+// Applied, it sets Mode to To, Operator to Operator when To is ModeOperator
+// (empty otherwise) and ModeChangedAt to At; a change to the mode and
+// holder already stored is applied too (it changes only ModeChangedAt),
+// which makes retries idempotent.
+//
+// ChangeMode returns the conversation as stored after the call. When the
+// change does not apply, nothing is written and the error wraps
+// ErrConflict; the returned conversation is then the stored one, so the
+// caller can tell who holds it. Ended conversations give ErrConflict;
+// unknown ids ErrNotFound; an empty ConversationID or From, an invalid
+// mode, a zero At, or To == ModeOperator without Operator give ErrInvalid.
+type ModeChange struct {
+	ConversationID string
+	From           []Mode
+	To             Mode
+	Operator       string
+	At             time.Time
+}
+
+// ConversationStats are a conversation's aggregates. Stores keep them as
+// fixed-size figures updated by AppendMessage and UpdateMessage, never
+// recomputed from the messages.
+type ConversationStats struct {
+	// MessageCount counts the messages created in the conversation, every
+	// role included.
+	MessageCount int64
+	// OperatorAssisted is true once an operator message was appended.
+	OperatorAssisted bool
+	// Usage sums the Usage of the conversation's messages as stored: the
+	// usage given to AppendMessage, then each UpdateMessage's difference
+	// from the stored value, whatever the role.
+	Usage Usage
+	// Responses counts replies that went from streaming to complete. A
+	// reply's response time runs from its CreatedAt to the UpdatedAt of the
+	// update that completed it.
+	Responses         int64
+	ResponseTimeTotal time.Duration
+	ResponseTimeMin   time.Duration
+	ResponseTimeMax   time.Duration
+}
+
+// AuditAction names what an audit entry records.
+type AuditAction string
+
+// Audit actions.
+const (
+	AuditTakeover    AuditAction = "takeover"     // an operator took a conversation over
+	AuditRelease     AuditAction = "release"      // an operator handed it back to the model
+	AuditEnd         AuditAction = "end"          // an operator ended it
+	AuditHelpRequest AuditAction = "help_request" // its user asked for a person
+)
+
+// MaxAuditDetailBytes caps AuditEntry.Detail; longer details give
+// ErrInvalid.
+const MaxAuditDetailBytes = 1024
+
+// AuditEntry is one record of the audit log.
+type AuditEntry struct {
+	ID             string // unique; chosen by the writer so retries are no-ops
+	At             time.Time
+	Actor          string // user id of who acted
+	Action         AuditAction
+	ConversationID string
+	Detail         string // short free text, at most MaxAuditDetailBytes
+}
+
+// AuditQuery selects a page of the audit log, newest first by (At, ID).
+// Zero-valued filters match everything.
+type AuditQuery struct {
+	ConversationID string
+	Actor          string
+	Action         AuditAction
+	From           time.Time // At ≥ From
+	Before         time.Time // At < Before
+	Limit          int       // 0 means DefaultPageSize; clamped to MaxPageSize
+	Cursor         string    // from a previous page with the same filters
+}
+
+// AuditPage is one page of audit entries.
+type AuditPage struct {
+	Entries    []AuditEntry
+	NextCursor string
+}
+
+// AggregateQuery bounds the figures of Aggregate to [From, Before); a zero
+// bound is open.
+type AggregateQuery struct {
+	From   time.Time
+	Before time.Time
+}
+
+// Aggregate holds the figures of a time range.
+type Aggregate struct {
+	// Conversations created in the range.
+	Conversations int64
+	// OperatorAssisted counts those of them an operator wrote in.
+	OperatorAssisted int64
+	// Messages created in the range, every role included.
+	Messages int64
+	// Usage sums the usage of the replies created in the range.
+	Usage Usage
+	// Responses counts the replies created in the range that completed;
+	// the percentiles are over their response times (see
+	// ConversationStats), by the nearest-rank method (PercentileRank);
+	// zero when Responses is zero.
+	Responses       int64
+	ResponseTimeP50 time.Duration
+	ResponseTimeP90 time.Duration
+	ResponseTimeP99 time.Duration
+	// HelpRequests counts the AuditHelpRequest entries in the range.
+	HelpRequests int64
+}
+
+// PercentileRank returns the 1-based rank, in ascending order, of the p-th
+// percentile of n values by the nearest-rank method: ⌈p·n/100⌉, at least 1.
+// It returns 0 when n is 0; p is clamped to [0, 100]. Every Store computes
+// Aggregate's percentiles with it, so they agree exactly.
+func PercentileRank(n int64, p int) int64 {
+	if n <= 0 {
+		return 0
+	}
+	p = min(max(p, 0), 100)
+	r := (int64(p)*n + 99) / 100
+	return max(r, 1)
+}
