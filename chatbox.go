@@ -132,8 +132,11 @@ func New(opts ...Option) (*Server, error) {
 	}
 	var notifier notify.Notifier
 	if cfg.notifier != nil {
-		s.notifier = notify.NewAsync(cfg.notifier, 0, cfg.logger)
-		notifier = s.notifier
+		a := notify.NewAsync(cfg.notifier, 0, cfg.logger)
+		s.notifier, notifier = a, a
+		// Shutdown closes it with its own deadline first; this covers the
+		// failure paths of New.
+		s.closers = append(s.closers, func() error { return a.Close(context.Background()) })
 	}
 	models, defaultModel := cfg.routerModels()
 	r, err := router.New(router.Config{
@@ -150,7 +153,8 @@ func New(opts ...Option) (*Server, error) {
 		MessageLimit:          cfg.messageRate, ConversationLimit: cfg.conversationRate,
 		SessionTTL: cfg.sessionTTL, MaxSessions: cfg.maxSessions,
 		MaxSocketsPerUser: cfg.maxSocketsPerUser, MaxGenerationsPerUser: cfg.maxGenerationsPerUser,
-		OperatorRoles: cfg.operatorRoles, HelpLimit: cfg.helpRate, Notifier: notifier, Metrics: s.metrics,
+		OperatorRoles: cfg.operatorRoles, HelpLimit: cfg.helpRate, OperatorLimit: cfg.adminRate,
+		Notifier: notifier, Metrics: s.metrics,
 	})
 	if err != nil {
 		s.close()

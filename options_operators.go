@@ -56,8 +56,11 @@ func WithAdminPrefix(prefix string) Option {
 	}
 }
 
-// WithAdminRate limits the admin API requests of each operator; beyond it
-// they get 429 with Retry-After. Default 10 per second with a burst of 40.
+// WithAdminRate limits the admin API requests of each operator (beyond it
+// they get 429 with Retry-After), and, as a separate budget of the same
+// size, their operator frames on sockets (watch, takeover, release and
+// ending a user's conversation; beyond it rate_limited). Default 10 per
+// second with a burst of 40.
 func WithAdminRate(l ratelimit.Limit) Option {
 	return func(c *config) error { return checkRate("WithAdminRate", l, &c.adminRate) }
 }

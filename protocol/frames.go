@@ -22,6 +22,7 @@ type ClientFrame struct {
 	Active         *bool             `json:"active,omitempty"`          // typing
 	Cursor         string            `json:"cursor,omitempty"`          // history, list
 	Limit          int               `json:"limit,omitempty"`           // open, history, list
+	Force          bool              `json:"force,omitempty"`           // takeover from an operator who left
 }
 
 // ServerFrame is any frame the server sends. Which fields are set depends on

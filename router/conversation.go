@@ -31,10 +31,6 @@ type conversation struct {
 	// lastReplySeq is the last delta's number of the latest finished reply.
 	lastReplySeq int64
 	stats        session.Stats
-	// mode and operator mirror the stored mode; the store stays the
-	// authority (see refreshMode).
-	mode     storage.Mode
-	operator string
 }
 
 // load fills the state from the store the first time it is needed.
@@ -48,7 +44,6 @@ func (c *conversation) load(conv storage.Conversation, last time.Time) {
 	c.userID = conv.UserID
 	c.model = conv.Model
 	c.ended = conv.Status == storage.StatusEnded
-	c.mode, c.operator = conv.Mode.Normalize(), conv.Operator
 	if last.After(c.lastAt) {
 		c.lastAt = last
 	}
@@ -93,9 +88,6 @@ func (c *conversation) claim(parent context.Context, timeout time.Duration, now 
 	if c.gen != nil {
 		return nil, time.Time{}, protocol.Errorf(protocol.CodeBusy, "a reply is being generated: wait for it or stop it")
 	}
-	if c.mode == storage.ModeOperator {
-		return nil, time.Time{}, errOperatorHolds
-	}
 	g := newGeneration(parent, timeout)
 	c.gen = g
 	return g, c.nextTime(now), nil
@@ -132,29 +124,12 @@ func (c *conversation) markEnded() bool {
 	return true
 }
 
-// setMode records a mode read from or written to the store. Taking the
-// conversation over stops the reply being generated, with finish reason
-// handoff; it reports whether one was running.
-func (c *conversation) setMode(conv storage.Conversation) bool {
-	c.mu.Lock()
-	c.mode, c.operator = conv.Mode.Normalize(), conv.Operator
-	if conv.Status == storage.StatusEnded {
-		c.ended = true
-	}
-	g := c.gen
-	c.mu.Unlock()
-	if g != nil && conv.Mode == storage.ModeOperator {
-		g.cancel(errHandoff)
-		return true
-	}
-	return false
-}
-
-// held reports whether operatorID holds the conversation.
-func (c *conversation) held(operatorID string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.mode == storage.ModeOperator && c.operator == operatorID
+// handoff stops the reply being generated, if any, because an operator
+// took the conversation over; it ends with finish reason handoff. The mode
+// itself is never cached here: the store is the authority, read at every
+// send (see handleSend), so no copy can go stale.
+func (c *conversation) handoff() {
+	c.cancelGeneration(errHandoff)
 }
 
 func (c *conversation) owner() string {

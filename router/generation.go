@@ -108,6 +108,9 @@ func (r *Router) generate(st *conversation, g *generation, userMsg storage.Messa
 	defer cancelPub()
 	started := r.cfg.Now()
 	log := r.log.With("conversation", st.id, "reply", g.replyID)
+	if sub := r.followHandoff(g, st.id, log); sub != nil {
+		defer sub.Close()
+	}
 
 	st.mu.Lock()
 	model := st.model

@@ -316,6 +316,11 @@ func (s *socket) handleEnd(f *protocol.ClientFrame) *protocol.Error {
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
+	if a.conv.owner() != s.identity.UserID {
+		if _, perr := s.operatorFrame(ctx, f); perr != nil {
+			return perr
+		}
+	}
 	if err := s.r.cfg.Store.EndConversation(ctx, f.ConversationID, s.r.cfg.Now()); err != nil {
 		return s.storeError(err, "end conversation")
 	}
@@ -324,7 +329,7 @@ func (s *socket) handleEnd(f *protocol.ClientFrame) *protocol.Error {
 		return nil
 	}
 	if a.conv.owner() != s.identity.UserID {
-		s.audit(ctx, storage.AuditEnd, f.ConversationID) // an operator ended it
+		s.audit(ctx, storage.AuditEnd, f.ConversationID, "") // an operator ended it
 	}
 	a.conv.cancelGeneration(errEnded)
 	if _, err := s.r.publish(ctx, f.ConversationID, &protocol.ServerFrame{Type: protocol.TypeEnded, ConversationID: f.ConversationID}); err != nil {

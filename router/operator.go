@@ -1,12 +1,15 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"slices"
 	"unicode/utf8"
 
+	"github.com/chatboxsdk/chatbox/broker"
 	"github.com/chatboxsdk/chatbox/notify"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/storage"
@@ -17,12 +20,7 @@ import (
 // through Store.ChangeMode, a compare-and-set, so of many operators (on
 // any number of instances) taking one conversation over, exactly one wins.
 
-var (
-	errHandoff = errors.New("an operator took the conversation over")
-	// errOperatorHolds is claim's answer while an operator holds the
-	// conversation: the message is stored and no reply is generated.
-	errOperatorHolds = protocol.Errorf(protocol.CodeConflict, "an operator holds the conversation")
-)
+var errHandoff = errors.New("an operator took the conversation over")
 
 // maxOperatorNameBytes caps the display name sent in mode events.
 const maxOperatorNameBytes = 64
@@ -58,53 +56,92 @@ func (s *socket) handleWatch(f *protocol.ClientFrame) *protocol.Error {
 	if perr := s.requireOperator(); perr != nil {
 		return perr
 	}
+	ctx, cancel := s.opCtx()
+	perr := s.allow(ctx, "op:", s.r.cfg.OperatorLimit)
+	cancel()
+	if perr != nil {
+		s.r.cfg.Metrics.LimiterDenied("operator")
+		return perr
+	}
 	return s.handleOpen(f)
 }
 
-func (s *socket) handleTakeover(f *protocol.ClientFrame) *protocol.Error {
+// operatorFrame checks what every operator frame needs: the role, the
+// conversation watched on this socket, and the operator's rate limit.
+func (s *socket) operatorFrame(ctx context.Context, f *protocol.ClientFrame) (*attachment, *protocol.Error) {
 	if perr := s.requireOperator(); perr != nil {
-		return perr
+		return nil, perr
 	}
 	a, ok := s.attached[f.ConversationID]
 	if !ok {
-		return protocol.Errorf(protocol.CodeNotOpen, "watch the conversation first")
+		return nil, protocol.Errorf(protocol.CodeNotOpen, "watch the conversation first")
 	}
+	if perr := s.allow(ctx, "op:", s.r.cfg.OperatorLimit); perr != nil {
+		s.r.cfg.Metrics.LimiterDenied("operator")
+		return nil, perr
+	}
+	return a, nil
+}
+
+func (s *socket) handleTakeover(f *protocol.ClientFrame) *protocol.Error {
 	ctx, cancel := s.opCtx()
 	defer cancel()
+	a, perr := s.operatorFrame(ctx, f)
+	if perr != nil {
+		return perr
+	}
 	uid := s.identity.UserID
 	// ChangeMode also succeeds when the change was already made (that
 	// makes retries safe), so a takeover of a conversation this operator
 	// already holds is told apart first: it announces nothing again.
-	if cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID); err != nil {
+	cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
+	switch {
+	case err != nil:
 		return s.storeError(err, "get conversation")
-	} else if a.conv.setMode(cur); cur.Status != storage.StatusEnded && cur.Mode == storage.ModeOperator && cur.Operator == uid {
+	case cur.Status == storage.StatusEnded:
+		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+	case cur.Mode == storage.ModeOperator && cur.Operator == uid:
 		s.ok(f)
 		return nil
+	}
+	var detail string
+	if cur.Mode == storage.ModeOperator && f.Force {
+		// An operator who left without handing back must not strand the
+		// user: the conversation goes back to the queue on its holder's
+		// behalf (a compare-and-set on that holder), then is taken below.
+		_, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
+			ConversationID: cur.ID, From: []storage.Mode{storage.ModeOperator},
+			To: storage.ModeWaiting, Operator: cur.Operator, At: s.r.cfg.Now().UTC(),
+		})
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
+			return s.storeError(err, "take over from "+cur.Operator)
+		}
+		detail = "taken from " + cur.Operator
 	}
 	conv, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
 		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeAI, storage.ModeWaiting},
 		To: storage.ModeOperator, Operator: uid, At: s.r.cfg.Now().UTC(),
 	})
 	if errors.Is(err, storage.ErrConflict) {
-		a.conv.setMode(conv)
 		switch {
 		case conv.Status == storage.StatusEnded:
 			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
 		case conv.Mode == storage.ModeOperator && conv.Operator == uid:
-			s.ok(f) // already held by this operator
+			s.ok(f) // taken by this operator on another socket meanwhile
 			return nil
 		default:
-			return protocol.Errorf(protocol.CodeConflict, "another operator holds the conversation")
+			return protocol.Errorf(protocol.CodeConflict, "another operator holds the conversation (take it over with force if they left)")
 		}
 	}
 	if err != nil {
 		return s.storeError(err, "take over")
 	}
-	// The mode is set before the running reply is stopped, so no new reply
-	// can start in between; that reply ends with finish reason handoff.
-	a.conv.setMode(conv)
+	// The store says operator before the running reply is stopped: a send
+	// that claims the conversation afterwards reads the store and stores
+	// its message without a reply (see handleSend).
+	a.conv.handoff()
 	s.r.cfg.Metrics.Takeover(string(storage.AuditTakeover))
-	s.audit(ctx, storage.AuditTakeover, f.ConversationID)
+	s.audit(ctx, storage.AuditTakeover, f.ConversationID, detail)
 	if perr := s.publishMode(ctx, conv, s.operatorName()); perr != nil {
 		return perr
 	}
@@ -113,31 +150,28 @@ func (s *socket) handleTakeover(f *protocol.ClientFrame) *protocol.Error {
 }
 
 func (s *socket) handleRelease(f *protocol.ClientFrame) *protocol.Error {
-	if perr := s.requireOperator(); perr != nil {
-		return perr
-	}
-	a, ok := s.attached[f.ConversationID]
-	if !ok {
-		return protocol.Errorf(protocol.CodeNotOpen, "watch the conversation first")
-	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
-	// Only the holder releases; an already released conversation is not
-	// released again (ChangeMode would accept it as a retry).
-	if cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID); err != nil {
+	if _, perr := s.operatorFrame(ctx, f); perr != nil {
+		return perr
+	}
+	uid := s.identity.UserID
+	// Only the holder releases, and a released conversation is not
+	// released again (ChangeMode would accept that as a retry).
+	cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
+	switch {
+	case err != nil:
 		return s.storeError(err, "get conversation")
-	} else if a.conv.setMode(cur); cur.Mode != storage.ModeOperator || cur.Operator != s.identity.UserID {
-		if cur.Status == storage.StatusEnded {
-			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
-		}
+	case cur.Status == storage.StatusEnded:
+		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+	case cur.Mode != storage.ModeOperator || cur.Operator != uid:
 		return protocol.Errorf(protocol.CodeConflict, "you do not hold this conversation")
 	}
 	conv, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
 		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeOperator},
-		To: storage.ModeAI, Operator: s.identity.UserID, At: s.r.cfg.Now().UTC(),
+		To: storage.ModeAI, Operator: uid, At: s.r.cfg.Now().UTC(),
 	})
 	if errors.Is(err, storage.ErrConflict) {
-		a.conv.setMode(conv)
 		if conv.Status == storage.StatusEnded {
 			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
 		}
@@ -146,9 +180,8 @@ func (s *socket) handleRelease(f *protocol.ClientFrame) *protocol.Error {
 	if err != nil {
 		return s.storeError(err, "release")
 	}
-	a.conv.setMode(conv)
 	s.r.cfg.Metrics.Takeover(string(storage.AuditRelease))
-	s.audit(ctx, storage.AuditRelease, f.ConversationID)
+	s.audit(ctx, storage.AuditRelease, f.ConversationID, "")
 	if perr := s.publishMode(ctx, conv, s.operatorName()); perr != nil {
 		return perr
 	}
@@ -171,11 +204,13 @@ func (s *socket) handleHelp(f *protocol.ClientFrame) *protocol.Error {
 		return perr
 	}
 	// A repeated request changes nothing and notifies nobody again.
-	if cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID); err != nil {
+	cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
+	switch {
+	case err != nil:
 		return s.storeError(err, "get conversation")
-	} else if a.conv.setMode(cur); cur.Status == storage.StatusEnded {
+	case cur.Status == storage.StatusEnded:
 		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
-	} else if cur.Mode != storage.ModeAI {
+	case cur.Mode != storage.ModeAI:
 		s.ok(f) // already waiting, or a person is already there
 		return nil
 	}
@@ -184,25 +219,23 @@ func (s *socket) handleHelp(f *protocol.ClientFrame) *protocol.Error {
 		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeAI}, To: storage.ModeWaiting, At: now,
 	})
 	if errors.Is(err, storage.ErrConflict) {
-		a.conv.setMode(conv)
 		if conv.Status == storage.StatusEnded {
 			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
 		}
-		s.ok(f) // already waiting, or a person is already there
+		s.ok(f) // a person was asked for, or arrived, meanwhile
 		return nil
 	}
 	if err != nil {
 		return s.storeError(err, "request help")
 	}
-	a.conv.setMode(conv)
 	s.r.cfg.Metrics.HelpRequested()
-	s.audit(ctx, storage.AuditHelpRequest, f.ConversationID)
+	s.audit(ctx, storage.AuditHelpRequest, f.ConversationID, "")
 	if n := s.r.cfg.Notifier; n != nil {
 		req := notify.HelpRequest{ConversationID: conv.ID, UserID: conv.UserID, UserName: s.identity.Name, At: now}
 		if err := n.Notify(ctx, req); err != nil {
 			// The request is recorded (operators see it in the queue);
 			// only the push notification is lost.
-			s.frameLog().Warn("help request not queued for notification", "conversation", conv.ID, "err", err)
+			s.frameLog().Warn("help request not queued for notification", "err", err)
 		}
 	}
 	if perr := s.publishMode(ctx, conv, ""); perr != nil {
@@ -226,12 +259,12 @@ func (s *socket) publishMode(ctx context.Context, conv storage.Conversation, ope
 
 // audit records an action in the audit log. The action has happened by
 // then; a failed write is logged, not undone.
-func (s *socket) audit(ctx context.Context, action storage.AuditAction, conversationID string) {
+func (s *socket) audit(ctx context.Context, action storage.AuditAction, conversationID, detail string) {
 	pctx, cancel := s.r.persistCtx(ctx)
 	defer cancel()
 	err := s.r.cfg.Store.AppendAudit(pctx, storage.AuditEntry{
 		ID: "a_" + rand.Text(), At: s.r.cfg.Now().UTC(), Actor: s.identity.UserID,
-		Action: action, ConversationID: conversationID,
+		Action: action, ConversationID: conversationID, Detail: detail,
 	})
 	if err != nil {
 		s.frameLog().Error("audit entry not stored", "action", action, "conversation", conversationID, "err", err)
@@ -264,4 +297,40 @@ func (s *socket) sendWithoutReply(ctx context.Context, f *protocol.ClientFrame, 
 		s.frameLog().Warn("publish message", "conversation", f.ConversationID, "err", err)
 	}
 	return nil
+}
+
+// modeEventPrefix and modeOperatorField recognise an encoded mode event
+// announcing a takeover (protocol.Encode writes "type" first).
+var (
+	modeEventPrefix   = []byte(`{"type":"` + protocol.TypeModeChanged + `"`)
+	modeOperatorField = []byte(`"mode":"` + protocol.ModeOperator + `"`)
+)
+
+// followHandoff stops g when an operator takes the conversation over
+// through any instance: the takeover's mode event reaches every instance
+// through the broker. The store is read once after subscribing, which
+// covers a takeover whose event was published before the subscription (it
+// wrote the store first). The caller closes the returned subscription.
+func (r *Router) followHandoff(g *generation, conversationID string, log *slog.Logger) broker.Subscription {
+	ctx := g.pubCtx
+	after, err := r.cfg.Broker.LastSeq(ctx, conversationID)
+	if err != nil {
+		log.Warn("cannot follow takeovers of this reply", "err", err)
+		return nil
+	}
+	sub, err := r.cfg.Broker.Subscribe(ctx, conversationID, after, func(ev broker.Event) {
+		if bytes.HasPrefix(ev.Data, modeEventPrefix) && bytes.Contains(ev.Data, modeOperatorField) {
+			g.cancel(errHandoff)
+		}
+	})
+	if err != nil {
+		log.Warn("cannot follow takeovers of this reply", "err", err)
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(g.ctx, r.cfg.StoreTimeout)
+	defer cancel()
+	if conv, err := r.cfg.Store.GetConversation(sctx, conversationID); err == nil && conv.Mode == storage.ModeOperator {
+		g.cancel(errHandoff)
+	}
+	return sub
 }

@@ -85,6 +85,9 @@ type Config struct {
 	OperatorRoles []string
 	// HelpLimit bounds help requests per user.
 	HelpLimit ratelimit.Limit
+	// OperatorLimit bounds each operator's watch, takeover, release and
+	// end frames.
+	OperatorLimit ratelimit.Limit
 	// Notifier is told about help requests; nil: nobody is. It must not
 	// block (wrap a slow one in notify.Async).
 	Notifier notify.Notifier

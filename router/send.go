@@ -24,25 +24,9 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 	}
 	st := a.conv
 	uid := s.identity.UserID
-	// The store is the authority on who answers: another instance may have
-	// changed the mode since this one last looked.
-	conv, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
-	if err != nil {
-		return s.storeError(err, "get conversation")
-	}
-	st.setMode(conv)
-	if conv.Status == storage.StatusEnded {
-		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
-	}
-	if conv.UserID != uid {
-		// Only an operator can have another user's conversation open.
-		if conv.Mode != storage.ModeOperator || conv.Operator != uid {
-			return protocol.Errorf(protocol.CodeConflict, "take the conversation over before writing to its user")
-		}
-		return s.sendWithoutReply(ctx, f, st, storage.RoleOperator)
-	}
-	if conv.Mode == storage.ModeOperator {
-		return s.sendWithoutReply(ctx, f, st, storage.RoleUser)
+	if st.owner() != uid {
+		// Only operators open other users' conversations.
+		return s.sendAsOperator(ctx, f, st)
 	}
 	if !s.r.reserveGeneration(uid) {
 		// A resend of an answered message is acknowledged; anything else,
@@ -55,10 +39,6 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 		return protocol.Errorf(protocol.CodeBusy, "too many replies are running for this user: wait for one to end")
 	}
 	g, createdAt, perr := st.claim(s.r.genCtx, s.r.cfg.GenerationTimeout, s.r.cfg.Now())
-	if perr == errOperatorHolds { // taken over since the mode was read
-		s.r.releaseGeneration(uid)
-		return s.sendWithoutReply(ctx, f, st, storage.RoleUser)
-	}
 	if perr != nil {
 		s.r.releaseGeneration(uid)
 		if perr.Code == protocol.CodeBusy && s.isDuplicate(ctx, f) {
@@ -76,6 +56,19 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 			s.r.releaseGeneration(uid)
 		}
 	}()
+	// The store is the authority on who answers (another instance may have
+	// changed the mode), read after the claim: a takeover writes the store
+	// and then stops the claimed reply, so whichever comes second sees the
+	// other, and no reply runs while an operator holds the conversation.
+	conv, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
+	switch {
+	case err != nil:
+		return s.storeError(err, "get conversation")
+	case conv.Status == storage.StatusEnded:
+		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+	case conv.Mode == storage.ModeOperator:
+		return s.sendWithoutReply(ctx, f, st, storage.RoleUser) // the deferred unclaim frees the claim
+	}
 	stored, created, err := s.r.cfg.Store.AppendMessage(ctx, storage.Message{
 		ID: f.MessageID, ConversationID: f.ConversationID, Role: storage.RoleUser, Text: f.Text,
 		Status: storage.MessageComplete, CreatedAt: createdAt, UpdatedAt: createdAt,
@@ -108,6 +101,21 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 	}
 	started = true
 	return nil
+}
+
+// sendAsOperator stores the message of the operator holding the
+// conversation; any other operator is refused.
+func (s *socket) sendAsOperator(ctx context.Context, f *protocol.ClientFrame, st *conversation) *protocol.Error {
+	conv, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
+	switch {
+	case err != nil:
+		return s.storeError(err, "get conversation")
+	case conv.Status == storage.StatusEnded:
+		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+	case conv.Mode != storage.ModeOperator || conv.Operator != s.identity.UserID || !s.isOperator():
+		return protocol.Errorf(protocol.CodeConflict, "take the conversation over before writing to its user")
+	}
+	return s.sendWithoutReply(ctx, f, st, storage.RoleOperator)
 }
 
 func (s *socket) ack(f *protocol.ClientFrame, duplicate bool) {

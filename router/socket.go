@@ -386,6 +386,15 @@ func (s *socket) reauthenticate(f *protocol.ClientFrame) *protocol.Error {
 	}
 	s.identity = id
 	s.setExpiry(id.ExpiresAt)
+	if !s.isOperator() {
+		// Roles come with the token: without the operator role the socket
+		// keeps only the user's own conversations.
+		for convID, a := range s.attached {
+			if a.conv.owner() != id.UserID {
+				s.leave(convID)
+			}
+		}
+	}
 	s.ok(f)
 	return nil
 }
