@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/chatboxsdk/chatbox"
+	"github.com/chatboxsdk/chatbox/auth"
 	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/llm/scripted"
 	"github.com/chatboxsdk/chatbox/ratelimit"
@@ -170,6 +171,108 @@ func TestOperatorTakesOverInTheConsoleWritesAndTheUserPageShowsIt(t *testing.T) 
 	}
 	if !sawOperator {
 		t.Fatalf("the model was not given the operator's turn: %+v", asked.last().Messages)
+	}
+}
+
+// A second operator, for the tests where two of them meet.
+const (
+	secondOperatorToken = "token-oscar-0123456789"
+	secondOperatorName  = "Oscar"
+)
+
+// withSecondOperator returns an option that signs in the app's user and
+// operator as usual, and Oscar as a second operator.
+func withSecondOperator(t *testing.T) chatbox.Option {
+	t.Helper()
+	authn, err := auth.NewStaticTokens(map[string]auth.Identity{
+		userToken:           {UserID: "alice", Name: userName},
+		operatorToken:       {UserID: "olivia", Name: operatorName, Roles: []string{"operator"}},
+		secondOperatorToken: {UserID: "oscar", Name: secondOperatorName, Roles: []string{"operator"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chatbox.WithAuthenticator(authn)
+}
+
+// openConsoleAt opens the console on one conversation (named in its
+// address) and signs in with token.
+func openConsoleAt(t *testing.T, a *app, id, token string) *page {
+	t.Helper()
+	p := openTab(t, a.URL+"/operator#"+id)
+	p.waitJS(`!document.getElementById("signin").hidden && document.activeElement === document.getElementById("signin-token")`)
+	p.do(chromedp.SendKeys(chromedp.ID("signin-token"), token), chromedp.Click(chromedp.CSS(`#signin button[type="submit"]`)))
+	return p
+}
+
+func TestASecondOperatorTakesOverAConversationAnotherOperatorHolds(t *testing.T) {
+	a := startApp(t, appConfig{
+		Provider: scripted.New(scripted.WithResponder(func(req llmRequest) scripted.Reply {
+			return scripted.Reply{Deltas: scripted.Words("echo: " + lastUser(req))}
+		})),
+		Options: []chatbox.Option{withSecondOperator(t)},
+	})
+	user := openPage(t, a.URL+"/", "")
+	user.send("Is anyone there?")
+	user.waitReplyDone(2)
+	id := user.conversationID()
+
+	// Olivia takes the conversation over, and keeps it.
+	olivia := openConsoleAt(t, a, id, operatorToken)
+	olivia.waitJS(`document.querySelectorAll("#messages .msg").length === 2 && !document.getElementById("takeover").disabled`)
+	olivia.do(chromedp.Click(chromedp.ID("takeover")))
+	olivia.waitJS(`document.getElementById("d-mode").textContent === "You are answering" && !document.getElementById("composer-text").disabled`)
+	user.waitJS(`document.getElementById("mode-banner").textContent.includes("Olivia joined the conversation")`)
+
+	// Oscar sees her holding it: the ordinary takeover is not offered, the
+	// forced one is, and it waits for a confirmation.
+	oscar := openConsoleAt(t, a, id, secondOperatorToken)
+	oscar.waitJS(`document.getElementById("me").textContent === "Signed in as Oscar" &&
+		document.querySelectorAll("#messages .msg").length === 2 &&
+		document.getElementById("d-mode").textContent === "olivia is answering" &&
+		!document.getElementById("force").hidden && !document.getElementById("force").disabled`)
+	var held struct {
+		Take, Composer bool
+		Force, Why     string
+	}
+	oscar.eval(`({take: document.getElementById("takeover").disabled, composer: document.getElementById("composer-text").disabled,
+		force: document.getElementById("force").textContent, why: document.getElementById("composer-text").placeholder})`, &held)
+	if !held.Take || !held.Composer || held.Force != "Take over anyway" || held.Why != "olivia holds this conversation." {
+		t.Fatalf("Oscar's console while Olivia holds the conversation: %+v", held)
+	}
+	// With the keyboard: the first Enter asks for a confirmation, the
+	// second takes the conversation.
+	oscar.do(chromedp.Focus(chromedp.ID("force")), chromedp.KeyEvent("\r"))
+	oscar.waitJS(`document.getElementById("force").textContent === "Click again to take it over" &&
+		document.getElementById("force").classList.contains("armed") && document.activeElement === document.getElementById("force") &&
+		document.getElementById("d-mode").textContent === "olivia is answering"`)
+	oscar.do(chromedp.KeyEvent("\r"))
+	oscar.waitJS(`document.getElementById("d-mode").textContent === "You are answering" && document.getElementById("force").hidden &&
+		!document.getElementById("composer-text").disabled && document.activeElement === document.getElementById("composer-text")`)
+
+	// The user is told Oscar joined; Olivia's console says she no longer
+	// holds the conversation.
+	user.waitJS(`document.getElementById("mode-banner").textContent.includes("Oscar joined the conversation") &&
+		document.getElementById("hint-who").textContent === "You are talking to Oscar."`)
+	olivia.waitJS(`document.getElementById("d-mode").textContent === "Oscar is answering" &&
+		document.getElementById("composer-text").disabled && !document.getElementById("force").hidden`)
+
+	// Oscar writes, and the user reads it.
+	const hello = "Hi, Oscar here. Olivia had to leave; how can I help?"
+	oscar.send(hello)
+	user.waitJS(`[...document.querySelectorAll("#messages .msg-operator .body")].some(b => b.textContent === ` + js(hello) + `)`)
+	oscar.waitJS(`(() => { const m = [...document.querySelectorAll("#messages .msg")].pop();
+		return m.classList.contains("msg-operator") && m.dataset.status === "complete" && m.querySelector(".msg-who").textContent === "You (Oscar)"; })()`)
+	stored := listMessages(t, a, id)
+	if last := stored[len(stored)-1]; len(stored) != 3 || last.Role != storage.RoleOperator || last.Text != hello {
+		t.Fatalf("store holds %+v", stored)
+	}
+	audit, err := a.Store.ListAudit(context.Background(), storage.AuditQuery{ConversationID: id, Action: storage.AuditTakeover})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit.Entries) != 2 || audit.Entries[0].Actor != "oscar" || audit.Entries[0].Detail != "taken from olivia" {
+		t.Fatalf("audit log of the takeovers: %+v", audit.Entries)
 	}
 }
 

@@ -154,9 +154,9 @@ export class ChatboxClient extends EventTarget {
   }
 
   // takeover makes the operator the one who answers a watched
-  // conversation; "conflict" when another operator holds it.
-  takeover(conversationId) {
-    return this._request({ type: "takeover", conversation_id: conversationId });
+  // conversation; "conflict" when another operator holds it, unless force.
+  takeover(conversationId, { force } = {}) {
+    return this._request({ type: "takeover", conversation_id: conversationId, force: !!force || undefined });
   }
 
   // release hands a conversation the operator holds back to the model.

@@ -32,7 +32,8 @@ const ui = {
   apiProblem: false, // the banner shows an API problem
   fatal: "", // "forbidden" or "unauthorized": nothing works until signing in again
   busy: false, // a takeover, release or end is on its way
-  endArmed: 0, // the end button waits for its confirmation until then
+  armed: "", // "end" or "force": that button waits for its confirmation…
+  armedUntil: 0, // …until then
   typing: "", // who else types in the selected conversation
   refreshed: false, // the token was fetched again after a 401
 };
@@ -226,6 +227,7 @@ async function select(id) {
   ui.current = id;
   ui.summary = ui.queue.find((c) => c.id === id) || ui.list.find((c) => c.id === id) || null;
   ui.typing = "";
+  ui.armed = ""; // a confirmation is for the conversation it was asked on
   history.replaceState(null, "", "#" + id);
   document.body.classList.add("detail-open");
   $("placeholder").hidden = true;
@@ -309,14 +311,22 @@ function renderHead() {
   take.hidden = ended || who === "me";
   take.disabled = !online || ui.busy || who === "other";
   take.title = who === "other" ? `${otherName} holds this conversation` : "";
+  // Taking it anyway is for a holder who left without handing it back.
+  const force = $("force");
+  const forceArmed = armed("force");
+  force.hidden = ended || who !== "other";
+  force.disabled = !online || ui.busy;
+  force.textContent = forceArmed ? "Click again to take it over" : "Take over anyway";
+  force.title = `Take this conversation from ${otherName}, for when they left without handing it back`;
+  force.classList.toggle("armed", forceArmed);
   $("release").hidden = ended || who !== "me";
   $("release").disabled = !online || ui.busy;
   const end = $("end");
   end.hidden = ended;
   end.disabled = !online || ui.busy;
-  const armed = ui.endArmed > Date.now();
-  end.textContent = armed ? "Click again to end it" : "End conversation";
-  end.classList.toggle("armed", armed);
+  const endArmed = armed("end");
+  end.textContent = endArmed ? "Click again to end it" : "End conversation";
+  end.classList.toggle("armed", endArmed);
   $("d-stats").replaceChildren(...statsList(s));
   const box = $("composer-text");
   box.disabled = ended || who !== "me" || client.state === "unauthorized";
@@ -329,20 +339,27 @@ function renderHead() {
   $("typing-text").textContent = ui.typing === "operator" ? "Another operator is typing…" : `${userId || "The user"} is typing…`;
 }
 
+// armed says whether button kind waits for its confirming second click.
+function armed(kind) { return ui.armed === kind && ui.armedUntil > Date.now(); }
+
+// act runs an action on the selected conversation: "takeover", "force" (a
+// takeover from another operator), "release" or "end". "force" and "end"
+// wait for a second click within 4 seconds.
 async function act(kind) {
   const id = ui.current;
   if (!id) return;
-  if (kind === "end" && ui.endArmed < Date.now()) {
-    ui.endArmed = Date.now() + 4000;
+  if ((kind === "end" || kind === "force") && !armed(kind)) {
+    ui.armed = kind;
+    ui.armedUntil = Date.now() + 4000;
     setTimeout(renderHead, 4100);
     return renderHead();
   }
-  ui.endArmed = 0;
+  ui.armed = "";
   ui.busy = true;
   renderHead();
   try {
-    if (kind === "takeover") {
-      await client.takeover(id);
+    if (kind === "takeover" || kind === "force") {
+      await client.takeover(id, { force: kind === "force" });
       ui.held.add(id);
       ui.busy = false;
       renderHead();
@@ -354,11 +371,11 @@ async function act(kind) {
   } catch (err) {
     if (err.code === "forbidden") return forbidden();
     const text = {
-      conflict: kind === "takeover" ? "Another operator already holds this conversation." : "You no longer hold this conversation.",
+      conflict: kind === "takeover" ? "Another operator already holds this conversation. If they have left, use “Take over anyway”." : "You no longer hold this conversation.",
       conversation_ended: "The conversation has ended.",
       not_open: "The conversation is no longer open on this console: select it again.",
       disconnected: "Not connected: try again when the connection is back.",
-    }[err.code] || `Could not ${kind === "takeover" ? "take the conversation over" : kind === "release" ? "hand the conversation back" : "end the conversation"}: ${err.message}`;
+    }[err.code] || `Could not ${kind === "takeover" || kind === "force" ? "take the conversation over" : kind === "release" ? "hand the conversation back" : "end the conversation"}: ${err.message}`;
     showBanner(text);
   } finally {
     ui.busy = false;
@@ -367,6 +384,7 @@ async function act(kind) {
   }
 }
 $("takeover").addEventListener("click", () => act("takeover"));
+$("force").addEventListener("click", () => act("force"));
 $("release").addEventListener("click", () => act("release"));
 $("end").addEventListener("click", () => act("end"));
 
@@ -381,10 +399,12 @@ client.addEventListener("message", (e) => {
   renderHead();
 });
 client.addEventListener("mode", (e) => {
-  const { conversationId, mode } = e.detail;
-  if (mode !== "operator") ui.held.delete(conversationId);
+  const { conversationId, mode, operator, previous } = e.detail;
+  // Another operator may take over a conversation this page holds (with
+  // force): the event names them. The summary, loaded again, says who.
+  if (mode !== "operator" || (operator?.name && operator.name !== (ui.me?.name || "Operator"))) ui.held.delete(conversationId);
   if (conversationId !== ui.current) return;
-  if (ui.summary && mode !== ui.summary.mode) ui.summary = { ...ui.summary, mode, operator: "" };
+  if (ui.summary && (mode !== ui.summary.mode || mode === previous)) ui.summary = { ...ui.summary, mode, operator: "" };
   renderHead();
   loadSummary(conversationId);
   setTimeout(() => poll(true), 300);
