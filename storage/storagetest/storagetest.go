@@ -109,14 +109,31 @@ import (
 	"github.com/chatboxsdk/chatbox/storage"
 )
 
+// RunOption adjusts Run.
+type RunOption func(*suite)
+
+// LargeListing sets how many conversations the TenThousandConversations
+// subtest pages through (default DefaultLargeListing). A wrapper whose
+// listing is its inner store's, run again over a slow test server, may use
+// fewer; a backend's own run should keep the default.
+func LargeListing(n int) RunOption {
+	return func(s *suite) { s.largeListing = n }
+}
+
 // Run runs the conformance suite as subtests of t, calling newStore for a
 // fresh, empty store in each subtest that needs one.
-func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...RunOption) {
 	t.Helper()
 	if newStore == nil {
 		t.Fatal("storagetest.Run: newStore is nil")
 	}
-	s := suite{newStore: newStore}
+	s := suite{newStore: newStore, largeListing: DefaultLargeListing}
+	for _, o := range opts {
+		o(&s)
+	}
+	if s.largeListing < 1 {
+		t.Fatalf("storagetest.Run: LargeListing(%d) must be positive", s.largeListing)
+	}
 	t.Run("CreateConversation", s.testCreateConversation)
 	t.Run("EndConversation", s.testEndConversation)
 	t.Run("ListConversations", s.testListConversations)
@@ -136,7 +153,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 }
 
 type suite struct {
-	newStore func(t *testing.T) storage.Store
+	newStore     func(t *testing.T) storage.Store
+	largeListing int
 }
 
 // store returns a fresh store for t.
