@@ -1,6 +1,9 @@
 package storage
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Mode says who answers a conversation's user.
 //
@@ -170,4 +173,51 @@ func PercentileRank(n int64, p int) int64 {
 	p = min(max(p, 0), 100)
 	r := (int64(p)*n + 99) / 100
 	return max(r, 1)
+}
+
+// Validate checks c as every Store must before applying it, and returns its
+// From modes normalized. Problems wrap ErrInvalid.
+func (c ModeChange) Validate() ([]Mode, error) {
+	switch {
+	case c.ConversationID == "":
+		return nil, fmt.Errorf("empty conversation id: %w", ErrInvalid)
+	case len(c.From) == 0:
+		return nil, fmt.Errorf("no From mode: %w", ErrInvalid)
+	case !c.To.Valid():
+		return nil, fmt.Errorf("unknown mode %q: %w", c.To, ErrInvalid)
+	case c.At.IsZero():
+		return nil, fmt.Errorf("zero At: %w", ErrInvalid)
+	case c.To.Normalize() == ModeOperator && c.Operator == "":
+		return nil, fmt.Errorf("operator mode without an operator: %w", ErrInvalid)
+	}
+	from := make([]Mode, len(c.From))
+	for i, m := range c.From {
+		if !m.Valid() {
+			return nil, fmt.Errorf("unknown mode %q: %w", m, ErrInvalid)
+		}
+		from[i] = m.Normalize()
+	}
+	return from, nil
+}
+
+// Validate checks e as every Store must before appending it: ID, Action,
+// Actor and At are required and Detail is at most MaxAuditDetailBytes.
+// Problems wrap ErrInvalid.
+func (e AuditEntry) Validate() error {
+	var missing []string
+	for _, f := range []struct {
+		name  string
+		empty bool
+	}{{"ID", e.ID == ""}, {"Action", e.Action == ""}, {"Actor", e.Actor == ""}, {"At", e.At.IsZero()}} {
+		if f.empty {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("entry %q without %v: %w", e.ID, missing, ErrInvalid)
+	}
+	if len(e.Detail) > MaxAuditDetailBytes {
+		return fmt.Errorf("entry %q: detail of %d bytes, more than %d: %w", e.ID, len(e.Detail), MaxAuditDetailBytes, ErrInvalid)
+	}
+	return nil
 }

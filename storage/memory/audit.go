@@ -32,7 +32,7 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := validateAudit(e); err != nil {
+	if err := e.Validate(); err != nil {
 		return fmt.Errorf("memory: append audit entry: %w", err)
 	}
 	e.At = e.At.Round(0)
@@ -55,29 +55,6 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEntry) error {
 		delete(a.byID, a.entries[0].ID)
 		a.entries[0] = storage.AuditEntry{}
 		a.entries = a.entries[1:]
-	}
-	return nil
-}
-
-func validateAudit(e storage.AuditEntry) error {
-	var missing []string
-	if e.ID == "" {
-		missing = append(missing, "ID")
-	}
-	if e.Action == "" {
-		missing = append(missing, "Action")
-	}
-	if e.Actor == "" {
-		missing = append(missing, "Actor")
-	}
-	if e.At.IsZero() {
-		missing = append(missing, "At")
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("entry %q without %v: %w", e.ID, missing, storage.ErrInvalid)
-	}
-	if len(e.Detail) > storage.MaxAuditDetailBytes {
-		return fmt.Errorf("entry %q: detail of %d bytes, more than %d: %w", e.ID, len(e.Detail), storage.MaxAuditDetailBytes, storage.ErrInvalid)
 	}
 	return nil
 }

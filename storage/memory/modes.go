@@ -15,7 +15,7 @@ func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.C
 	if err := ctx.Err(); err != nil {
 		return storage.Conversation{}, err
 	}
-	from, err := validateModeChange(c)
+	from, err := c.Validate()
 	if err != nil {
 		return storage.Conversation{}, fmt.Errorf("memory: change mode: %w", err)
 	}
@@ -46,29 +46,4 @@ func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.C
 	}
 	e.c.Mode, e.c.Operator, e.c.ModeChangedAt = to, holder, c.At.Round(0)
 	return copyConversation(e.c), nil
-}
-
-// validateModeChange checks c and returns its From modes normalized.
-// Problems wrap storage.ErrInvalid.
-func validateModeChange(c storage.ModeChange) ([]storage.Mode, error) {
-	switch {
-	case c.ConversationID == "":
-		return nil, fmt.Errorf("empty conversation id: %w", storage.ErrInvalid)
-	case len(c.From) == 0:
-		return nil, fmt.Errorf("no From mode: %w", storage.ErrInvalid)
-	case !c.To.Valid():
-		return nil, fmt.Errorf("unknown mode %q: %w", c.To, storage.ErrInvalid)
-	case c.At.IsZero():
-		return nil, fmt.Errorf("zero At: %w", storage.ErrInvalid)
-	case c.To.Normalize() == storage.ModeOperator && c.Operator == "":
-		return nil, fmt.Errorf("operator mode without an operator: %w", storage.ErrInvalid)
-	}
-	from := make([]storage.Mode, len(c.From))
-	for i, m := range c.From {
-		if !m.Valid() {
-			return nil, fmt.Errorf("unknown mode %q: %w", m, storage.ErrInvalid)
-		}
-		from[i] = m.Normalize()
-	}
-	return from, nil
 }

@@ -32,7 +32,7 @@ type auditDoc struct {
 // AppendAudit implements storage.Store: one insert; a duplicate key is an
 // entry already stored, and the append a no-op.
 func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEntry) error {
-	if err := validateAudit(e); err != nil {
+	if err := e.Validate(); err != nil {
 		return fmt.Errorf("mongostore: append audit entry: %w", err)
 	}
 	doc := auditDoc{ID: e.ID, At: date(e.At), Actor: e.Actor, Action: string(e.Action), ConversationID: e.ConversationID, Detail: e.Detail}
@@ -43,29 +43,6 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEntry) error {
 		}
 		return err
 	})
-}
-
-func validateAudit(e storage.AuditEntry) error {
-	var missing []string
-	if e.ID == "" {
-		missing = append(missing, "ID")
-	}
-	if e.Action == "" {
-		missing = append(missing, "Action")
-	}
-	if e.Actor == "" {
-		missing = append(missing, "Actor")
-	}
-	if e.At.IsZero() {
-		missing = append(missing, "At")
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("entry %q without %v: %w", e.ID, missing, storage.ErrInvalid)
-	}
-	if len(e.Detail) > storage.MaxAuditDetailBytes {
-		return fmt.Errorf("entry %q: detail of %d bytes, more than %d: %w", e.ID, len(e.Detail), storage.MaxAuditDetailBytes, storage.ErrInvalid)
-	}
-	return nil
 }
 
 // ListAudit implements storage.Store: newest first by (At, ID).
