@@ -83,7 +83,7 @@ func (c *conversation) claim(parent context.Context, timeout time.Duration, now 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ended {
-		return nil, time.Time{}, protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		return nil, time.Time{}, conversationEnded()
 	}
 	if c.gen != nil {
 		return nil, time.Time{}, protocol.Errorf(protocol.CodeBusy, "a reply is being generated: wait for it or stop it")

@@ -99,7 +99,7 @@ func (s *socket) handleTakeover(f *protocol.ClientFrame) *protocol.Error {
 	case err != nil:
 		return s.storeError(err, "get conversation")
 	case cur.Status == storage.StatusEnded:
-		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		return conversationEnded()
 	case cur.Mode == storage.ModeOperator && cur.Operator == uid:
 		s.ok(f)
 		return nil
@@ -125,7 +125,7 @@ func (s *socket) handleTakeover(f *protocol.ClientFrame) *protocol.Error {
 	if errors.Is(err, storage.ErrConflict) {
 		switch {
 		case conv.Status == storage.StatusEnded:
-			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+			return conversationEnded()
 		case conv.Mode == storage.ModeOperator && conv.Operator == uid:
 			s.ok(f) // taken by this operator on another socket meanwhile
 			return nil
@@ -141,12 +141,7 @@ func (s *socket) handleTakeover(f *protocol.ClientFrame) *protocol.Error {
 	// its message without a reply (see handleSend).
 	a.conv.handoff()
 	s.r.cfg.Metrics.Takeover(string(storage.AuditTakeover))
-	s.audit(ctx, storage.AuditTakeover, f.ConversationID, detail)
-	if perr := s.publishMode(ctx, conv, s.operatorName()); perr != nil {
-		return perr
-	}
-	s.ok(f)
-	return nil
+	return s.announceMode(ctx, f, conv, storage.AuditTakeover, detail, s.operatorName())
 }
 
 func (s *socket) handleRelease(f *protocol.ClientFrame) *protocol.Error {
@@ -163,7 +158,7 @@ func (s *socket) handleRelease(f *protocol.ClientFrame) *protocol.Error {
 	case err != nil:
 		return s.storeError(err, "get conversation")
 	case cur.Status == storage.StatusEnded:
-		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		return conversationEnded()
 	case cur.Mode != storage.ModeOperator || cur.Operator != uid:
 		return protocol.Errorf(protocol.CodeConflict, "you do not hold this conversation")
 	}
@@ -173,7 +168,7 @@ func (s *socket) handleRelease(f *protocol.ClientFrame) *protocol.Error {
 	})
 	if errors.Is(err, storage.ErrConflict) {
 		if conv.Status == storage.StatusEnded {
-			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+			return conversationEnded()
 		}
 		return protocol.Errorf(protocol.CodeConflict, "you do not hold this conversation")
 	}
@@ -181,12 +176,7 @@ func (s *socket) handleRelease(f *protocol.ClientFrame) *protocol.Error {
 		return s.storeError(err, "release")
 	}
 	s.r.cfg.Metrics.Takeover(string(storage.AuditRelease))
-	s.audit(ctx, storage.AuditRelease, f.ConversationID, "")
-	if perr := s.publishMode(ctx, conv, s.operatorName()); perr != nil {
-		return perr
-	}
-	s.ok(f)
-	return nil
+	return s.announceMode(ctx, f, conv, storage.AuditRelease, "", s.operatorName())
 }
 
 // handleHelp records that the user asks for a person and tells the
@@ -209,7 +199,7 @@ func (s *socket) handleHelp(f *protocol.ClientFrame) *protocol.Error {
 	case err != nil:
 		return s.storeError(err, "get conversation")
 	case cur.Status == storage.StatusEnded:
-		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		return conversationEnded()
 	case cur.Mode != storage.ModeAI:
 		s.ok(f) // already waiting, or a person is already there
 		return nil
@@ -220,7 +210,7 @@ func (s *socket) handleHelp(f *protocol.ClientFrame) *protocol.Error {
 	})
 	if errors.Is(err, storage.ErrConflict) {
 		if conv.Status == storage.StatusEnded {
-			return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+			return conversationEnded()
 		}
 		s.ok(f) // a person was asked for, or arrived, meanwhile
 		return nil
@@ -229,7 +219,6 @@ func (s *socket) handleHelp(f *protocol.ClientFrame) *protocol.Error {
 		return s.storeError(err, "request help")
 	}
 	s.r.cfg.Metrics.HelpRequested()
-	s.audit(ctx, storage.AuditHelpRequest, f.ConversationID, "")
 	if n := s.r.cfg.Notifier; n != nil {
 		req := notify.HelpRequest{ConversationID: conv.ID, UserID: conv.UserID, UserName: s.identity.Name, At: now}
 		if err := n.Notify(ctx, req); err != nil {
@@ -238,11 +227,22 @@ func (s *socket) handleHelp(f *protocol.ClientFrame) *protocol.Error {
 			s.frameLog().Warn("help request not queued for notification", "err", err)
 		}
 	}
-	if perr := s.publishMode(ctx, conv, ""); perr != nil {
+	return s.announceMode(ctx, f, conv, storage.AuditHelpRequest, "", "")
+}
+
+// announceMode records an applied mode change in the audit log, tells
+// every socket of the conversation, and answers the request.
+func (s *socket) announceMode(ctx context.Context, f *protocol.ClientFrame, conv storage.Conversation, action storage.AuditAction, detail, operatorName string) *protocol.Error {
+	s.audit(ctx, action, conv.ID, detail)
+	if perr := s.publishMode(ctx, conv, operatorName); perr != nil {
 		return perr
 	}
 	s.ok(f)
 	return nil
+}
+
+func conversationEnded() *protocol.Error {
+	return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
 }
 
 // publishMode tells every socket of the conversation its new mode.

@@ -65,7 +65,7 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 	case err != nil:
 		return s.storeError(err, "get conversation")
 	case conv.Status == storage.StatusEnded:
-		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		return conversationEnded()
 	case conv.Mode == storage.ModeOperator:
 		return s.sendWithoutReply(ctx, f, st, storage.RoleUser) // the deferred unclaim frees the claim
 	}
@@ -111,7 +111,7 @@ func (s *socket) sendAsOperator(ctx context.Context, f *protocol.ClientFrame, st
 	case err != nil:
 		return s.storeError(err, "get conversation")
 	case conv.Status == storage.StatusEnded:
-		return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
+		return conversationEnded()
 	case conv.Mode != storage.ModeOperator || conv.Operator != s.identity.UserID || !s.isOperator():
 		return protocol.Errorf(protocol.CodeConflict, "take the conversation over before writing to its user")
 	}
