@@ -165,6 +165,7 @@ func New(opts ...Option) (*Server, error) {
 		Store: cfg.store, Authenticator: cfg.authenticator, Limiter: cfg.limiter, Limit: cfg.adminRate,
 		OperatorRoles: cfg.operatorRoles, TokenCookie: cfg.tokenCookie, Logger: cfg.logger,
 		ActiveConversations: r.ActiveConversations, StoreTimeout: cfg.storeTimeout,
+		ClientAddress: func(req *http.Request) string { return clientIP(req, s.proxies) },
 	})
 	if err != nil {
 		_ = r.Shutdown(context.Background())

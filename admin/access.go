@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatboxsdk/chatbox/auth"
 	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/ratelimit"
 )
 
 // isTokenParam reports whether a query parameter name is one that carries
@@ -38,6 +39,9 @@ func (h *Handler) admit(rq *request) *apiError {
 		}
 	}
 
+	if perr := h.allow(rq, "admin-addr:"+h.clientAddr(rq.r), h.addrLimit); perr != nil {
+		return perr
+	}
 	token, ok := h.token(rq.r)
 	if !ok {
 		rq.w.Header().Set("WWW-Authenticate", `Bearer`)
@@ -68,9 +72,13 @@ func (h *Handler) admit(rq *request) *apiError {
 		return &apiError{http.StatusForbidden, protocol.Errorf(protocol.CodeForbidden, "an operator role is required")}
 	}
 	rq.operator = id
+	return h.allow(rq, "admin:"+id.UserID, h.limit)
+}
 
-	ctx, cancel = context.WithTimeout(rq.r.Context(), h.storeTimeout)
-	d, err := h.limiter.Allow(ctx, "admin:"+id.UserID, h.limit)
+// allow spends one request of key's budget; a limiter that fails allows.
+func (h *Handler) allow(rq *request, key string, limit ratelimit.Limit) *apiError {
+	ctx, cancel := context.WithTimeout(rq.r.Context(), h.storeTimeout)
+	d, err := h.limiter.Allow(ctx, key, limit)
 	cancel()
 	switch {
 	case err != nil:

@@ -3,9 +3,11 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,4 +206,43 @@ func TestZeroLimitUsesTheDefaultBudget(t *testing.T) {
 		}
 	}
 	f.get("/metrics", opToken).wantError(t, http.StatusTooManyRequests, "rate_limited", "")
+}
+
+// countingAuth counts the tokens it is asked to verify.
+type countingAuth struct {
+	auth.Authenticator
+	calls atomic.Int64
+}
+
+func (a *countingAuth) Authenticate(ctx context.Context, token string) (auth.Identity, error) {
+	a.calls.Add(1)
+	return a.Authenticator.Authenticate(ctx, token)
+}
+
+// TestBadTokenFloodsAreLimitedPerAddress: the per-address budget is spent
+// before any token is verified, and each address has its own.
+func TestBadTokenFloodsAreLimitedPerAddress(t *testing.T) {
+	var counting *countingAuth
+	addr := "192.0.2.1"
+	f := newFixture(t, func(c *admin.Config) {
+		counting = &countingAuth{Authenticator: c.Authenticator}
+		c.Authenticator = counting
+		c.AddressLimit = ratelimit.Limit{Rate: 0.1, Burst: 3}
+		c.ClientAddress = func(*http.Request) string { return addr }
+	})
+	for i := range 3 {
+		f.get("/metrics", fmt.Sprintf("forged-%d", i)).wantError(t, http.StatusUnauthorized, "unauthorized", "")
+	}
+	r := f.get("/metrics", "forged-3")
+	r.wantError(t, http.StatusTooManyRequests, "rate_limited", "")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	if n := counting.calls.Load(); n != 3 {
+		t.Fatalf("the authenticator verified %d tokens, want 3 (none after the limit)", n)
+	}
+	addr = "192.0.2.2" // another address is not affected
+	if r := f.get("/metrics", opToken); r.status != http.StatusOK {
+		t.Fatalf("another address: %d %s", r.status, r.body)
+	}
 }

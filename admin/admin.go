@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -28,6 +29,14 @@ const (
 	DefaultBurst = 30
 )
 
+// Default budget per client address, spent before the token is checked,
+// when Config.AddressLimit is the zero Limit: DefaultAddressRate requests a
+// second with bursts of DefaultAddressBurst.
+const (
+	DefaultAddressRate  = 20
+	DefaultAddressBurst = 100
+)
+
 // maxLoggedPathBytes bounds the path in a request's log line: the path
 // comes from the client, before authentication.
 const maxLoggedPathBytes = 300
@@ -48,6 +57,16 @@ type Config struct {
 	// Burst must be at least 1 and Rate a non-negative number (+Inf
 	// disables the limit).
 	Limit ratelimit.Limit
+	// AddressLimit is each client address's request budget, spent before
+	// the token is verified, so floods of bad tokens cost the
+	// Authenticator nothing (key "admin-addr:" + ClientAddress). The zero
+	// Limit means DefaultAddressRate a second with bursts of
+	// DefaultAddressBurst; generous, as operators may share an address.
+	AddressLimit ratelimit.Limit
+	// ClientAddress returns the address a request counts against; it must
+	// only trust forwarding headers set by the host's own proxies. Default:
+	// the host part of http.Request.RemoteAddr.
+	ClientAddress func(*http.Request) string
 	// OperatorRoles lists the roles that may use the API: an identity
 	// holding any of them is an operator. Required, non-empty, no empty
 	// role.
@@ -83,6 +102,8 @@ type Handler struct {
 	authn        auth.Authenticator
 	limiter      ratelimit.Limiter
 	limit        ratelimit.Limit
+	addrLimit    ratelimit.Limit
+	clientAddr   func(*http.Request) string
 	roles        []string
 	tokenCookie  string
 	log          *slog.Logger
@@ -113,6 +134,12 @@ func New(cfg Config) (*Handler, error) {
 	if math.IsNaN(cfg.Limit.Rate) || cfg.Limit.Rate < 0 {
 		errs = append(errs, fmt.Errorf("admin: Limit.Rate %v is not a non-negative number", cfg.Limit.Rate))
 	}
+	if cfg.AddressLimit == (ratelimit.Limit{}) {
+		cfg.AddressLimit = ratelimit.Limit{Rate: DefaultAddressRate, Burst: DefaultAddressBurst}
+	}
+	if cfg.AddressLimit.Burst < 1 || math.IsNaN(cfg.AddressLimit.Rate) || cfg.AddressLimit.Rate < 0 {
+		errs = append(errs, fmt.Errorf("admin: AddressLimit %+v needs a non-negative rate and a burst of at least 1", cfg.AddressLimit))
+	}
 	if len(cfg.OperatorRoles) == 0 {
 		errs = append(errs, errors.New("admin: OperatorRoles is required"))
 	}
@@ -133,6 +160,8 @@ func New(cfg Config) (*Handler, error) {
 		authn:        cfg.Authenticator,
 		limiter:      cfg.Limiter,
 		limit:        cfg.Limit,
+		addrLimit:    cfg.AddressLimit,
+		clientAddr:   cfg.ClientAddress,
 		roles:        slices.Clone(cfg.OperatorRoles),
 		tokenCookie:  cfg.TokenCookie,
 		log:          cfg.Logger,
@@ -152,7 +181,18 @@ func New(cfg Config) (*Handler, error) {
 	if h.storeTimeout == 0 {
 		h.storeTimeout = DefaultStoreTimeout
 	}
+	if h.clientAddr == nil {
+		h.clientAddr = remoteHost
+	}
 	return h, nil
+}
+
+// remoteHost is the default ClientAddress: the peer's IP address.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // validCookieName reports whether name is an RFC 6265 token.

@@ -18,8 +18,10 @@
 // (Config.Limit), counted under the limiter key "admin:"+UserID.
 //
 // Requests are checked in this order: path (404), method (405), token in
-// the URL (400), token (401), role (403), rate limit (429), query (400),
-// then the store is read.
+// the URL (400), the client address's budget (429; Config.AddressLimit,
+// spent before any token is verified, so floods of forged tokens cost the
+// Authenticator nothing), token (401), role (403), the operator's budget
+// (429), query (400), then the store is read.
 //
 // # Answers
 //
@@ -41,7 +43,7 @@
 //	403     forbidden      the identity holds no operator role
 //	404     not_found      unknown path or conversation
 //	405     invalid_field  a method other than GET or HEAD ("field": "method"), with Allow
-//	429     rate_limited   the operator's budget is spent; Retry-After (whole seconds, at
+//	429     rate_limited   the address's or the operator's budget is spent; Retry-After (whole seconds, at
 //	                       least 1) and "retry_after_ms" say when to come back
 //	500     internal       a bug; "ref" identifies the failure in the server log
 //	503     unavailable    the store or the authenticator is unreachable or too slow;

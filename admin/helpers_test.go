@@ -99,6 +99,7 @@ func newFixture(t testing.TB, edit func(*admin.Config)) *fixture {
 		Authenticator: authn,
 		Limiter:       limiter,
 		Limit:         ratelimit.Limit{Rate: 1e6, Burst: 1e6},
+		AddressLimit:  ratelimit.Limit{Rate: 1e6, Burst: 1e6}, // every request comes from one address
 		OperatorRoles: []string{"operator", "admin"},
 		Logger:        slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:           f.clock.Now,
