@@ -46,6 +46,7 @@ type Server struct {
 	origins originPolicy
 	proxies []netip.Prefix
 
+	health   healthCache
 	metrics  *metrics.Metrics // nil without WithMetrics
 	notifier *notify.Async    // nil without WithNotifier
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,5 +210,39 @@ func TestAdminAPINeedsAnOperatorAndIsRateLimited(t *testing.T) {
 	// Another operator has a budget of their own.
 	if resp := adminGet(t, h, "metrics", chatboxtest.Token("oscar"), nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("second operator: HTTP %d, want 200", resp.StatusCode)
+	}
+}
+
+// probeCountingStore counts conversation reads.
+type probeCountingStore struct {
+	storage.Store
+	reads atomic.Int64
+}
+
+func (s *probeCountingStore) GetConversation(ctx context.Context, id string) (storage.Conversation, error) {
+	s.reads.Add(1)
+	return s.Store.GetConversation(ctx, id)
+}
+
+// TestReadinessProbesTheStoreAtMostOncePerSecond: readiness checks come
+// unauthenticated, so a burst of them must not become a burst of reads.
+func TestReadinessProbesTheStoreAtMostOncePerSecond(t *testing.T) {
+	st := &probeCountingStore{Store: memory.New()}
+	h := chatboxtest.New(t, chatboxtest.Config{Options: []chatbox.Option{chatbox.WithStore(st)}})
+	for range 20 {
+		resp, err := http.Get(h.HTTP.URL + "/health/ready")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("ready: HTTP %d", resp.StatusCode)
+		}
+	}
+	// Without the cache every check reads; with it, one read per second
+	// of checks (20 checks take milliseconds; the bound leaves room for a
+	// very slow machine).
+	if n := st.reads.Load(); n >= 10 {
+		t.Fatalf("20 readiness checks read the store %d times, want far fewer", n)
 	}
 }

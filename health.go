@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/chatboxsdk/chatbox/storage"
@@ -15,6 +16,14 @@ const healthProbeID = "health probe"
 
 // maxHealthProbe bounds the store probe of a readiness check.
 const maxHealthProbe = 2 * time.Second
+
+// healthCache holds the last store probe (see storeHealth).
+type healthCache struct {
+	mu      sync.Mutex
+	probing bool
+	at      time.Time
+	last    healthCheck
+}
 
 type healthCheck struct {
 	OK        bool   `json:"ok"`
@@ -44,18 +53,8 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		Status: "ok", Checks: make(map[string]healthCheck, 3),
 		LiveConversations: s.router.LiveConversations(), ActiveConversations: s.router.ActiveConversations(),
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), min(s.cfg.storeTimeout, maxHealthProbe))
-	defer cancel()
-	start := time.Now()
-	_, err := s.cfg.store.GetConversation(ctx, healthProbeID)
-	ms := time.Since(start).Milliseconds()
-	store := healthCheck{OK: err == nil || errors.Is(err, storage.ErrNotFound), LatencyMS: &ms}
+	store := s.storeHealth(r.Context())
 	if !store.OK {
-		store.Error = "the store did not answer"
-		if errors.Is(err, context.DeadlineExceeded) {
-			store.Error = "the store did not answer in time"
-		}
-		s.cfg.logger.Warn("readiness: store check failed", "err", err)
 		rep.Status = "unavailable"
 	}
 	rep.Checks["store"] = store
@@ -74,4 +73,43 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, rep)
+}
+
+// storeHealthTTL is how long a store probe's result answers readiness
+// checks: probes arrive unauthenticated, so they must not each cost a
+// store read.
+const storeHealthTTL = time.Second
+
+// storeHealth probes the store, at most once per storeHealthTTL; while a
+// probe runs, other checks get the previous result.
+func (s *Server) storeHealth(ctx context.Context) healthCheck {
+	s.health.mu.Lock()
+	if s.health.probing || time.Since(s.health.at) < storeHealthTTL {
+		if !s.health.at.IsZero() {
+			c := s.health.last
+			s.health.mu.Unlock()
+			return c
+		}
+	}
+	s.health.probing = true
+	s.health.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, min(s.cfg.storeTimeout, maxHealthProbe))
+	defer cancel()
+	start := time.Now()
+	_, err := s.cfg.store.GetConversation(ctx, healthProbeID)
+	ms := time.Since(start).Milliseconds()
+	c := healthCheck{OK: err == nil || errors.Is(err, storage.ErrNotFound), LatencyMS: &ms}
+	if !c.OK {
+		c.Error = "the store did not answer"
+		if errors.Is(err, context.DeadlineExceeded) {
+			c.Error = "the store did not answer in time"
+		}
+		s.cfg.logger.Warn("readiness: store check failed", "err", err)
+	}
+
+	s.health.mu.Lock()
+	s.health.probing, s.health.at, s.health.last = false, time.Now(), c
+	s.health.mu.Unlock()
+	return c
 }
