@@ -202,3 +202,44 @@ func TestOperatorFramesAreRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOneOperatorOnTwoSocketsTakesOverOnce: the same takeover from two
+// sockets at once is announced and audited once.
+func TestOneOperatorOnTwoSocketsTakesOverOnce(t *testing.T) {
+	h := chatboxtest.New(t, chatboxtest.Config{})
+	ctx := testCtx(t)
+	alice := h.Dial(t, "alice")
+	conv := openNew(t, alice)
+	socks := []*client.Client{h.Dial(t, "olivia"), h.Dial(t, "olivia")}
+	for _, c := range socks {
+		if _, err := c.Watch(ctx, conv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, len(socks))
+	for _, c := range socks {
+		go func() { errs <- c.Takeover(ctx, conv) }()
+	}
+	for range socks {
+		if err := <-errs; err != nil {
+			t.Fatalf("takeover: %v (both sockets are the holder's, both get ok)", err)
+		}
+	}
+	if err := socks[0].Release(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	_, before := waitFrame(t, ctx, alice, "operator left", isMode(conv, protocol.ModeAI))
+	joined := 0
+	for _, f := range before {
+		if isMode(conv, protocol.ModeOperator)(f) {
+			joined++
+		}
+	}
+	if joined != 1 {
+		t.Fatalf("the user saw %d 'operator joined' events, want 1", joined)
+	}
+	audit, err := h.Store.ListAudit(ctx, storage.AuditQuery{ConversationID: conv, Action: storage.AuditTakeover})
+	if err != nil || len(audit.Entries) != 1 {
+		t.Fatalf("takeover audit entries = %d, %v; want 1", len(audit.Entries), err)
+	}
+}

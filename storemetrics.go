@@ -81,11 +81,11 @@ func (s meteredStore) ListMessages(ctx context.Context, q storage.MessageQuery) 
 	return p, err
 }
 
-func (s meteredStore) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, error) {
+func (s meteredStore) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, bool, error) {
 	start := s.now()
-	conv, err := s.inner.ChangeMode(ctx, c)
+	conv, changed, err := s.inner.ChangeMode(ctx, c)
 	s.observe("change_mode", start, err)
-	return conv, err
+	return conv, changed, err
 }
 
 func (s meteredStore) AppendAudit(ctx context.Context, e storage.AuditEntry) error {

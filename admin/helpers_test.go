@@ -227,7 +227,7 @@ func (f *fixture) reply(convID, id string, at time.Time, took time.Duration, in,
 // mode changes a conversation's mode.
 func (f *fixture) mode(id string, to storage.Mode, operator string, at time.Time) {
 	f.t.Helper()
-	_, err := f.store.ChangeMode(context.Background(), storage.ModeChange{ConversationID: id,
+	_, _, err := f.store.ChangeMode(context.Background(), storage.ModeChange{ConversationID: id,
 		From: []storage.Mode{storage.ModeAI, storage.ModeWaiting, storage.ModeOperator}, To: to, Operator: operator, At: at})
 	if err != nil {
 		f.t.Fatal(err)

@@ -91,50 +91,37 @@ func (s *socket) handleTakeover(f *protocol.ClientFrame) *protocol.Error {
 		return perr
 	}
 	uid := s.identity.UserID
-	// ChangeMode also succeeds when the change was already made (that
-	// makes retries safe), so a takeover of a conversation this operator
-	// already holds is told apart first: it announces nothing again.
-	cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
-	switch {
-	case err != nil:
-		return s.storeError(err, "get conversation")
-	case cur.Status == storage.StatusEnded:
-		return conversationEnded()
-	case cur.Mode == storage.ModeOperator && cur.Operator == uid:
-		s.ok(f)
-		return nil
-	}
-	var detail string
-	if cur.Mode == storage.ModeOperator && f.Force {
-		// An operator who left without handing back must not strand the
-		// user: the conversation goes back to the queue on its holder's
-		// behalf (a compare-and-set on that holder), then is taken below.
-		_, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
-			ConversationID: cur.ID, From: []storage.Mode{storage.ModeOperator},
-			To: storage.ModeWaiting, Operator: cur.Operator, At: s.r.cfg.Now().UTC(),
-		})
-		if err != nil && !errors.Is(err, storage.ErrConflict) {
-			return s.storeError(err, "take over from "+cur.Operator)
-		}
-		detail = "taken from " + cur.Operator
-	}
-	conv, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
+	take := storage.ModeChange{
 		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeAI, storage.ModeWaiting},
 		To: storage.ModeOperator, Operator: uid, At: s.r.cfg.Now().UTC(),
-	})
-	if errors.Is(err, storage.ErrConflict) {
-		switch {
-		case conv.Status == storage.StatusEnded:
-			return conversationEnded()
-		case conv.Mode == storage.ModeOperator && conv.Operator == uid:
-			s.ok(f) // taken by this operator on another socket meanwhile
-			return nil
-		default:
-			return protocol.Errorf(protocol.CodeConflict, "another operator holds the conversation (take it over with force if they left)")
-		}
 	}
-	if err != nil {
+	conv, changed, err := s.r.cfg.Store.ChangeMode(ctx, take)
+	var detail string
+	if errors.Is(err, storage.ErrConflict) && f.Force && conv.Mode == storage.ModeOperator && conv.Status != storage.StatusEnded {
+		// An operator who left without handing back must not strand the
+		// user: the conversation goes back to the queue on its holder's
+		// behalf (a compare-and-set on that holder), then is taken.
+		holder := conv.Operator
+		_, _, err = s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
+			ConversationID: conv.ID, From: []storage.Mode{storage.ModeOperator},
+			To: storage.ModeWaiting, Operator: holder, At: take.At,
+		})
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
+			return s.storeError(err, "take over from another operator")
+		}
+		detail = "taken from " + holder
+		conv, changed, err = s.r.cfg.Store.ChangeMode(ctx, take)
+	}
+	switch {
+	case errors.Is(err, storage.ErrConflict) && conv.Status == storage.StatusEnded:
+		return conversationEnded()
+	case errors.Is(err, storage.ErrConflict):
+		return protocol.Errorf(protocol.CodeConflict, "another operator holds the conversation (take it over with force if they left)")
+	case err != nil:
 		return s.storeError(err, "take over")
+	case !changed:
+		s.ok(f) // already held by this operator: nothing to announce again
+		return nil
 	}
 	// The store says operator before the running reply is stopped: a send
 	// that claims the conversation afterwards reads the store and stores
@@ -150,30 +137,20 @@ func (s *socket) handleRelease(f *protocol.ClientFrame) *protocol.Error {
 	if _, perr := s.operatorFrame(ctx, f); perr != nil {
 		return perr
 	}
-	uid := s.identity.UserID
-	// Only the holder releases, and a released conversation is not
-	// released again (ChangeMode would accept that as a retry).
-	cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
-	switch {
-	case err != nil:
-		return s.storeError(err, "get conversation")
-	case cur.Status == storage.StatusEnded:
-		return conversationEnded()
-	case cur.Mode != storage.ModeOperator || cur.Operator != uid:
-		return protocol.Errorf(protocol.CodeConflict, "you do not hold this conversation")
-	}
-	conv, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
+	conv, changed, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
 		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeOperator},
-		To: storage.ModeAI, Operator: uid, At: s.r.cfg.Now().UTC(),
+		To: storage.ModeAI, Operator: s.identity.UserID, At: s.r.cfg.Now().UTC(),
 	})
-	if errors.Is(err, storage.ErrConflict) {
-		if conv.Status == storage.StatusEnded {
-			return conversationEnded()
-		}
+	switch {
+	case errors.Is(err, storage.ErrConflict) && conv.Status == storage.StatusEnded:
+		return conversationEnded()
+	case errors.Is(err, storage.ErrConflict):
 		return protocol.Errorf(protocol.CodeConflict, "you do not hold this conversation")
-	}
-	if err != nil {
+	case err != nil:
 		return s.storeError(err, "release")
+	case !changed:
+		s.ok(f) // already back with the model
+		return nil
 	}
 	s.r.cfg.Metrics.Takeover(string(storage.AuditRelease))
 	return s.announceMode(ctx, f, conv, storage.AuditRelease, "", s.operatorName())
@@ -181,7 +158,7 @@ func (s *socket) handleRelease(f *protocol.ClientFrame) *protocol.Error {
 
 // handleHelp records that the user asks for a person and tells the
 // notifier. Asking again while waiting or while an operator is there
-// changes nothing.
+// changes nothing and notifies nobody.
 func (s *socket) handleHelp(f *protocol.ClientFrame) *protocol.Error {
 	a, ok := s.attached[f.ConversationID]
 	if !ok || a.conv.owner() != s.identity.UserID {
@@ -193,29 +170,17 @@ func (s *socket) handleHelp(f *protocol.ClientFrame) *protocol.Error {
 		s.r.cfg.Metrics.LimiterDenied("help")
 		return perr
 	}
-	// A repeated request changes nothing and notifies nobody again.
-	cur, err := s.r.cfg.Store.GetConversation(ctx, f.ConversationID)
-	switch {
-	case err != nil:
-		return s.storeError(err, "get conversation")
-	case cur.Status == storage.StatusEnded:
-		return conversationEnded()
-	case cur.Mode != storage.ModeAI:
-		s.ok(f) // already waiting, or a person is already there
-		return nil
-	}
 	now := s.r.cfg.Now().UTC()
-	conv, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
+	conv, changed, err := s.r.cfg.Store.ChangeMode(ctx, storage.ModeChange{
 		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeAI}, To: storage.ModeWaiting, At: now,
 	})
-	if errors.Is(err, storage.ErrConflict) {
-		if conv.Status == storage.StatusEnded {
-			return conversationEnded()
-		}
-		s.ok(f) // a person was asked for, or arrived, meanwhile
+	switch {
+	case errors.Is(err, storage.ErrConflict) && conv.Status == storage.StatusEnded:
+		return conversationEnded()
+	case errors.Is(err, storage.ErrConflict), err == nil && !changed:
+		s.ok(f) // a person is already there, or was already asked for
 		return nil
-	}
-	if err != nil {
+	case err != nil:
 		return s.storeError(err, "request help")
 	}
 	s.r.cfg.Metrics.HelpRequested()

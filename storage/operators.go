@@ -50,9 +50,12 @@ func (m Mode) Valid() bool {
 // and, when the stored mode is ModeOperator, the stored Operator equals
 // Operator: an operator can release or re-take only what they hold.
 // Applied, it sets Mode to To, Operator to Operator when To is ModeOperator
-// (empty otherwise) and ModeChangedAt to At; a change to the mode and
-// holder already stored is applied too (it changes only ModeChangedAt),
-// which makes retries idempotent.
+// (empty otherwise) and ModeChangedAt to At, and ChangeMode reports
+// changed. When the mode and holder are already as asked (a retry, or the
+// same change made by a concurrent call), nothing is written, the call
+// succeeds and changed is false: of several identical calls exactly one
+// reports the change, so its effects (an audit entry, a notification) are
+// not repeated.
 //
 // ChangeMode returns the conversation as stored after the call. When the
 // change does not apply, nothing is written and the error wraps

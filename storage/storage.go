@@ -260,8 +260,9 @@ type Store interface {
 	// ListMessages returns a page of a conversation's messages.
 	ListMessages(ctx context.Context, q MessageQuery) (MessagePage, error)
 
-	// ChangeMode applies c atomically; see ModeChange.
-	ChangeMode(ctx context.Context, c ModeChange) (Conversation, error)
+	// ChangeMode applies c atomically and reports whether this call changed
+	// the mode; see ModeChange.
+	ChangeMode(ctx context.Context, c ModeChange) (conv Conversation, changed bool, err error)
 
 	// AppendAudit records an operator action. ID, Action, Actor and At are
 	// required (ErrInvalid). Appending an ID already stored is a no-op

@@ -192,16 +192,16 @@ func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (stora
 
 // ChangeMode implements storage.Store. When the change does not apply, the
 // stored conversation comes back decrypted with the inner Store's error.
-func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, error) {
-	conv, err := s.inner.ChangeMode(ctx, c)
+func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, bool, error) {
+	conv, changed, err := s.inner.ChangeMode(ctx, c)
 	if conv.ID == "" {
-		return storage.Conversation{}, err
+		return storage.Conversation{}, changed, err
 	}
 	opened, oerr := s.openConversation(conv)
 	if oerr != nil {
-		return storage.Conversation{}, errors.Join(err, oerr)
+		return storage.Conversation{}, changed, errors.Join(err, oerr)
 	}
-	return opened, err
+	return opened, changed, err
 }
 
 // AppendAudit implements storage.Store; entries are stored as they are.

@@ -67,21 +67,23 @@ func ExampleStore_ChangeMode() {
 		panic(err)
 	}
 	help := storage.ModeChange{ConversationID: "conv-1", From: []storage.Mode{storage.ModeAI}, To: storage.ModeWaiting, At: start.Add(time.Minute)}
-	if _, err := s.ChangeMode(ctx, help); err != nil {
+	if _, _, err := s.ChangeMode(ctx, help); err != nil {
 		panic(err)
 	}
 	waiting, _ := s.ListConversations(ctx, storage.ConversationQuery{Mode: storage.ModeWaiting, WithTotal: true})
 	fmt.Println("waiting for a person:", waiting.Total)
 
 	takeover := func(operator string) {
-		c, err := s.ChangeMode(ctx, storage.ModeChange{ConversationID: "conv-1", From: []storage.Mode{storage.ModeAI, storage.ModeWaiting},
+		c, changed, err := s.ChangeMode(ctx, storage.ModeChange{ConversationID: "conv-1", From: []storage.Mode{storage.ModeAI, storage.ModeWaiting},
 			To: storage.ModeOperator, Operator: operator, At: start.Add(2 * time.Minute)})
-		fmt.Printf("%s: conflict=%v, held by %s\n", operator, errors.Is(err, storage.ErrConflict), c.Operator)
+		fmt.Printf("%s: changed=%v conflict=%v, held by %s\n", operator, changed, errors.Is(err, storage.ErrConflict), c.Operator)
 	}
 	takeover("bob")
 	takeover("carol")
+	takeover("bob") // a retry: accepted, nothing changes
 	// Output:
 	// waiting for a person: 1
-	// bob: conflict=false, held by bob
-	// carol: conflict=true, held by bob
+	// bob: changed=true conflict=false, held by bob
+	// carol: changed=false conflict=true, held by bob
+	// bob: changed=false conflict=false, held by bob
 }

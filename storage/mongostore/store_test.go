@@ -267,7 +267,7 @@ func TestAbsentModeIsAI(t *testing.T) {
 			{ConversationID: id, From: []storage.Mode{storage.ModeAI}, To: storage.ModeAI, At: t0.Add(time.Minute)}, // a retry
 			{ConversationID: id, From: []storage.Mode{storage.ModeAI}, To: storage.ModeWaiting, At: t0.Add(time.Hour)},
 		} {
-			if got, err := st.ChangeMode(ctx, c); err != nil || got.Mode != c.To {
+			if got, _, err := st.ChangeMode(ctx, c); err != nil || got.Mode != c.To {
 				t.Errorf("ChangeMode(%s to %s): mode %q, %v", id, c.To, got.Mode, err)
 			}
 		}

@@ -52,7 +52,7 @@ func (s suite) testContext(t *testing.T) {
 			_, err = st.ListMessages(ctx, storage.MessageQuery{ConversationID: "conv-1"})
 			wantIs(t, err, tc.want, "ListMessages")
 			wantIs(t, st.EndConversation(ctx, "conv-1", at(30)), tc.want, "EndConversation")
-			_, err = st.ChangeMode(ctx, change("conv-1", operator, "op-1", 40, ai))
+			_, _, err = st.ChangeMode(ctx, change("conv-1", operator, "op-1", 40, ai))
 			wantIs(t, err, tc.want, "ChangeMode")
 			wantIs(t, st.AppendAudit(ctx, entry("e-1", 40, "op-1", storage.AuditTakeover, "conv-1")), tc.want, "AppendAudit")
 			_, err = st.ListAudit(ctx, storage.AuditQuery{})

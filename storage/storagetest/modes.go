@@ -55,12 +55,23 @@ func checkMode(t *testing.T, st storage.Store, what string, got storage.Conversa
 	}
 }
 
-// mustChange applies c and fails the test on an error.
+// mustChange applies c and fails the test on an error or when the call
+// does not report a change.
 func mustChange(t *testing.T, st storage.Store, c storage.ModeChange) storage.Conversation {
 	t.Helper()
-	got, err := st.ChangeMode(t.Context(), c)
+	return mustChangeMode(t, st, c, true)
+}
+
+// mustChangeMode applies c and fails the test on an error or when the
+// call's changed result is not want.
+func mustChangeMode(t *testing.T, st storage.Store, c storage.ModeChange, want bool) storage.Conversation {
+	t.Helper()
+	got, changed, err := st.ChangeMode(t.Context(), c)
 	if err != nil {
 		t.Fatalf("ChangeMode(%+v): %v", c, err)
+	}
+	if changed != want {
+		t.Errorf("ChangeMode(%+v) reported changed %v, want %v", c, changed, want)
 	}
 	return got
 }
@@ -118,12 +129,12 @@ func (s suite) testChangeMode(t *testing.T) {
 		st := s.store(t)
 		base := conv("conv-1", "alice", 1)
 		mustCreate(t, st, base)
-		got, err := st.ChangeMode(t.Context(), change("conv-1", operator, "op-1", 10, waiting))
+		got, _, err := st.ChangeMode(t.Context(), change("conv-1", operator, "op-1", 10, waiting))
 		wantIs(t, err, storage.ErrConflict, "takeover from waiting of a conversation in ai mode")
 		checkMode(t, st, "after the refused change", got, wantMode(ai, "", time.Time{}), base)
 
 		mustChange(t, st, change("conv-1", waiting, "", 20, ai))
-		got, err = st.ChangeMode(t.Context(), change("conv-1", ai, "op-1", 30, operator))
+		got, _, err = st.ChangeMode(t.Context(), change("conv-1", ai, "op-1", 30, operator))
 		wantIs(t, err, storage.ErrConflict, "release of a conversation nobody holds")
 		checkMode(t, st, "after the refused release", got, wantMode(waiting, "", at(20)), base)
 	})
@@ -143,37 +154,66 @@ func (s suite) testChangeMode(t *testing.T) {
 			{"takeover by another operator", change("conv-1", operator, "op-2", 20, ai, waiting, operator)},
 			{"hand back to waiting by another operator", change("conv-1", waiting, "op-2", 20, operator)},
 		} {
-			got, err := st.ChangeMode(t.Context(), c.c)
+			got, _, err := st.ChangeMode(t.Context(), c.c)
 			wantIs(t, err, storage.ErrConflict, c.name)
 			checkMode(t, st, c.name+" (the holder must show)", got, held, base)
 		}
 	})
 
-	t.Run("RetryBySameHolderIsApplied", func(t *testing.T) {
+	t.Run("RetryIsAcceptedAndChangesNothing", func(t *testing.T) {
 		st := s.store(t)
 		base := conv("conv-1", "alice", 1)
 		mustCreate(t, st, base)
 		for _, step := range []struct {
-			name string
-			c    storage.ModeChange
-			want modeState
+			name    string
+			c       storage.ModeChange
+			changed bool
+			want    modeState
 		}{
-			{"help request", change("conv-1", waiting, "", 10, ai), wantMode(waiting, "", at(10))},
-			{"retried help request", change("conv-1", waiting, "", 11, ai), wantMode(waiting, "", at(11))},
-			{"takeover", change("conv-1", operator, "op-1", 20, ai, waiting), wantMode(operator, "op-1", at(20))},
-			{"retried takeover", change("conv-1", operator, "op-1", 20, ai, waiting), wantMode(operator, "op-1", at(20))},
-			{"takeover retried later", change("conv-1", operator, "op-1", 25, waiting), wantMode(operator, "op-1", at(25))},
-			{"release", change("conv-1", ai, "op-1", 30, operator), wantMode(ai, "", at(30))},
-			{"retried release", change("conv-1", ai, "op-1", 31, operator), wantMode(ai, "", at(31))},
+			{"help request", change("conv-1", waiting, "", 10, ai), true, wantMode(waiting, "", at(10))},
+			{"retried help request", change("conv-1", waiting, "", 11, ai), false, wantMode(waiting, "", at(10))},
+			{"takeover", change("conv-1", operator, "op-1", 20, ai, waiting), true, wantMode(operator, "op-1", at(20))},
+			{"retried takeover", change("conv-1", operator, "op-1", 20, ai, waiting), false, wantMode(operator, "op-1", at(20))},
+			{"takeover retried later, From including operator", change("conv-1", operator, "op-1", 25, waiting, operator), false, wantMode(operator, "op-1", at(20))},
+			{"release", change("conv-1", ai, "op-1", 30, operator), true, wantMode(ai, "", at(30))},
+			{"retried release", change("conv-1", ai, "op-1", 31, operator), false, wantMode(ai, "", at(30))},
 		} {
-			got := mustChange(t, st, step.c)
+			got := mustChangeMode(t, st, step.c, step.changed)
 			checkMode(t, st, step.name, got, step.want, base)
 		}
 		// A retried release once another operator holds it is refused.
 		mustChange(t, st, change("conv-1", operator, "op-2", 40, ai))
-		got, err := st.ChangeMode(t.Context(), change("conv-1", ai, "op-1", 31, operator))
+		got, _, err := st.ChangeMode(t.Context(), change("conv-1", ai, "op-1", 31, operator))
 		wantIs(t, err, storage.ErrConflict, "op-1's release retried after op-2 took over")
 		checkMode(t, st, "after the late retry", got, wantMode(operator, "op-2", at(40)), base)
+	})
+
+	t.Run("IdenticalRacingChangesReportOneChange", func(t *testing.T) {
+		st := s.store(t)
+		mustCreate(t, st, conv("conv-1", "alice", 1))
+		const racers = 16
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			changes int
+		)
+		for i := range racers {
+			wg.Go(func() {
+				_, changed, err := st.ChangeMode(t.Context(), change("conv-1", operator, "op-1", 10+i, ai, waiting))
+				if err != nil {
+					t.Errorf("racer %d: %v", i, err)
+				}
+				if changed {
+					mu.Lock()
+					changes++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if changes != 1 {
+			t.Fatalf("%d identical takeovers by one operator reported %d changes, want exactly 1", racers, changes)
+		}
 	})
 
 	t.Run("EndedIsConflict", func(t *testing.T) {
@@ -189,7 +229,7 @@ func (s suite) testChangeMode(t *testing.T) {
 			change("conv-1", operator, "op-1", 30, ai, waiting),
 			change("conv-1", waiting, "", 30, waiting), // would be a retry if it were active
 		} {
-			got, err := st.ChangeMode(t.Context(), c)
+			got, _, err := st.ChangeMode(t.Context(), c)
 			wantIs(t, err, storage.ErrConflict, fmt.Sprintf("ChangeMode to %q of an ended conversation", c.To))
 			checkMode(t, st, "ended conversation", got, wantMode(waiting, "", at(10)), base)
 		}
@@ -198,7 +238,7 @@ func (s suite) testChangeMode(t *testing.T) {
 	t.Run("UnknownIsNotFound", func(t *testing.T) {
 		st := s.store(t)
 		mustCreate(t, st, conv("conv-1", "alice", 1))
-		_, err := st.ChangeMode(t.Context(), change("conv-2", operator, "op-1", 10, ai))
+		_, _, err := st.ChangeMode(t.Context(), change("conv-2", operator, "op-1", 10, ai))
 		wantIs(t, err, storage.ErrNotFound, "ChangeMode of an unknown conversation")
 		_, err = st.GetConversation(t.Context(), "conv-2")
 		wantIs(t, err, storage.ErrNotFound, "GetConversation after ChangeMode of an unknown id")
@@ -223,7 +263,7 @@ func (s suite) testChangeMode(t *testing.T) {
 			c := valid
 			c.From = append([]storage.Mode(nil), valid.From...)
 			tc.mutate(&c)
-			_, err := st.ChangeMode(t.Context(), c)
+			_, _, err := st.ChangeMode(t.Context(), c)
 			wantIs(t, err, storage.ErrInvalid, "ChangeMode with "+tc.name)
 			if g := modeOf(mustGetConv(t, st, "conv-1")); g != wantMode(ai, "", time.Time{}) {
 				t.Errorf("ChangeMode with %s changed the mode to %+v", tc.name, g)
@@ -231,7 +271,7 @@ func (s suite) testChangeMode(t *testing.T) {
 		}
 		checkConv(t, "conversation after invalid changes", mustGetConv(t, st, "conv-1"), base)
 		invalid := change("conv-unknown", operator, "", 10, ai)
-		_, err := st.ChangeMode(t.Context(), invalid)
+		_, _, err := st.ChangeMode(t.Context(), invalid)
 		wantIs(t, err, storage.ErrInvalid, "invalid ChangeMode of an unknown conversation (validation comes first)")
 	})
 
@@ -249,7 +289,7 @@ func (s suite) testChangeMode(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range racers {
 			wg.Go(func() {
-				got, err := st.ChangeMode(t.Context(), change("conv-1", operator, fmt.Sprintf("op-%d", i), 10+i, ai, waiting))
+				got, _, err := st.ChangeMode(t.Context(), change("conv-1", operator, fmt.Sprintf("op-%d", i), 10+i, ai, waiting))
 				results[i] = result{got, err}
 			})
 		}

@@ -43,7 +43,7 @@ func mutants() map[string]mutant {
 			func() storage.Store { return offsetCursor{memory.New()} }},
 		"TakeoverStealsHeldConversation": {"ChangeMode/RacingTakeoversHaveOneWinner",
 			func() storage.Store { return stealTakeover{memory.New()} }},
-		"RetriedChangeIsConflict": {"ChangeMode/RetryBySameHolderIsApplied",
+		"RetriedChangeIsConflict": {"ChangeMode/RetryIsAcceptedAndChangesNothing",
 			func() storage.Store { return retryConflicts{memory.New()} }},
 		"ModeReadAsEmpty": {"ChangeMode/NewConversationIsInAIModeWithZeroStats",
 			func() storage.Store { return emptyMode{memory.New()} }},
@@ -53,6 +53,8 @@ func mutants() map[string]mutant {
 			func() storage.Store { return noTotal{memory.New()} }},
 		"AIFilterMissesEmptyMode": {"ConversationQuery/EveryFilterAlone",
 			func() storage.Store { return aiFilterMissesEmpty{memory.New()} }},
+		"RetryReportsAChange": {"ChangeMode/RetryIsAcceptedAndChangesNothing",
+			func() storage.Store { return retryReportsChange{memory.New()} }},
 		"AuditAppendNotIdempotent": {"Audit/AppendIsIdempotentByID",
 			func() storage.Store { return &auditDuplicates{Store: memory.New(), seen: map[string]bool{}} }},
 		"AggregateBeforeInclusive": {"Aggregate/FiguresOfARange",
@@ -64,29 +66,38 @@ func mutants() map[string]mutant {
 // by releasing it in the holder's name first.
 type stealTakeover struct{ storage.Store }
 
-func (s stealTakeover) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, error) {
-	got, err := s.Store.ChangeMode(ctx, c)
+func (s stealTakeover) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, bool, error) {
+	got, changed, err := s.Store.ChangeMode(ctx, c)
 	if errors.Is(err, storage.ErrConflict) && c.To == storage.ModeOperator && got.Mode == storage.ModeOperator {
 		release := storage.ModeChange{ConversationID: c.ConversationID, From: []storage.Mode{storage.ModeOperator},
 			To: storage.ModeAI, Operator: got.Operator, At: c.At}
-		if _, err := s.Store.ChangeMode(ctx, release); err != nil {
-			return got, err
+		if _, _, err := s.Store.ChangeMode(ctx, release); err != nil {
+			return got, false, err
 		}
 		c.From = append(c.From, storage.ModeAI)
 		return s.Store.ChangeMode(ctx, c)
 	}
-	return got, err
+	return got, changed, err
 }
 
 // retryConflicts refuses a change to the mode and holder already stored.
 type retryConflicts struct{ storage.Store }
 
-func (s retryConflicts) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, error) {
+func (s retryConflicts) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, bool, error) {
 	cur, err := s.GetConversation(ctx, c.ConversationID)
 	if err == nil && cur.Mode == c.To.Normalize() && (c.To != storage.ModeOperator || cur.Operator == c.Operator) {
-		return cur, storage.ErrConflict
+		return cur, false, storage.ErrConflict
 	}
 	return s.Store.ChangeMode(ctx, c)
+}
+
+// retryReportsChange reports a change the mode and holder already stored
+// as a new one, so its caller would announce it twice.
+type retryReportsChange struct{ storage.Store }
+
+func (s retryReportsChange) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, bool, error) {
+	got, _, err := s.Store.ChangeMode(ctx, c)
+	return got, err == nil, err
 }
 
 // emptyMode reads ModeAI back as the empty mode.
