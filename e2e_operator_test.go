@@ -160,6 +160,14 @@ func TestOperatorTakesOverWritesAndHandsBack(t *testing.T) {
 	if joined.Operator == nil || joined.Operator.Name != "Olivia" {
 		t.Fatalf("joined event = %+v", joined)
 	}
+	// A page opened now learns who answers from the conversation itself.
+	reopened, err := laptop.Open(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := reopened.Conversation; c == nil || c.Mode != protocol.ModeOperator || c.Operator == nil || c.Operator.Name != "Olivia" {
+		t.Fatalf("opened during the takeover: conversation %+v, want mode operator with Olivia", c)
+	}
 	started := p.Started()
 
 	// The operator writes: both of the user's devices get it.

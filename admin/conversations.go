@@ -28,10 +28,12 @@ type Conversation struct {
 	Mode string `json:"mode"`
 	// Operator is the user id of the operator holding the conversation;
 	// absent unless Mode is "operator".
-	Operator  string            `json:"operator,omitempty"`
-	Metadata  map[string]string `json:"metadata,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	Operator string `json:"operator,omitempty"`
+	// OperatorName is the holder's display name.
+	OperatorName string            `json:"operator_name,omitempty"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
+	CreatedAt    time.Time         `json:"created_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
 	// EndedAt is absent while the conversation is active.
 	EndedAt time.Time `json:"ended_at,omitzero"`
 	// ModeChangedAt is absent if the mode never changed.
@@ -124,7 +126,7 @@ func toConversation(c storage.Conversation) Conversation {
 		out.Status = string(storage.StatusActive)
 	}
 	if c.Mode.Normalize() == storage.ModeOperator {
-		out.Operator = c.Operator
+		out.Operator, out.OperatorName = c.Operator, c.OperatorName
 	}
 	if st.Responses > 0 {
 		out.Stats.ResponseMSAvg = ms(st.ResponseTimeTotal / time.Duration(st.Responses))

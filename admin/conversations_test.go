@@ -169,7 +169,7 @@ func TestConversationShape(t *testing.T) {
 	f.getOK(t, "/conversations/full", &c)
 	want := admin.Conversation{
 		ID: "full", UserID: "u-9", Title: "Refund", Model: "m-a", Status: "active", Mode: "operator",
-		Operator: "op-1", Metadata: map[string]string{"plan": "pro"},
+		Operator: "op-1", OperatorName: "Name of op-1", Metadata: map[string]string{"plan": "pro"},
 		CreatedAt: at(100), UpdatedAt: at(102), ModeChangedAt: at(102),
 		Stats: admin.ConversationStats{MessageCount: 4, InputTokens: 800, OutputTokens: 100,
 			Responses: 2, ResponseMSAvg: 1451, ResponseMSMin: 1200, ResponseMSMax: 1701},
@@ -188,7 +188,7 @@ func TestConversationShape(t *testing.T) {
 	if err := json.Unmarshal(r.body, &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"ended_at", "mode_changed_at", "operator", "metadata"} {
+	for _, k := range []string{"ended_at", "mode_changed_at", "operator", "operator_name", "metadata"} {
 		if _, ok := raw[k]; ok {
 			t.Errorf("c1 has %s: %s", k, r.body)
 		}
@@ -204,7 +204,7 @@ func TestConversationShape(t *testing.T) {
 
 func equalConversation(a, b admin.Conversation) bool {
 	return a.ID == b.ID && a.UserID == b.UserID && a.Title == b.Title && a.Model == b.Model &&
-		a.Status == b.Status && a.Mode == b.Mode && a.Operator == b.Operator &&
+		a.Status == b.Status && a.Mode == b.Mode && a.Operator == b.Operator && a.OperatorName == b.OperatorName &&
 		len(a.Metadata) == len(b.Metadata) && a.Metadata["plan"] == b.Metadata["plan"] &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt) &&
 		a.EndedAt.Equal(b.EndedAt) && a.ModeChangedAt.Equal(b.ModeChangedAt) && a.Stats == b.Stats

@@ -75,7 +75,7 @@
 //	{
 //	  "conversations": [{
 //	    "id": "c-8f2k", "user_id": "u-42", "title": "Refund for order 1187", "model": "gpt-4o-mini",
-//	    "status": "active", "mode": "operator", "operator": "op-7",
+//	    "status": "active", "mode": "operator", "operator": "op-7", "operator_name": "Olivia",
 //	    "metadata": {"plan": "pro"},
 //	    "created_at": "2030-01-02T09:00:00Z", "updated_at": "2030-01-02T09:04:10Z",
 //	    "mode_changed_at": "2030-01-02T09:03:00Z",

@@ -228,7 +228,8 @@ func (f *fixture) reply(convID, id string, at time.Time, took time.Duration, in,
 func (f *fixture) mode(id string, to storage.Mode, operator string, at time.Time) {
 	f.t.Helper()
 	_, _, err := f.store.ChangeMode(context.Background(), storage.ModeChange{ConversationID: id,
-		From: []storage.Mode{storage.ModeAI, storage.ModeWaiting, storage.ModeOperator}, To: to, Operator: operator, At: at})
+		From: []storage.Mode{storage.ModeAI, storage.ModeWaiting, storage.ModeOperator}, To: to, Operator: operator,
+		OperatorName: "Name of " + operator, At: at})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -111,6 +111,8 @@ type Conversation struct {
 	UpdatedAt time.Time         `json:"updated_at"`
 	// Mode is who answers: ModeAI, ModeWaiting or ModeOperator.
 	Mode string `json:"mode"`
+	// Operator names the operator answering, in ModeOperator.
+	Operator *Operator `json:"operator,omitempty"`
 	// UserID is the owner; sent to operators only.
 	UserID string `json:"user_id,omitempty"`
 }

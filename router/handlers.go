@@ -423,6 +423,13 @@ func (s *socket) wireConversation(c storage.Conversation) *protocol.Conversation
 	if c.UserID != s.identity.UserID {
 		w.UserID = c.UserID
 	}
+	if c.Mode == storage.ModeOperator {
+		name := c.OperatorName
+		if name == "" {
+			name = "Operator"
+		}
+		w.Operator = &protocol.Operator{Name: name}
+	}
 	return w
 }
 

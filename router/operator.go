@@ -22,8 +22,9 @@ import (
 
 var errHandoff = errors.New("an operator took the conversation over")
 
-// maxOperatorNameBytes caps the display name sent in mode events.
-const maxOperatorNameBytes = 64
+// maxOperatorNameBytes caps the display name sent in mode events and
+// stored with the holder.
+const maxOperatorNameBytes = storage.MaxOperatorNameBytes
 
 // isOperator reports whether the socket's identity has an operator role.
 func (s *socket) isOperator() bool {
@@ -93,7 +94,7 @@ func (s *socket) handleTakeover(f *protocol.ClientFrame) *protocol.Error {
 	uid := s.identity.UserID
 	take := storage.ModeChange{
 		ConversationID: f.ConversationID, From: []storage.Mode{storage.ModeAI, storage.ModeWaiting},
-		To: storage.ModeOperator, Operator: uid, At: s.r.cfg.Now().UTC(),
+		To: storage.ModeOperator, Operator: uid, OperatorName: s.operatorName(), At: s.r.cfg.Now().UTC(),
 	}
 	conv, changed, err := s.r.cfg.Store.ChangeMode(ctx, take)
 	var detail string

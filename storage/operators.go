@@ -68,8 +68,16 @@ type ModeChange struct {
 	From           []Mode
 	To             Mode
 	Operator       string
-	At             time.Time
+	// OperatorName is the holder's display name, stored with Operator
+	// when To is ModeOperator (cleared otherwise); at most
+	// MaxOperatorNameBytes. It does not take part in the rule.
+	OperatorName string
+	At           time.Time
 }
+
+// MaxOperatorNameBytes caps ModeChange.OperatorName; longer names give
+// ErrInvalid.
+const MaxOperatorNameBytes = 64
 
 // ConversationStats are a conversation's aggregates. Stores keep them as
 // fixed-size figures updated by AppendMessage and UpdateMessage, never
@@ -192,6 +200,8 @@ func (c ModeChange) Validate() ([]Mode, error) {
 		return nil, fmt.Errorf("zero At: %w", ErrInvalid)
 	case c.To.Normalize() == ModeOperator && c.Operator == "":
 		return nil, fmt.Errorf("operator mode without an operator: %w", ErrInvalid)
+	case len(c.OperatorName) > MaxOperatorNameBytes:
+		return nil, fmt.Errorf("operator name of %d bytes, more than %d: %w", len(c.OperatorName), MaxOperatorNameBytes, ErrInvalid)
 	}
 	from := make([]Mode, len(c.From))
 	for i, m := range c.From {

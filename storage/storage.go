@@ -59,8 +59,10 @@ type Conversation struct {
 	// and read back as ModeAI. Only ChangeMode changes it.
 	Mode Mode
 	// Operator is the user id of the operator holding the conversation
-	// while Mode is ModeOperator, empty otherwise.
-	Operator string
+	// while Mode is ModeOperator, empty otherwise; OperatorName is their
+	// display name, as given to ChangeMode.
+	Operator     string
+	OperatorName string
 	// ModeChangedAt is when Mode last changed; zero if it never did.
 	ModeChangedAt time.Time
 	// Stats are maintained by the store as messages are appended and
@@ -221,7 +223,7 @@ type ConversationPage struct {
 // cancellation and are safe for concurrent use.
 type Store interface {
 	// CreateConversation stores a new conversation. ID, UserID and CreatedAt
-	// are required. Mode, Operator, ModeChangedAt and Stats are ignored: a
+	// are required. Mode, Operator, OperatorName, ModeChangedAt and Stats are ignored: a
 	// new conversation starts in ModeAI with zero statistics. Creating a conversation whose id already exists for the
 	// same user is a no-op returning nil (a retried create); for another user
 	// it returns ErrConflict.

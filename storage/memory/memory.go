@@ -125,7 +125,7 @@ func (s *Store) CreateConversation(ctx context.Context, c storage.Conversation) 
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = c.CreatedAt
 	}
-	c.Mode, c.Operator, c.ModeChangedAt = storage.ModeAI, "", time.Time{}
+	c.Mode, c.Operator, c.OperatorName, c.ModeChangedAt = storage.ModeAI, "", "", time.Time{}
 	c.Stats = storage.ConversationStats{}
 	entry := &conversation{c: c, byID: make(map[string]*message)}
 

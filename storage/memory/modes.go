@@ -20,9 +20,9 @@ func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.C
 		return storage.Conversation{}, false, fmt.Errorf("memory: change mode: %w", err)
 	}
 	to := c.To.Normalize()
-	holder := ""
+	holder, name := "", ""
 	if to == storage.ModeOperator {
-		holder = c.Operator
+		holder, name = c.Operator, c.OperatorName
 	}
 
 	s.mu.Lock()
@@ -44,6 +44,6 @@ func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.C
 		return copyConversation(e.c), false, fmt.Errorf("memory: change mode of %q: held by another operator: %w",
 			c.ConversationID, storage.ErrConflict)
 	}
-	e.c.Mode, e.c.Operator, e.c.ModeChangedAt = to, holder, c.At.Round(0)
+	e.c.Mode, e.c.Operator, e.c.OperatorName, e.c.ModeChangedAt = to, holder, name, c.At.Round(0)
 	return copyConversation(e.c), true, nil
 }

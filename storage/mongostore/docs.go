@@ -24,6 +24,7 @@ const (
 	fModel          = "model"
 	fMode           = "mode"
 	fOperator       = "operator"
+	fOperatorName   = "operator_name"
 	fModeChangedAt  = "mode_changed_at"
 	fRole           = "role"
 	fResponseMS     = "response_ms"
@@ -52,6 +53,7 @@ type convDoc struct {
 	EndedAt       *bson.DateTime `bson:"ended_at,omitempty"`
 	Mode          string         `bson:"mode"`
 	Operator      string         `bson:"operator,omitempty"`
+	OperatorName  string         `bson:"operator_name,omitempty"`
 	ModeChangedAt *bson.DateTime `bson:"mode_changed_at,omitempty"`
 	Stats         statsDoc       `bson:",inline"`
 }
@@ -123,7 +125,7 @@ func (d convDoc) conversation() storage.Conversation {
 	c := storage.Conversation{
 		ID: d.ID, UserID: d.UserID, Title: d.Title, Model: d.Model, Status: storage.ConversationStatus(d.Status),
 		CreatedAt: fromDate(d.CreatedAt), UpdatedAt: fromOptDate(d.UpdatedAt), EndedAt: fromOptDate(d.EndedAt),
-		Mode: storage.Mode(d.Mode).Normalize(), Operator: d.Operator, ModeChangedAt: fromOptDate(d.ModeChangedAt),
+		Mode: storage.Mode(d.Mode).Normalize(), Operator: d.Operator, OperatorName: d.OperatorName, ModeChangedAt: fromOptDate(d.ModeChangedAt),
 		Stats: d.Stats.stats(),
 	}
 	if len(d.Metadata) > 0 {

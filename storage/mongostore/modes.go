@@ -34,14 +34,15 @@ func (s *Store) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.C
 		return storage.Conversation{}, false, fmt.Errorf("mongostore: change mode: %w", err)
 	}
 	to := c.To.Normalize()
-	holder := ""
+	holder, name := "", ""
 	if to == storage.ModeOperator {
-		holder = c.Operator
+		holder, name = c.Operator, c.OperatorName
 	}
 	filter := modeChangeFilter(c.ConversationID, from, to, c.Operator, holder)
 	update := bson.D{{Key: "$set", Value: bson.D{
 		{Key: fMode, Value: string(to)},
 		{Key: fOperator, Value: holder},
+		{Key: fOperatorName, Value: name},
 		{Key: fModeChangedAt, Value: date(c.At)},
 	}}}
 	opts := options.FindOneAndUpdate().SetReturnDocument(options.After)

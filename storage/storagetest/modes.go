@@ -3,6 +3,7 @@ package storagetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -214,6 +215,30 @@ func (s suite) testChangeMode(t *testing.T) {
 		if changes != 1 {
 			t.Fatalf("%d identical takeovers by one operator reported %d changes, want exactly 1", racers, changes)
 		}
+	})
+
+	t.Run("OperatorNameGoesWithTheHolder", func(t *testing.T) {
+		st := s.store(t)
+		mustCreate(t, st, conv("conv-1", "alice", 1))
+		take := change("conv-1", operator, "op-1", 10, ai)
+		take.OperatorName = "Olivia Ömer"
+		got := mustChange(t, st, take)
+		if got.OperatorName != "Olivia Ömer" || mustGetConv(t, st, "conv-1").OperatorName != "Olivia Ömer" {
+			t.Errorf("after a takeover: returned name %q, stored %q; want %q", got.OperatorName, mustGetConv(t, st, "conv-1").OperatorName, "Olivia Ömer")
+		}
+		page, err := st.ListConversations(t.Context(), storage.ConversationQuery{Mode: operator})
+		if err != nil || len(page.Conversations) != 1 || page.Conversations[0].OperatorName != "Olivia Ömer" {
+			t.Errorf("listing after a takeover: %+v, %v; want the operator's name", page.Conversations, err)
+		}
+		release := change("conv-1", ai, "op-1", 20, operator)
+		release.OperatorName = "Olivia Ömer"
+		if got := mustChange(t, st, release); got.OperatorName != "" || mustGetConv(t, st, "conv-1").OperatorName != "" {
+			t.Errorf("after a release the name is %q, want it cleared", got.OperatorName)
+		}
+		long := change("conv-1", operator, "op-1", 30, ai)
+		long.OperatorName = strings.Repeat("n", storage.MaxOperatorNameBytes+1)
+		_, _, err = st.ChangeMode(t.Context(), long)
+		wantIs(t, err, storage.ErrInvalid, "an operator name over MaxOperatorNameBytes")
 	})
 
 	t.Run("EndedIsConflict", func(t *testing.T) {
