@@ -224,12 +224,13 @@ func TestASecondOperatorTakesOverAConversationAnotherOperatorHolds(t *testing.T)
 	olivia.waitJS(`document.getElementById("d-mode").textContent === "You are answering" && !document.getElementById("composer-text").disabled`)
 	user.waitJS(`document.getElementById("mode-banner").textContent.includes("Olivia joined the conversation")`)
 
-	// Oscar sees her holding it: the ordinary takeover is not offered, the
+	// Oscar sees her holding it (by her display name, which the opened
+	// conversation carries): the ordinary takeover is not offered, the
 	// forced one is, and it waits for a confirmation.
 	oscar := openConsoleAt(t, a, id, secondOperatorToken)
 	oscar.waitJS(`document.getElementById("me").textContent === "Signed in as Oscar" &&
 		document.querySelectorAll("#messages .msg").length === 2 &&
-		document.getElementById("d-mode").textContent === "olivia is answering" &&
+		document.getElementById("d-mode").textContent === "Olivia is answering" &&
 		!document.getElementById("force").hidden && !document.getElementById("force").disabled`)
 	var held struct {
 		Take, Composer bool
@@ -237,7 +238,7 @@ func TestASecondOperatorTakesOverAConversationAnotherOperatorHolds(t *testing.T)
 	}
 	oscar.eval(`({take: document.getElementById("takeover").disabled, composer: document.getElementById("composer-text").disabled,
 		force: document.getElementById("force").textContent, why: document.getElementById("composer-text").placeholder})`, &held)
-	if !held.Take || !held.Composer || held.Force != "Take over anyway" || held.Why != "olivia holds this conversation." {
+	if !held.Take || !held.Composer || held.Force != "Take over anyway" || held.Why != "Olivia holds this conversation." {
 		t.Fatalf("Oscar's console while Olivia holds the conversation: %+v", held)
 	}
 	// With the keyboard: the first Enter asks for a confirmation, the
@@ -245,7 +246,7 @@ func TestASecondOperatorTakesOverAConversationAnotherOperatorHolds(t *testing.T)
 	oscar.do(chromedp.Focus(chromedp.ID("force")), chromedp.KeyEvent("\r"))
 	oscar.waitJS(`document.getElementById("force").textContent === "Click again to take it over" &&
 		document.getElementById("force").classList.contains("armed") && document.activeElement === document.getElementById("force") &&
-		document.getElementById("d-mode").textContent === "olivia is answering"`)
+		document.getElementById("d-mode").textContent === "Olivia is answering"`)
 	oscar.do(chromedp.KeyEvent("\r"))
 	oscar.waitJS(`document.getElementById("d-mode").textContent === "You are answering" && document.getElementById("force").hidden &&
 		!document.getElementById("composer-text").disabled && document.activeElement === document.getElementById("composer-text")`)
