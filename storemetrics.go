@@ -18,6 +18,14 @@ type meteredStore struct {
 	now   func() time.Time
 }
 
+// timed runs one store call and records it under op.
+func timed[T any](s meteredStore, op string, call func() (T, error)) (T, error) {
+	start := s.now()
+	v, err := call()
+	s.observe(op, start, err)
+	return v, err
+}
+
 func (s meteredStore) observe(op string, start time.Time, err error) {
 	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrInvalid) {
 		err = nil
@@ -26,30 +34,20 @@ func (s meteredStore) observe(op string, start time.Time, err error) {
 }
 
 func (s meteredStore) CreateConversation(ctx context.Context, c storage.Conversation) error {
-	start := s.now()
-	err := s.inner.CreateConversation(ctx, c)
-	s.observe("create_conversation", start, err)
+	_, err := timed(s, "create_conversation", func() (struct{}, error) { return struct{}{}, s.inner.CreateConversation(ctx, c) })
 	return err
 }
 
 func (s meteredStore) GetConversation(ctx context.Context, id string) (storage.Conversation, error) {
-	start := s.now()
-	c, err := s.inner.GetConversation(ctx, id)
-	s.observe("get_conversation", start, err)
-	return c, err
+	return timed(s, "get_conversation", func() (storage.Conversation, error) { return s.inner.GetConversation(ctx, id) })
 }
 
 func (s meteredStore) ListConversations(ctx context.Context, q storage.ConversationQuery) (storage.ConversationPage, error) {
-	start := s.now()
-	p, err := s.inner.ListConversations(ctx, q)
-	s.observe("list_conversations", start, err)
-	return p, err
+	return timed(s, "list_conversations", func() (storage.ConversationPage, error) { return s.inner.ListConversations(ctx, q) })
 }
 
 func (s meteredStore) EndConversation(ctx context.Context, id string, at time.Time) error {
-	start := s.now()
-	err := s.inner.EndConversation(ctx, id, at)
-	s.observe("end_conversation", start, err)
+	_, err := timed(s, "end_conversation", func() (struct{}, error) { return struct{}{}, s.inner.EndConversation(ctx, id, at) })
 	return err
 }
 
@@ -61,24 +59,16 @@ func (s meteredStore) AppendMessage(ctx context.Context, m storage.Message) (sto
 }
 
 func (s meteredStore) UpdateMessage(ctx context.Context, m storage.Message) error {
-	start := s.now()
-	err := s.inner.UpdateMessage(ctx, m)
-	s.observe("update_message", start, err)
+	_, err := timed(s, "update_message", func() (struct{}, error) { return struct{}{}, s.inner.UpdateMessage(ctx, m) })
 	return err
 }
 
 func (s meteredStore) GetMessage(ctx context.Context, conversationID, id string) (storage.Message, error) {
-	start := s.now()
-	m, err := s.inner.GetMessage(ctx, conversationID, id)
-	s.observe("get_message", start, err)
-	return m, err
+	return timed(s, "get_message", func() (storage.Message, error) { return s.inner.GetMessage(ctx, conversationID, id) })
 }
 
 func (s meteredStore) ListMessages(ctx context.Context, q storage.MessageQuery) (storage.MessagePage, error) {
-	start := s.now()
-	p, err := s.inner.ListMessages(ctx, q)
-	s.observe("list_messages", start, err)
-	return p, err
+	return timed(s, "list_messages", func() (storage.MessagePage, error) { return s.inner.ListMessages(ctx, q) })
 }
 
 func (s meteredStore) ChangeMode(ctx context.Context, c storage.ModeChange) (storage.Conversation, bool, error) {
@@ -89,22 +79,14 @@ func (s meteredStore) ChangeMode(ctx context.Context, c storage.ModeChange) (sto
 }
 
 func (s meteredStore) AppendAudit(ctx context.Context, e storage.AuditEntry) error {
-	start := s.now()
-	err := s.inner.AppendAudit(ctx, e)
-	s.observe("append_audit", start, err)
+	_, err := timed(s, "append_audit", func() (struct{}, error) { return struct{}{}, s.inner.AppendAudit(ctx, e) })
 	return err
 }
 
 func (s meteredStore) ListAudit(ctx context.Context, q storage.AuditQuery) (storage.AuditPage, error) {
-	start := s.now()
-	p, err := s.inner.ListAudit(ctx, q)
-	s.observe("list_audit", start, err)
-	return p, err
+	return timed(s, "list_audit", func() (storage.AuditPage, error) { return s.inner.ListAudit(ctx, q) })
 }
 
 func (s meteredStore) Aggregate(ctx context.Context, q storage.AggregateQuery) (storage.Aggregate, error) {
-	start := s.now()
-	a, err := s.inner.Aggregate(ctx, q)
-	s.observe("aggregate", start, err)
-	return a, err
+	return timed(s, "aggregate", func() (storage.Aggregate, error) { return s.inner.Aggregate(ctx, q) })
 }

@@ -66,16 +66,9 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) (storage.Au
 		return storage.AuditPage{}, err
 	}
 	l := listing{kind: kindAudit, order: storage.Descending}
-	var (
-		cur    key
-		hasCur bool
-	)
-	if q.Cursor != "" {
-		k, err := decodeCursor(q.Cursor, l)
-		if err != nil {
-			return storage.AuditPage{}, fmt.Errorf("memory: list audit: %w", err)
-		}
-		cur, hasCur = k, true
+	cur, hasCur, err := resumeAt(q.Cursor, l)
+	if err != nil {
+		return storage.AuditPage{}, fmt.Errorf("memory: list audit: %w", err)
 	}
 	limit := storage.ClampLimit(q.Limit)
 

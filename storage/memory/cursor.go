@@ -54,6 +54,16 @@ func encodeCursor(l listing, k key) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// resumeAt decodes a listing's optional cursor: has is false for an empty
+// one (start at the beginning).
+func resumeAt(cursor string, l listing) (k key, has bool, err error) {
+	if cursor == "" {
+		return key{}, false, nil
+	}
+	k, err = decodeCursor(cursor, l)
+	return k, err == nil, err
+}
+
 // decodeCursor parses a cursor expected to come from listing l. Any
 // problem wraps storage.ErrInvalid.
 func decodeCursor(s string, l listing) (key, error) {

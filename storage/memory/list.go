@@ -28,16 +28,9 @@ func (s *Store) ListConversations(ctx context.Context, q storage.ConversationQue
 	if q.Ascending {
 		l.order = storage.Ascending
 	}
-	var (
-		cur    key
-		hasCur bool
-	)
-	if q.Cursor != "" {
-		k, err := decodeCursor(q.Cursor, l)
-		if err != nil {
-			return storage.ConversationPage{}, fmt.Errorf("memory: list conversations: %w", err)
-		}
-		cur, hasCur = k, true
+	cur, hasCur, err := resumeAt(q.Cursor, l)
+	if err != nil {
+		return storage.ConversationPage{}, fmt.Errorf("memory: list conversations: %w", err)
 	}
 	limit := storage.ClampLimit(q.Limit)
 
