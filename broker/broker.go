@@ -13,6 +13,12 @@
 // eviction, restart) numbering resumes from a higher base, so a number is
 // never reused and an old number can always be recognised as out of the
 // replay window.
+//
+// A subscription never skips an event silently: when a broker cannot
+// deliver every event after the last one it delivered (a shared broker's
+// connection dropped and the missed events left the replay window, or the
+// backend lost the conversation), it ends the subscription with an Event
+// whose Err wraps ErrReplayUnavailable.
 package broker
 
 import (
@@ -28,23 +34,36 @@ var ErrReplayUnavailable = errors.New("broker: replay unavailable")
 // ErrClosed: the broker was closed.
 var ErrClosed = errors.New("broker: closed")
 
-// Event is one published conversation event.
+// Event is one published conversation event, or the notice that ends a
+// subscription (Err set).
 type Event struct {
 	ConversationID string
-	Seq            int64 // 0 for ephemeral events
+	Seq            int64 // 0 for ephemeral events and for the ending notice
 	// Data is the encoded frame. It is shared by every subscriber and must
-	// not be modified.
+	// not be modified. Nil in the ending notice.
 	Data []byte
+	// Err, when not nil, ends the subscription: it is the last event the
+	// subscription delivers. It wraps ErrReplayUnavailable when events
+	// after the last one delivered may have been missed and cannot be
+	// recovered (a shared broker lost its connection to the backend for
+	// longer than the replay window covers, or the backend lost the
+	// conversation). The subscriber reloads the conversation from the store
+	// and subscribes again from LastSeq. Closing the ended subscription is
+	// still allowed (and still required to release it).
+	Err error
 }
 
-// EncodeFunc encodes an event once its sequence number is known. It is
-// called exactly once per Publish, must be fast and must not call back into
-// the broker.
+// EncodeFunc encodes an event once its sequence number is known. It must be
+// fast, must not call back into the broker and must have no effect besides
+// returning the bytes: a single-process broker calls it exactly once per
+// Publish, but a shared broker calls it again, with a higher number, when
+// another instance published to the same conversation between the number's
+// choice and its commit; only the bytes of the last call are published.
 type EncodeFunc func(seq int64) ([]byte, error)
 
 // DeliverFunc receives events of a subscription, in sequence order, one call
 // at a time. It must not block (enqueue and return) and must not call back
-// into the broker.
+// into the broker. An event with Err set is the last one (see Event.Err).
 type DeliverFunc func(Event)
 
 // Broker publishes conversation events and delivers them to subscribers.

@@ -20,7 +20,15 @@ import (
 // returns a fresh broker; releasing it (with t.Cleanup) is its job.
 // Conversation names are unique to each run, so brokers sharing a backend
 // between subtests or runs do not see each other's conversations.
+//
+// Run is RunWith without options: the cases about several instances, a lost
+// backend and a dropped connection are skipped.
 func Run(t *testing.T, newBroker func(t *testing.T) broker.Broker) {
+	RunWith(t, newBroker, Options{})
+}
+
+// RunWith runs the conformance suite, and the cases opts enables.
+func RunWith(t *testing.T, newBroker func(t *testing.T) broker.Broker, opts Options) {
 	tests := []struct {
 		name string
 		fn   func(*testing.T, broker.Broker, func() string)
@@ -42,6 +50,7 @@ func Run(t *testing.T, newBroker func(t *testing.T) broker.Broker) {
 		{"ConcurrentConversationsKeepTheirOwnNumbers", testConcurrentConversations},
 	}
 	run := newRunID(t)
+	runBackendCases(t, run, newBroker, opts)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBroker(t)

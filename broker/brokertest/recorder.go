@@ -71,6 +71,15 @@ func (r *recorder) waitLen(t testing.TB, n int) []broker.Event {
 	return r.waitUntil(t, fmt.Sprintf("%d events", n), func(evs []broker.Event) bool { return len(evs) >= n })
 }
 
+// waitEnd waits until the subscription was ended (an event with Err) or an
+// event numbered seq (or higher) was received.
+func (r *recorder) waitEnd(t testing.TB, seq int64) []broker.Event {
+	t.Helper()
+	return r.waitUntil(t, fmt.Sprintf("event %d or the ending notice", seq), func(evs []broker.Event) bool {
+		return len(evs) > 0 && (evs[len(evs)-1].Err != nil || evs[len(evs)-1].Seq >= seq)
+	})
+}
+
 // waitSeq waits until an event numbered seq (or higher) was received.
 func (r *recorder) waitSeq(t testing.TB, seq int64) []broker.Event {
 	t.Helper()
@@ -121,6 +130,10 @@ func describe(events []broker.Event) string {
 			if i == show {
 				fmt.Fprintf(&b, " ...(%d more)", len(events)-2*show)
 			}
+			continue
+		}
+		if ev.Err != nil {
+			fmt.Fprintf(&b, " end:%v", ev.Err)
 			continue
 		}
 		fmt.Fprintf(&b, " %d:%q", ev.Seq, ev.Data)
