@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chatboxsdk/chatbox/ratelimit"
+	"github.com/chatboxsdk/chatbox/ratelimit/limitertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -271,4 +272,10 @@ func TestInvalidConfig(t *testing.T) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
 	}
+}
+
+func TestConformance(t *testing.T) {
+	limitertest.Run(t, func(t *testing.T, now func() time.Time) ratelimit.Limiter {
+		return newBucket(t, ratelimit.TokenBucketConfig{Now: now})
+	})
 }

@@ -91,6 +91,9 @@ func (s *Server) start(t testing.TB) {
 	}
 }
 
+// Stop kills the server; Restart starts it again.
+func (s *Server) Stop() { s.stop() }
+
 func (s *Server) stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
@@ -187,4 +190,20 @@ func command(t testing.TB, c net.Conn, r *bufio.Reader, args ...string) string {
 		t.Fatalf("redis %v: %s", args, line[1:])
 	}
 	return line[1:]
+}
+
+// DBSize returns the number of keys of the server at addr.
+func DBSize(t testing.TB, addr string) int {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	n, err := strconv.Atoi(command(t, c, bufio.NewReader(c), "DBSIZE"))
+	if err != nil {
+		t.Fatalf("DBSIZE: %v", err)
+	}
+	return n
 }
