@@ -39,7 +39,6 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-
 func TestTwoInstancesShareOneBudget(t *testing.T) {
 	prefix := "chatbox-test:" + rand.Text()[:8] + ":"
 	a := newLimiter(t, redislimiter.Config{KeyPrefix: prefix})

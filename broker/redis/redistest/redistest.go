@@ -207,3 +207,28 @@ func DBSize(t testing.TB, addr string) int {
 	}
 	return n
 }
+
+// Channels returns the number of pub/sub channels subscribed on the server
+// at addr.
+func Channels(t testing.TB, addr string) int {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	fmt.Fprintf(c, "*2\r\n$6\r\nPUBSUB\r\n$8\r\nCHANNELS\r\n")
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "*") {
+		t.Fatalf("PUBSUB CHANNELS: %q, %v", line, err)
+	}
+	count, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+	for range 2 * count {
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatalf("PUBSUB CHANNELS: %v", err)
+		}
+	}
+	return count
+}
