@@ -24,6 +24,15 @@ type channel struct {
 	isReady    bool
 }
 
+// unready makes subscribers wait for the next confirmation. Broker.mu is
+// held.
+func (ch *channel) unready() {
+	if ch.isReady {
+		ch.isReady = false
+		ch.ready = make(chan struct{})
+	}
+}
+
 // runConnection owns the pub/sub connection: it opens it, keeps its
 // subscriptions equal to the channels with subscribers, and restores it when
 // it drops.
@@ -88,6 +97,7 @@ func (b *Broker) reconcile(dc rueidis.DedicatedClient) bool {
 		case len(ch.subs) == 0 && ch.subscribed:
 			ch.subscribed = false
 			ch.pending++
+			ch.unready()
 			unsub = append(unsub, name)
 		case len(ch.subs) == 0 && ch.pending == 0:
 			delete(b.chans, name)
@@ -128,8 +138,10 @@ func (b *Broker) onSubscription(s rueidis.PubSubSubscription) {
 	}
 	switch {
 	case ch.subscribed:
-		ch.isReady = true
-		close(ch.ready)
+		if !ch.isReady {
+			ch.isReady = true
+			close(ch.ready)
+		}
 		b.catchUp = append(b.catchUp, ch.subs...)
 		signal(b.wake)
 	case len(ch.subs) == 0:
@@ -173,10 +185,7 @@ func (b *Broker) connectionLost() {
 	b.conn = nil
 	for name, ch := range b.chans {
 		ch.subscribed, ch.pending = false, 0
-		if ch.isReady {
-			ch.isReady = false
-			ch.ready = make(chan struct{})
-		}
+		ch.unready()
 		if len(ch.subs) == 0 {
 			delete(b.chans, name)
 		}

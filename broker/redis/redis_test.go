@@ -252,4 +252,16 @@ func TestLastSubscriberUnsubscribes(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // UNSUBSCRIBE is confirmed to the broker, not to the test
 	}
+	// Subscribing again after the channel was left, and quickly leaving
+	// and joining again, still delivers.
+	for range 20 {
+		e := newEvents()
+		sub, err := b.Subscribe(t.Context(), "a", mustLastSeq(t, b, "a"), e.deliver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := mustPublish(t, b, "a")
+		e.wait(t, func(got []broker.Event) bool { return len(got) == 1 && got[0].Seq == seq })
+		_ = sub.Close()
+	}
 }
