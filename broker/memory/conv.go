@@ -20,10 +20,10 @@ type conv struct {
 	id string
 
 	// Guarded by Broker.mu.
-	prev, next *conv     // LRU links among conversations without holders
-	listed     bool      // in the LRU list
-	lastUsed   time.Time // last publish, LastSeq or subscriber departure
-	holders    int       // subscriptions, and Subscribe calls in progress
+	idle     links     // in Broker.idle
+	window   links     // in Broker.windows
+	lastUsed time.Time // last publish, LastSeq or subscriber departure
+	holders  int       // subscriptions, and Subscribe calls in progress
 
 	mu sync.Mutex
 	// dead: the conversation was forgotten or the broker closed; the state

@@ -2,48 +2,90 @@ package memory
 
 import "time"
 
-// lru is an intrusive doubly linked list of the conversations that have no
-// holders, most recently used first. It is guarded by Broker.mu.
+// links are a conversation's place in one lru list.
+type links struct {
+	prev, next *conv
+	listed     bool
+}
+
+// lru is an intrusive doubly linked list of conversations without holders,
+// most recently used first. A conversation is in two: idle (every one
+// without holders) and windows (those of them whose replay window may still
+// hold events). Both are guarded by Broker.mu.
 type lru struct {
 	head, tail *conv
 	n          int
+	at         func(*conv) *links // the list's links in a conversation
 }
 
+func idleLinks(c *conv) *links   { return &c.idle }
+func windowLinks(c *conv) *links { return &c.window }
+
 func (l *lru) pushFront(c *conv) {
-	c.prev, c.next = nil, l.head
+	cl := l.at(c)
+	cl.prev, cl.next = nil, l.head
 	if l.head != nil {
-		l.head.prev = c
+		l.at(l.head).prev = c
 	} else {
 		l.tail = c
 	}
 	l.head = c
-	c.listed = true
+	cl.listed = true
 	l.n++
 }
 
 func (l *lru) remove(c *conv) {
-	if c.prev != nil {
-		c.prev.next = c.next
+	cl := l.at(c)
+	if cl.prev != nil {
+		l.at(cl.prev).next = cl.next
 	} else {
-		l.head = c.next
+		l.head = cl.next
 	}
-	if c.next != nil {
-		c.next.prev = c.prev
+	if cl.next != nil {
+		l.at(cl.next).prev = cl.prev
 	} else {
-		l.tail = c.prev
+		l.tail = cl.prev
 	}
-	c.prev, c.next = nil, nil
-	c.listed = false
+	*cl = links{}
 	l.n--
 }
 
+// moveToFront puts c first, listing it if it was not.
+func (l *lru) moveToFront(c *conv) {
+	if l.head == c {
+		return
+	}
+	if l.at(c).listed {
+		l.remove(c)
+	}
+	l.pushFront(c)
+}
+
 // touchLocked records a use of c at now and moves it to the front of the
-// list if it is listed.
+// lists if it has no holders.
 func (b *Broker) touchLocked(c *conv, now time.Time) {
 	c.lastUsed = now
-	if c.listed && b.idle.head != c {
+	if c.idle.listed {
+		b.idle.moveToFront(c)
+		b.windows.moveToFront(c)
+	}
+}
+
+// releaseLocked lists c, which has just lost its last holder, as idle from
+// now on. The caller holds b.mu.
+func (b *Broker) releaseLocked(c *conv, now time.Time) {
+	c.lastUsed = now
+	b.idle.pushFront(c)
+	b.windows.moveToFront(c)
+}
+
+// holdLocked unlists c, which has just gained a holder.
+func (b *Broker) holdLocked(c *conv) {
+	if c.idle.listed {
 		b.idle.remove(c)
-		b.idle.pushFront(c)
+	}
+	if c.window.listed {
+		b.windows.remove(c)
 	}
 }
 
@@ -78,6 +120,19 @@ func (b *Broker) evictLocked(now time.Time, keep *conv) {
 			b.touchLocked(t, now)
 		}
 	}
+	for range ttlChecksPerCall {
+		t := b.windows.tail
+		if t == nil || t == keep || now.Sub(t.lastUsed) < b.cfg.ReplayRetention {
+			break
+		}
+		if !t.mu.TryLock() {
+			b.touchLocked(t, now)
+			continue
+		}
+		t.win.reset() // the numbering stays: t.last is kept
+		t.mu.Unlock()
+		b.windows.remove(t)
+	}
 }
 
 // forgetLocked removes c, which has no holders, unless an operation holds
@@ -93,6 +148,9 @@ func (b *Broker) forgetLocked(c *conv) bool {
 	c.killLocked()
 	c.mu.Unlock()
 	b.idle.remove(c)
+	if c.window.listed {
+		b.windows.remove(c)
+	}
 	delete(b.convs, c.id)
 	return true
 }

@@ -21,10 +21,13 @@
 // Memory is bounded by [Config], never by traffic history: each remembered
 // conversation holds at most MaxReplayEvents events and MaxReplayBytes of
 // event data, and at most MaxConversations conversations without
-// subscribers are remembered. The worst case is therefore about
+// subscribers are remembered. A conversation without subscribers keeps its
+// window only for ReplayRetention after its last use, then only its number
+// (about 200 bytes) until IdleTTL. The worst case is therefore about
 // MaxConversations × (MaxReplayBytes + 24 bytes × MaxReplayEvents), plus the
-// conversations with subscribers: size the limits for the expected traffic.
-// Idle conversations are forgotten as a side effect of calls (a few are
+// conversations with subscribers, but what is retained in practice is the
+// windows of the streams live within ReplayRetention. Windows are released
+// and idle conversations forgotten as a side effect of calls (a few are
 // examined per call); the broker starts no goroutine.
 //
 // # Concurrency
@@ -53,6 +56,7 @@ const (
 	DefaultMaxReplayEvents  = 2048
 	DefaultMaxReplayBytes   = 1 << 20
 	DefaultIdleTTL          = 10 * time.Minute
+	DefaultReplayRetention  = time.Minute
 	DefaultMaxConversations = 100_000
 )
 
@@ -70,6 +74,17 @@ type Config struct {
 	// to, asked for its LastSeq or left by its last subscriber for this long
 	// is forgotten. Default DefaultIdleTTL (10 minutes).
 	IdleTTL time.Duration
+	// ReplayRetention: the replay window of a conversation without
+	// subscribers that was not published to, asked for its LastSeq or left
+	// by its last subscriber for this long is released, while its
+	// numbering is remembered until IdleTTL: a client resuming after that
+	// from its last number gets what follows, one resuming from an earlier
+	// number gets broker.ErrReplayUnavailable and reloads from the store
+	// (which holds every finished reply). Retained event data therefore
+	// follows the streams that are live or were live within the retention,
+	// not every conversation touched within IdleTTL. Default
+	// DefaultReplayRetention (1 minute).
+	ReplayRetention time.Duration
 	// MaxConversations caps the remembered conversations: beyond it the
 	// least recently used conversation without subscribers is forgotten.
 	// Conversations with subscribers are never forgotten, so only they can
@@ -92,6 +107,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	check("MaxReplayEvents", int64(cfg.MaxReplayEvents))
 	check("MaxReplayBytes", int64(cfg.MaxReplayBytes))
 	check("IdleTTL", int64(cfg.IdleTTL))
+	check("ReplayRetention", int64(cfg.ReplayRetention))
 	check("MaxConversations", int64(cfg.MaxConversations))
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)
@@ -104,6 +120,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.IdleTTL == 0 {
 		cfg.IdleTTL = DefaultIdleTTL
+	}
+	if cfg.ReplayRetention == 0 {
+		cfg.ReplayRetention = DefaultReplayRetention
 	}
 	if cfg.MaxConversations == 0 {
 		cfg.MaxConversations = DefaultMaxConversations
@@ -118,11 +137,12 @@ func (cfg Config) withDefaults() (Config, error) {
 type Broker struct {
 	cfg Config // immutable after New
 
-	mu     sync.Mutex
-	closed bool
-	convs  map[string]*conv
-	idle   lru   // conversations without holders, most recently used first
-	high   int64 // every base issued and every last number forgotten is <= high
+	mu      sync.Mutex
+	closed  bool
+	convs   map[string]*conv
+	idle    lru   // conversations without holders, most recently used first
+	windows lru   // the same, while their replay window is not yet released
+	high    int64 // every base issued and every last number forgotten is <= high
 
 	// afterAcquire, set only by tests, runs between looking a conversation
 	// up and taking its lock, where it may be forgotten or closed.
@@ -138,7 +158,12 @@ func New(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Broker{cfg: cfg, convs: make(map[string]*conv)}, nil
+	return &Broker{
+		cfg:     cfg,
+		convs:   make(map[string]*conv),
+		idle:    lru{at: idleLinks},
+		windows: lru{at: windowLinks},
+	}, nil
 }
 
 // Close forgets every conversation and closes every subscription: once it
@@ -154,7 +179,8 @@ func (b *Broker) Close() error {
 	b.closed = true
 	convs := b.convs
 	b.convs = nil
-	b.idle = lru{}
+	b.idle = lru{at: idleLinks}
+	b.windows = lru{at: windowLinks}
 	b.mu.Unlock()
 	// Waits for operations in progress; the ones that follow see the
 	// conversation dead, look it up again and find the broker closed.
@@ -311,9 +337,9 @@ func (b *Broker) acquire(id string, u use, now time.Time) (*conv, error) {
 	if c == nil && u != usePeek {
 		base := max(now.UnixMicro(), b.high+1)
 		b.high = base
-		c = &conv{id: id, last: base, lastUsed: now}
+		c = &conv{id: id, last: base}
 		b.convs[id] = c
-		b.idle.pushFront(c)
+		b.releaseLocked(c, now)
 	}
 	keep := c
 	switch {
@@ -322,9 +348,7 @@ func (b *Broker) acquire(id string, u use, now time.Time) (*conv, error) {
 		b.touchLocked(c, now)
 	case u == usePin:
 		c.holders++
-		if c.listed {
-			b.idle.remove(c)
-		}
+		b.holdLocked(c)
 	default:
 		keep = nil // a peek does not protect: a forgotten c has no subscribers
 	}
@@ -341,7 +365,6 @@ func (b *Broker) unpin(c *conv, now time.Time) {
 	}
 	c.holders--
 	if c.holders == 0 {
-		c.lastUsed = now
-		b.idle.pushFront(c)
+		b.releaseLocked(c, now)
 	}
 }

@@ -25,6 +25,9 @@ func TestNewReportsEveryNegativeField(t *testing.T) {
 			t.Errorf("error %q does not mention %s", err, field)
 		}
 	}
+	if _, err := memory.New(memory.Config{ReplayRetention: -1}); err == nil || !strings.Contains(err.Error(), "ReplayRetention") {
+		t.Errorf("New accepted a negative ReplayRetention: %v", err)
+	}
 	if _, err := memory.New(memory.Config{IdleTTL: -1}); err == nil {
 		t.Error("New accepted a negative IdleTTL alone")
 	}
