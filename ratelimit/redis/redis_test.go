@@ -25,6 +25,9 @@ func newLimiter(t testing.TB, cfg redislimiter.Config) *redislimiter.Limiter {
 	if cfg.Addr == "" && cfg.Client == nil {
 		cfg.Addr = redistest.Addr(t)
 	}
+	if cfg.DecisionTimeout == 0 {
+		cfg.DecisionTimeout = 10 * time.Second // the machine running the tests may be loaded
+	}
 	l, err := redislimiter.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
