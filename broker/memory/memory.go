@@ -16,6 +16,13 @@
 // moves forward and conversations were given, on average, fewer than one
 // number per microsecond.
 //
+// # Ending notices
+//
+// A subscription of this broker never misses an event (every event is
+// delivered under the conversation's lock to every subscriber), so it never
+// delivers an Event with Err set: it ends only when it is closed or the
+// broker is.
+//
 // # Memory
 //
 // Memory is bounded by [Config], never by traffic history: each remembered

@@ -28,7 +28,8 @@ const (
 // Config configures a Broker. Exactly one of Client and Addr is set. A zero
 // field means its default; a negative one is an error.
 type Config struct {
-	// Client is a client the host owns; Close does not close it.
+	// Client is a client the host owns; Close does not close it. The
+	// broker is tested against a standalone Redis.
 	Client rueidis.Client
 	// Addr is the address (host:port) of a Redis 7 for which New creates a
 	// client that Close closes.
@@ -131,10 +132,10 @@ type Broker struct {
 
 	mu      sync.Mutex
 	closed  bool
-	chans   map[string]*channel     // by channel name
-	pubs    map[string]*pubState    // by conversation
-	catchUp []*subscription         // subscriptions waiting to catch up
-	conn    rueidis.DedicatedClient // the current pub/sub connection, nil while down
+	chans   map[string]*channel  // by channel name
+	pubs    map[string]*pubState // by conversation
+	catchUp []*subscription      // subscriptions waiting to catch up
+	dirty   map[string]struct{}  // channels the connection owner must reconcile
 }
 
 var _ broker.Broker = (*Broker)(nil)
@@ -154,6 +155,7 @@ func New(cfg Config) (*Broker, error) {
 		wake:   make(chan struct{}, 1),
 		chans:  make(map[string]*channel),
 		pubs:   make(map[string]*pubState),
+		dirty:  make(map[string]struct{}),
 	}
 	if b.client == nil {
 		b.client, err = rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{cfg.Addr}, DisableCache: true})
@@ -185,6 +187,7 @@ func (b *Broker) Close() error {
 		subs = append(subs, ch.subs...)
 	}
 	b.chans = map[string]*channel{}
+	b.dirty = map[string]struct{}{}
 	b.catchUp = nil
 	b.mu.Unlock()
 	b.cancel()

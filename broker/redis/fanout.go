@@ -66,7 +66,9 @@ func (b *Broker) serveConnection() {
 		return
 	}
 	b.mu.Lock()
-	b.conn = dc
+	for name := range b.chans { // a new connection subscribes everything
+		b.dirty[name] = struct{}{}
+	}
 	b.mu.Unlock()
 	signal(b.kick)
 	for {
@@ -83,12 +85,18 @@ func (b *Broker) serveConnection() {
 	}
 }
 
-// reconcile subscribes the channels that have subscribers and unsubscribes
-// the others. It reports false if the connection failed.
+// reconcile subscribes the channels marked dirty that have subscribers and
+// unsubscribes those that have none. It reports false if the connection
+// failed.
 func (b *Broker) reconcile(dc rueidis.DedicatedClient) bool {
 	var sub, unsub []string
 	b.mu.Lock()
-	for name, ch := range b.chans {
+	for name := range b.dirty {
+		delete(b.dirty, name)
+		ch := b.chans[name]
+		if ch == nil {
+			continue
+		}
 		switch {
 		case len(ch.subs) > 0 && !ch.subscribed:
 			ch.subscribed = true
@@ -147,8 +155,15 @@ func (b *Broker) onSubscription(s rueidis.PubSubSubscription) {
 	case len(ch.subs) == 0:
 		delete(b.chans, s.Channel)
 	default:
-		signal(b.kick)
+		b.markLocked(s.Channel)
 	}
+}
+
+// markLocked queues a channel for the connection owner to reconcile.
+// b.mu is held.
+func (b *Broker) markLocked(name string) {
+	b.dirty[name] = struct{}{}
+	signal(b.kick)
 }
 
 // onMessage delivers a published event to this instance's subscriptions of
@@ -182,7 +197,6 @@ func (b *Broker) onMessage(m rueidis.PubSubMessage) {
 func (b *Broker) connectionLost() {
 	var subs []*subscription
 	b.mu.Lock()
-	b.conn = nil
 	for name, ch := range b.chans {
 		ch.subscribed, ch.pending = false, 0
 		ch.unready()

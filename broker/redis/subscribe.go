@@ -63,8 +63,10 @@ func (b *Broker) Subscribe(ctx context.Context, conversationID string, after int
 	}
 	ch.subs = append(ch.subs[:len(ch.subs):len(ch.subs)], s)
 	ready := ch.ready
+	if !ch.subscribed {
+		b.markLocked(name)
+	}
 	b.mu.Unlock()
-	signal(b.kick)
 
 	ok := false
 	defer func() {
@@ -252,7 +254,7 @@ func (s *subscription) Close() error {
 			subs := make([]*subscription, 0, len(ch.subs)-1)
 			ch.subs = append(append(subs, ch.subs[:i]...), ch.subs[i+1:]...)
 			if len(ch.subs) == 0 {
-				signal(b.kick)
+				b.markLocked(s.channel)
 			}
 			break
 		}
