@@ -265,3 +265,55 @@ func TestLastSubscriberUnsubscribes(t *testing.T) {
 		_ = sub.Close()
 	}
 }
+
+// TestRedisDownIsAnErrorNotAHang: with Redis stopped every call fails
+// within its bounds, and the broker works again once Redis is back.
+func TestRedisDownIsAnErrorNotAHang(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newBroker(t, srv.Addr, redisbroker.Config{SubscribeTimeout: 300 * time.Millisecond, ReconnectInterval: 50 * time.Millisecond})
+	mustLastSeq(t, b, "c")
+	srv.Stop()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := b.Publish(ctx, "c", encodeSeq); err == nil {
+		t.Error("Publish succeeded with Redis stopped")
+	}
+	if _, err := b.LastSeq(ctx, "c"); err == nil {
+		t.Error("LastSeq succeeded with Redis stopped")
+	}
+	if _, err := b.Subscribe(ctx, "c", 0, func(broker.Event) {}); err == nil {
+		t.Error("Subscribe succeeded with Redis stopped")
+	}
+	if ctx.Err() != nil {
+		t.Fatal("calls with Redis stopped took the whole 5s context")
+	}
+
+	srv.Restart(t)
+	var last int64
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if last, err = b.LastSeq(t.Context(), "c"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("LastSeq still failing 10s after Redis came back: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // reconnection has no event to wait for
+	}
+	e := newEvents()
+	var sub broker.Subscription
+	for {
+		var err error
+		if sub, err = b.Subscribe(t.Context(), "c", last, e.deliver); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Subscribe still failing 10s after Redis came back: %v", err)
+		}
+	}
+	defer sub.Close()
+	seq := mustPublish(t, b, "c")
+	e.wait(t, func(got []broker.Event) bool { return len(got) == 1 && got[0].Seq == seq })
+}
