@@ -3,7 +3,10 @@
 //
 // The suite needs a broker whose replay window holds at least 1,000 events
 // of up to 64 bytes each, and that does not forget a conversation used in
-// the last minute.
+// the last minute. RunWith's Options add the cases of a shared backend:
+// several instances, a backend that loses everything, a dropped
+// connection; every case checks that a subscriber never misses an event
+// silently: it gets it or the ending notice (broker.Event.Err).
 package brokertest
 
 import (

@@ -17,7 +17,9 @@
 // Every key expires when its bucket would be full again (or, for a zero
 // Rate, IdleTTL after its first event), so Redis holds only the keys of
 // recent events: memory follows traffic within one refill time and is
-// never kept by history.
+// never kept by history. With Config.Now set, the bucket's time is the
+// caller's and Redis expires keys by its own, so keys are kept IdleTTL
+// longer.
 //
 // # Time
 //
@@ -98,6 +100,7 @@ type Config struct {
 	// denial. Default DefaultUnavailableRetryAfter (1 second).
 	UnavailableRetryAfter time.Duration
 	// Now is the clock; nil means Redis's clock (see the package doc).
+	// With a clock of the caller's, keys live IdleTTL longer.
 	Now func() time.Time
 }
 
@@ -166,7 +169,7 @@ func (l *Limiter) Close() error {
 
 // gcra: KEYS[1] the key; ARGV: now in microseconds ("" for Redis's clock),
 // emission interval in microseconds (0 for a zero Rate), burst, idle TTL in
-// ms. Returns {1, 0} when allowed, {0, retry after in microseconds} when
+// ms, extra lifetime of a key in ms. Returns {1, 0} when allowed, {0, retry after in microseconds} when
 // not. Times are kept with fractions of a microsecond (%.3f) so they stay
 // exact below 2^53.
 var gcra = rueidis.NewLuaScript(`
@@ -190,7 +193,7 @@ local ahead = next - now
 if ahead > interval * burst then
   return {0, math.ceil(ahead - interval * burst)}
 end
-redis.call('SET', KEYS[1], string.format('%.3f', next), 'PX', math.ceil(ahead / 1000) + 1)
+redis.call('SET', KEYS[1], string.format('%.3f', next), 'PX', math.ceil(ahead / 1000) + 1 + tonumber(ARGV[5]))
 return {1, 0}
 `)
 
@@ -210,9 +213,10 @@ func (l *Limiter) Allow(ctx context.Context, key string, lim ratelimit.Limit) (r
 	if math.IsInf(lim.Rate, 1) {
 		return ratelimit.Decision{Allowed: true}, nil
 	}
-	now := ""
+	now, slack := "", "0"
 	if l.cfg.Now != nil {
 		now = strconv.FormatFloat(float64(l.cfg.Now().UnixNano())/1e3, 'f', 3, 64)
+		slack = strconv.FormatInt(l.cfg.IdleTTL.Milliseconds(), 10)
 	}
 	interval := "0"
 	if lim.Rate > 0 {
@@ -221,7 +225,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, lim ratelimit.Limit) (r
 	dctx, cancel := context.WithTimeout(ctx, l.cfg.DecisionTimeout)
 	defer cancel()
 	res, err := gcra.Exec(dctx, l.client, []string{l.cfg.KeyPrefix + key}, []string{
-		now, interval, strconv.Itoa(lim.Burst), strconv.FormatInt(l.cfg.IdleTTL.Milliseconds(), 10),
+		now, interval, strconv.Itoa(lim.Burst), strconv.FormatInt(l.cfg.IdleTTL.Milliseconds(), 10), slack,
 	}).AsIntSlice()
 	if err == nil && len(res) != 2 {
 		err = errors.New("unexpected reply")
