@@ -37,13 +37,15 @@
 // persistence, eviction, a failover that lost it) the script starts a new
 // epoch: the base is Redis's clock in microseconds since the Unix epoch,
 // raised to the last number the publishing instance had seen if that is
-// higher, and the first event gets base+1. A number is therefore never
-// reused (as long as the clock moves forward and a conversation is given
-// fewer than one number per microsecond on average), and a resume after a
-// number of an earlier epoch is below the base, hence out of the window:
-// Subscribe returns broker.ErrReplayUnavailable, never a silent gap. If a
-// backend comes back behind a number an instance has already seen, that
-// instance's next Publish starts a new epoch above it too.
+// higher, and the first event gets base+1. A resume after a number of an
+// earlier epoch is below the base, hence out of the window: Subscribe
+// returns broker.ErrReplayUnavailable, never a silent gap. A number is never
+// reused as long as the clock of every server that may hold the data (after
+// a restart or a failover) has passed every number issued before: clocks
+// move forward and agree within the microseconds a conversation's numbers
+// run ahead of its base (one per event). If a backend comes back behind a
+// number an instance has already seen, that instance's next Publish starts
+// a new epoch above it too.
 //
 // # Fan-out
 //
