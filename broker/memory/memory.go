@@ -30,7 +30,7 @@
 // event data, and at most MaxConversations conversations without
 // subscribers are remembered. A conversation without subscribers keeps its
 // window only for ReplayRetention after its last use, then only its number
-// (about 200 bytes) until IdleTTL. The worst case is therefore about
+// (a few hundred bytes) until IdleTTL. The worst case is therefore about
 // MaxConversations × (MaxReplayBytes + 24 bytes × MaxReplayEvents), plus the
 // conversations with subscribers, but what is retained in practice is the
 // windows of the streams live within ReplayRetention. Windows are released
