@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -223,20 +224,47 @@ func (b *Broker) runCatchUp() {
 		case <-b.wake:
 		}
 		for {
-			b.mu.Lock()
-			if len(b.catchUp) == 0 {
-				b.mu.Unlock()
+			group := b.nextCatchUpGroup()
+			if group == nil {
 				break
 			}
-			s := b.catchUp[0]
-			b.catchUp[0] = nil
-			b.catchUp = b.catchUp[1:]
-			ch := b.chans[s.channel]
-			ready := ch != nil && ch.isReady
+			b.bringUpToDate(group)
+		}
+	}
+}
+
+// nextCatchUpGroup takes the queued subscriptions of the first queued
+// channel, if it is ready, so that one read of the window serves them all.
+// It returns nil when the queue is empty.
+func (b *Broker) nextCatchUpGroup() []*subscription {
+	for {
+		b.mu.Lock()
+		if len(b.catchUp) == 0 {
+			b.catchUp = nil
 			b.mu.Unlock()
-			if ready && s.needsCatchUp() {
-				b.bringUpToDate(s)
+			return nil
+		}
+		name := b.catchUp[0].channel
+		var group []*subscription
+		rest := b.catchUp[:0]
+		for _, s := range b.catchUp {
+			if s.channel == name {
+				group = append(group, s)
+			} else {
+				rest = append(rest, s)
 			}
+		}
+		clear(b.catchUp[len(rest):])
+		b.catchUp = rest
+		ch := b.chans[name]
+		ready := ch != nil && ch.isReady
+		b.mu.Unlock()
+		if !ready {
+			continue // the channel's confirmation queues them again
+		}
+		group = slices.DeleteFunc(group, func(s *subscription) bool { return !s.needsCatchUp() })
+		if len(group) > 0 {
+			return group
 		}
 	}
 }

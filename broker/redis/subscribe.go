@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -128,25 +129,48 @@ func (b *Broker) replay(ctx context.Context, conversationID string, after int64)
 	return events, nil
 }
 
-// bringUpToDate is the catch-up worker's job for one subscription.
-func (b *Broker) bringUpToDate(s *subscription) {
-	s.mu.Lock()
-	after, lost := s.last, s.lost
-	s.mu.Unlock()
+// bringUpToDate is the catch-up worker's job for the subscriptions of one
+// conversation: one read of the window from the earliest of their numbers
+// serves them all. If that read finds the window too short, each one is
+// tried on its own, so only those that did miss what is gone are ended.
+func (b *Broker) bringUpToDate(group []*subscription) {
+	after := make([]int64, len(group))
+	lost := make([]int, len(group))
+	from := int64(math.MaxInt64)
+	for i, s := range group {
+		s.mu.Lock()
+		after[i], lost[i] = s.last, s.lost
+		s.mu.Unlock()
+		from = min(from, after[i])
+	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.SubscribeTimeout)
-	events, err := b.replay(ctx, s.id, after)
+	events, err := b.replay(ctx, group[0].id, from)
 	cancel()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.ended || b.ctx.Err() != nil:
-	case err != nil:
-		if !errors.Is(err, broker.ErrReplayUnavailable) {
-			err = fmt.Errorf("%w: %w", broker.ErrReplayUnavailable, err)
+	if errors.Is(err, broker.ErrReplayUnavailable) && len(group) > 1 {
+		for _, s := range group {
+			b.bringUpToDate([]*subscription{s})
 		}
-		s.endLocked(err)
-	default:
-		s.caughtUp(events, lost)
+		return
+	}
+	for i, s := range group {
+		s.mu.Lock()
+		switch {
+		case s.ended || b.ctx.Err() != nil:
+		case err != nil:
+			if !errors.Is(err, broker.ErrReplayUnavailable) {
+				err = fmt.Errorf("%w: %w", broker.ErrReplayUnavailable, err)
+			}
+			s.endLocked(err)
+		case s.last != after[i]:
+			// Cannot happen while behind; a later catch-up settles it.
+			s.b.requestCatchUp(s)
+		case after[i]-from > int64(len(events)):
+			// Above every number the backend holds: it came back behind.
+			s.endLocked(fmt.Errorf("%w: conversation %q is behind event %d", broker.ErrReplayUnavailable, s.id, after[i]))
+		default:
+			s.caughtUp(events[after[i]-from:], lost[i])
+		}
+		s.mu.Unlock()
 	}
 }
 
