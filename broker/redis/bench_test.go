@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -79,7 +80,7 @@ func BenchmarkFanOutOtherInstance(b *testing.B) {
 	encode := func(int64) ([]byte, error) { return frame, nil }
 	for _, n := range []int{1, 100} {
 		b.Run(strconv.Itoa(n)+"subscribers", func(b *testing.B) {
-			prefix := "bench-" + strconv.Itoa(n) + ":"
+			prefix := "bench-" + rand.Text()[:8] + ":"
 			pub := newBroker(b, addr, redisbroker.Config{KeyPrefix: prefix})
 			recv := newBroker(b, addr, redisbroker.Config{KeyPrefix: prefix})
 			ctx := context.Background()

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"crypto/rand"
 	"strconv"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 // and on 10,000 keys, sequential and from parallel goroutines.
 func BenchmarkAllow(b *testing.B) {
 	ctx := context.Background()
-	l := newLimiter(b, redislimiter.Config{KeyPrefix: "bench:"})
+	l := newLimiter(b, redislimiter.Config{KeyPrefix: "bench-" + rand.Text()[:8] + ":"})
 	lim := ratelimit.Limit{Rate: 1e9, Burst: 1000}
 	keys := make([]string, 10_000)
 	for i := range keys {
