@@ -32,7 +32,7 @@ quickstart:
 
 # bench: the hot-path benchmarks with allocation counts.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./router/ ./broker/memory/ ./ratelimit/ ./session/ ./storage/memory/
+	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./internal/engine/ ./broker/memory/ ./ratelimit/ ./internal/registry/ ./storage/memory/
 
 # fuzz: fuzz the frame decoder for a minute (its seed corpus runs in `test`).
 fuzz:

@@ -1,20 +1,30 @@
-package router
+package engine
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"log/slog"
 
 	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/internal/access"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// Causes a reply's context is cancelled with; failure maps them to finish
+// reasons.
+var (
+	errStopped  = errors.New("stopped by the user")
+	errShutdown = errors.New("server shutting down")
+	errEnded    = errors.New("conversation ended")
+	errHandoff  = errors.New("an operator took the conversation over")
+	errPublish  = errors.New("events could not be published")
 )
 
 // internalError logs err with a reference id and returns the client-facing
 // error, which carries the reference but none of err's text.
 func internalError(log *slog.Logger, err error, op string) *protocol.Error {
-	ref := newRef()
+	ref := access.NewRef()
 	log.Error("internal error", "op", op, "ref", ref, "err", err)
 	return &protocol.Error{Code: protocol.CodeInternal, Message: "internal error", Ref: ref}
 }
@@ -27,7 +37,7 @@ func storeError(log *slog.Logger, err error, op string) *protocol.Error {
 	case errors.Is(err, storage.ErrConflict):
 		return &protocol.Error{Code: protocol.CodeInvalidField, Message: "id already used for something else", Field: "message_id"}
 	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		ref := newRef()
+		ref := access.NewRef()
 		log.Warn("store unavailable", "op", op, "ref", ref, "err", err)
 		return &protocol.Error{Code: protocol.CodeUnavailable, Message: "storage is temporarily unavailable", Ref: ref}
 	case errors.Is(err, context.Canceled):
@@ -48,18 +58,10 @@ func brokerError(log *slog.Logger, err error, op string) *protocol.Error {
 	return internalError(log, err, op)
 }
 
-// The socket's versions log with the logger of the frame being handled.
-func (s *socket) internal(err error, op string) *protocol.Error {
-	return internalError(s.frameLog(), err, op)
+func conversationEnded() *protocol.Error {
+	return protocol.Errorf(protocol.CodeConversationEnded, "the conversation has ended")
 }
 
-func (s *socket) storeError(err error, op string) *protocol.Error {
-	return storeError(s.frameLog(), err, op)
+func notOpen() *protocol.Error {
+	return protocol.Errorf(protocol.CodeNotOpen, "open the conversation first")
 }
-
-func (s *socket) brokerError(err error, op string) *protocol.Error {
-	return brokerError(s.frameLog(), err, op)
-}
-
-// newRef returns a reference that ties a client-facing error to its log line.
-func newRef() string { return rand.Text()[:12] }

@@ -1,4 +1,4 @@
-package session_test
+package registry_test
 
 import (
 	"context"
@@ -12,13 +12,13 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/chatboxsdk/chatbox/session"
+	"github.com/chatboxsdk/chatbox/internal/registry"
 )
 
 func TestRunSweepsUntilCancelled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log evictLog
-		r := newRegistry(t, session.Config{IdleTTL: time.Minute, OnEvict: log.add}) // time.Now is the bubble's fake clock
+		r := newRegistry(t, registry.Config{IdleTTL: time.Minute, OnEvict: log.add}) // time.Now is the bubble's fake clock
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); r.Run(ctx, 10*time.Second) }()
@@ -46,7 +46,7 @@ func TestRunSweepsUntilCancelled(t *testing.T) {
 
 func TestRunDefaultInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRegistry(t, session.Config{IdleTTL: time.Minute})
+		r := newRegistry(t, registry.Config{IdleTTL: time.Minute})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); r.Run(ctx, 0) }() // IdleTTL/4 = 15s
@@ -76,7 +76,7 @@ func TestChurnReturnsToBaseline(t *testing.T) {
 		id      string
 		payload [256]byte
 	}
-	r, err := session.NewRegistry[*state](session.Config{MaxEntries: maxEntries, IdleTTL: time.Minute, Now: clk.Now})
+	r, err := registry.NewRegistry[*state](registry.Config{MaxEntries: maxEntries, IdleTTL: time.Minute, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestChurnReturnsToBaseline(t *testing.T) {
 }
 
 func TestConcurrentAcquireCreatesOneValue(t *testing.T) {
-	r := newRegistry(t, session.Config{})
+	r := newRegistry(t, registry.Config{})
 	var creates atomic.Int64
 	var first atomic.Pointer[conv]
 	var wg sync.WaitGroup
@@ -149,7 +149,7 @@ func TestConcurrentAcquireCreatesOneValue(t *testing.T) {
 func TestConcurrentChurnAccounting(t *testing.T) {
 	clk := newFakeClock()
 	var creates, evictions atomic.Int64
-	r := newRegistry(t, session.Config{MaxEntries: 8, IdleTTL: time.Millisecond, Now: clk.Now,
+	r := newRegistry(t, registry.Config{MaxEntries: 8, IdleTTL: time.Millisecond, Now: clk.Now,
 		OnEvict: func(string) { evictions.Add(1) }})
 	var wg sync.WaitGroup
 	for g := range 16 {
@@ -157,7 +157,7 @@ func TestConcurrentChurnAccounting(t *testing.T) {
 			for i := range 1000 {
 				k := strconv.Itoa((g + i) % 12)
 				v, release, err := r.Acquire(k, func() *conv { creates.Add(1); return &conv{id: k} })
-				if errors.Is(err, session.ErrFull) {
+				if errors.Is(err, registry.ErrFull) {
 					continue
 				}
 				if err != nil {

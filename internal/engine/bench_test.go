@@ -1,8 +1,9 @@
-package router
+package engine
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/chatboxsdk/chatbox/broker"
 	"github.com/chatboxsdk/chatbox/broker/memory"
+	"github.com/chatboxsdk/chatbox/internal/conf"
 	"github.com/chatboxsdk/chatbox/protocol"
 )
 
@@ -71,12 +73,12 @@ func BenchmarkCoalescedDeltas(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sub.Close()
-	r := &Router{cfg: Config{Broker: br}}
-	st := &conversation{id: "c_bench"}
+	e := &Engine{cfg: &conf.Config{Broker: br}, log: slog.New(slog.DiscardHandler)}
+	st := newConversation(e, "c_bench")
 	g := newGeneration(ctx, time.Hour)
 	g.pubCtx = ctx
 	defer g.cancel(nil)
-	p := r.startPump(g, st)
+	p := e.startPump(g, st)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		p.add("a token ")

@@ -1,10 +1,9 @@
-// Package session holds live, in-memory server state with bounded memory: a
-// Registry of values keyed by string with an idle TTL and a size cap, and
-// fixed-size Stats aggregates.
+// Package registry holds live, in-memory server state with bounded memory: a
+// Registry of values keyed by string with an idle TTL and a size cap.
 //
-// Nothing here grows with traffic history: registry entries are evicted when
-// idle or when the cap is reached, and Stats is a constant-size value.
-package session
+// Nothing here grows with traffic history: entries are evicted when idle or
+// when the cap is reached.
+package registry
 
 import (
 	"container/list"

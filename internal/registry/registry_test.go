@@ -1,4 +1,4 @@
-package session_test
+package registry_test
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/chatboxsdk/chatbox/session"
+	"github.com/chatboxsdk/chatbox/internal/registry"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -43,16 +43,16 @@ func (l *evictLog) get() []string {
 
 type conv struct{ id string }
 
-func newRegistry(t testing.TB, cfg session.Config) *session.Registry[*conv] {
+func newRegistry(t testing.TB, cfg registry.Config) *registry.Registry[*conv] {
 	t.Helper()
-	r, err := session.NewRegistry[*conv](cfg)
+	r, err := registry.NewRegistry[*conv](cfg)
 	if err != nil {
 		t.Fatalf("NewRegistry: %v", err)
 	}
 	return r
 }
 
-func acquire(t testing.TB, r *session.Registry[*conv], key string) (*conv, func()) {
+func acquire(t testing.TB, r *registry.Registry[*conv], key string) (*conv, func()) {
 	t.Helper()
 	v, release, err := r.Acquire(key, func() *conv { return &conv{id: key} })
 	if err != nil {
@@ -65,7 +65,7 @@ func acquire(t testing.TB, r *session.Registry[*conv], key string) (*conv, func(
 }
 
 func TestAcquireCreatesOnce(t *testing.T) {
-	r := newRegistry(t, session.Config{})
+	r := newRegistry(t, registry.Config{})
 	creates := 0
 	create := func() *conv { creates++; return &conv{id: "k"} }
 	v1, rel1, err := r.Acquire("k", create)
@@ -100,7 +100,7 @@ func TestAcquireCreatesOnce(t *testing.T) {
 func TestReferencedEntrySurvivesTTL(t *testing.T) {
 	clk := newFakeClock()
 	var log evictLog
-	r := newRegistry(t, session.Config{IdleTTL: time.Minute, Now: clk.Now, OnEvict: log.add})
+	r := newRegistry(t, registry.Config{IdleTTL: time.Minute, Now: clk.Now, OnEvict: log.add})
 	_, release := acquire(t, r, "held")
 	clk.Advance(time.Hour)
 	if n := r.Sweep(); n != 0 || r.Len() != 1 {
@@ -123,7 +123,7 @@ func TestReferencedEntrySurvivesTTL(t *testing.T) {
 func TestSweepEvictsOnlyIdle(t *testing.T) {
 	clk := newFakeClock()
 	var log evictLog
-	r := newRegistry(t, session.Config{IdleTTL: 10 * time.Minute, Now: clk.Now, OnEvict: log.add})
+	r := newRegistry(t, registry.Config{IdleTTL: 10 * time.Minute, Now: clk.Now, OnEvict: log.add})
 	for _, k := range []string{"a", "b", "c", "d"} {
 		_, release := acquire(t, r, k)
 		release()
@@ -153,7 +153,7 @@ func TestSweepEvictsOnlyIdle(t *testing.T) {
 func TestCapEvictsLeastRecentlyUsed(t *testing.T) {
 	clk := newFakeClock()
 	var log evictLog
-	r := newRegistry(t, session.Config{MaxEntries: 3, Now: clk.Now, OnEvict: log.add})
+	r := newRegistry(t, registry.Config{MaxEntries: 3, Now: clk.Now, OnEvict: log.add})
 	for _, k := range []string{"a", "b", "c"} {
 		_, release := acquire(t, r, k)
 		release()
@@ -182,7 +182,7 @@ func TestCapEvictsLeastRecentlyUsed(t *testing.T) {
 func TestReferencedEntrySurvivesCapAndErrFull(t *testing.T) {
 	clk := newFakeClock()
 	var log evictLog
-	r := newRegistry(t, session.Config{MaxEntries: 2, Now: clk.Now, OnEvict: log.add})
+	r := newRegistry(t, registry.Config{MaxEntries: 2, Now: clk.Now, OnEvict: log.add})
 	_, relA := acquire(t, r, "a") // held throughout
 	_, relB := acquire(t, r, "b")
 	relB()
@@ -192,7 +192,7 @@ func TestReferencedEntrySurvivesCapAndErrFull(t *testing.T) {
 	}
 	created := false
 	_, release, err := r.Acquire("d", func() *conv { created = true; return &conv{} })
-	if !errors.Is(err, session.ErrFull) {
+	if !errors.Is(err, registry.ErrFull) {
 		t.Fatalf("Acquire with every entry referenced: err = %v, want ErrFull", err)
 	}
 	if created {
@@ -216,7 +216,7 @@ func TestReferencedEntrySurvivesCapAndErrFull(t *testing.T) {
 
 func TestReleaseIsIdempotent(t *testing.T) {
 	clk := newFakeClock()
-	r := newRegistry(t, session.Config{IdleTTL: time.Minute, Now: clk.Now})
+	r := newRegistry(t, registry.Config{IdleTTL: time.Minute, Now: clk.Now})
 	_, rel1 := acquire(t, r, "k")
 	_, rel2 := acquire(t, r, "k")
 	rel1()
@@ -235,7 +235,7 @@ func TestReleaseIsIdempotent(t *testing.T) {
 
 func TestRemove(t *testing.T) {
 	var log evictLog
-	r := newRegistry(t, session.Config{OnEvict: log.add})
+	r := newRegistry(t, registry.Config{OnEvict: log.add})
 	_, release := acquire(t, r, "k")
 	if r.Remove("k") {
 		t.Fatal("removed a referenced entry")
@@ -254,9 +254,9 @@ func TestRemove(t *testing.T) {
 
 func TestOnEvictMayUseRegistry(t *testing.T) {
 	clk := newFakeClock()
-	var r *session.Registry[*conv]
+	var r *registry.Registry[*conv]
 	var lens []int
-	r = newRegistry(t, session.Config{MaxEntries: 1, IdleTTL: time.Minute, Now: clk.Now,
+	r = newRegistry(t, registry.Config{MaxEntries: 1, IdleTTL: time.Minute, Now: clk.Now,
 		OnEvict: func(string) { lens = append(lens, r.Len()) }}) // deadlocks if called under the lock
 	_, release := acquire(t, r, "a")
 	release()
@@ -270,7 +270,7 @@ func TestOnEvictMayUseRegistry(t *testing.T) {
 }
 
 func TestCreatePanicLeavesRegistryUsable(t *testing.T) {
-	r := newRegistry(t, session.Config{})
+	r := newRegistry(t, registry.Config{})
 	func() {
 		defer func() {
 			if recover() == nil {
@@ -287,7 +287,7 @@ func TestCreatePanicLeavesRegistryUsable(t *testing.T) {
 }
 
 func TestAcquireNilCreate(t *testing.T) {
-	r := newRegistry(t, session.Config{})
+	r := newRegistry(t, registry.Config{})
 	if _, _, err := r.Acquire("k", nil); err == nil {
 		t.Fatal("nil create accepted for an absent key")
 	}
@@ -301,7 +301,7 @@ func TestAcquireNilCreate(t *testing.T) {
 }
 
 func TestInvalidConfig(t *testing.T) {
-	_, err := session.NewRegistry[int](session.Config{IdleTTL: -1, MaxEntries: -1})
+	_, err := registry.NewRegistry[int](registry.Config{IdleTTL: -1, MaxEntries: -1})
 	if err == nil {
 		t.Fatal("negative IdleTTL and MaxEntries accepted")
 	}
@@ -313,7 +313,7 @@ func TestInvalidConfig(t *testing.T) {
 }
 
 func TestInUseCountsReferencedEntries(t *testing.T) {
-	r := newRegistry(t, session.Config{})
+	r := newRegistry(t, registry.Config{})
 	_, releaseA := acquire(t, r, "a")
 	_, releaseA2 := acquire(t, r, "a")
 	_, releaseB := acquire(t, r, "b")

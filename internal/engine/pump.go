@@ -1,10 +1,13 @@
-package router
+package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chatboxsdk/chatbox/protocol"
 )
 
 // deltaPump publishes a reply's text from a goroutine of its own. Text that
@@ -12,9 +15,9 @@ import (
 // goes out as one delta: fewer events to encode, replay and write, the same
 // text. The generation owns the pump: stop drains it and waits for it.
 type deltaPump struct {
-	r      *Router
+	e      *Engine
 	g      *generation
-	st     *conversation
+	c      *conversation
 	window time.Duration
 
 	mu      sync.Mutex
@@ -27,9 +30,9 @@ type deltaPump struct {
 	stopOnce sync.Once
 }
 
-func (r *Router) startPump(g *generation, st *conversation) *deltaPump {
+func (e *Engine) startPump(g *generation, c *conversation) *deltaPump {
 	p := &deltaPump{
-		r: r, g: g, st: st, window: r.cfg.DeltaCoalesceInterval,
+		e: e, g: g, c: c, window: e.cfg.CoalesceInterval,
 		kick: make(chan struct{}, 1), stopping: make(chan struct{}), done: make(chan struct{}),
 	}
 	go p.run()
@@ -67,7 +70,7 @@ func (p *deltaPump) run() {
 	defer close(p.done)
 	defer func() {
 		if v := recover(); v != nil { // a broker panic ends the reply, not the process
-			internalError(p.r.log.With("conversation", p.st.id, "reply", p.g.replyID), fmt.Errorf("panic: %v", v), "publish delta")
+			internalError(p.e.log.With("conversation", p.c.id, "reply", p.g.replyID), fmt.Errorf("panic: %v", v), "publish delta")
 			p.g.cancel(errPublish)
 		}
 	}()
@@ -94,10 +97,35 @@ func (p *deltaPump) run() {
 		closed := p.closed
 		p.mu.Unlock()
 		if text != "" {
-			p.r.publishDelta(p.g, p.st, text, &buf)
+			p.publish(text, &buf)
 		}
 		if closed {
 			return
 		}
+	}
+}
+
+// publish is the hot path: one encoding shared by every subscriber. The
+// text is added to the snapshot after the event is published, so a
+// snapshot never holds text newer than its sequence number.
+//
+// A delta that cannot be published ends the reply with an error rather than
+// leaving a hole that live clients would never learn of; the text is kept,
+// so the stored reply holds everything that was streamed.
+func (p *deltaPump) publish(text string, buf *[]byte) {
+	g, c := p.g, p.c
+	seq, err := p.e.cfg.Broker.Publish(g.pubCtx, c.id, func(seq int64) ([]byte, error) {
+		b := protocol.AppendDelta((*buf)[:0], c.id, seq, g.replyID, text)
+		return slices.Clone(b), nil
+	})
+	c.mu.Lock()
+	g.text.WriteString(text)
+	if err == nil {
+		g.lastSeq = seq
+	}
+	c.mu.Unlock()
+	if err != nil {
+		p.e.log.Error("publish delta", "conversation", c.id, "err", err)
+		g.cancel(errPublish)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/chatboxsdk/chatbox/metrics"
+	"github.com/chatboxsdk/chatbox/internal/metrics"
 )
 
 // The host owns the registry and decides where it is served.

@@ -1,6 +1,10 @@
-package router
+package engine
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/chatboxsdk/chatbox/protocol"
+)
 
 // outbox is a socket's bounded outbound queue and the switch of its writer.
 //
@@ -31,7 +35,6 @@ type outbox struct {
 	pingDue  bool
 	writing  bool // a writer goroutine is running
 	finished bool // the writer is gone for good: the connection is closed
-	overflow bool
 
 	writers sync.WaitGroup // every writer goroutine
 	run     func()         // the writer's body; started by kickLocked
@@ -70,8 +73,7 @@ func (o *outbox) add(frame []byte, capped bool) bool {
 		return false
 	}
 	if capped && o.bytes+len(frame) > o.max || !capped && o.extra+len(frame) > o.extraMax {
-		o.overflow = true
-		o.closing = closeSlowConsumer
+		o.closing = protocol.CloseSlowConsumer
 		o.reason = "client too slow: reconnect and resume"
 		clear(o.frames)
 		o.frames = o.frames[:0]

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/chatboxsdk/chatbox/metrics"
+	"github.com/chatboxsdk/chatbox/internal/metrics"
 )
 
 func TestNilMetricsIsANoOp(t *testing.T) {

@@ -1,17 +1,17 @@
-package session_test
+package registry_test
 
 import (
 	"strconv"
 	"testing"
 
-	"github.com/chatboxsdk/chatbox/session"
+	"github.com/chatboxsdk/chatbox/internal/registry"
 )
 
 func BenchmarkAcquireRelease(b *testing.B) {
 	create := func() *conv { return &conv{} }
 
 	b.Run("existing-key", func(b *testing.B) {
-		r := newRegistry(b, session.Config{})
+		r := newRegistry(b, registry.Config{})
 		_, hold := acquire(b, r, "conv-1")
 		defer hold()
 		b.ReportAllocs()
@@ -25,7 +25,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 	})
 
 	b.Run("existing-key-parallel", func(b *testing.B) {
-		r := newRegistry(b, session.Config{})
+		r := newRegistry(b, registry.Config{})
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -44,7 +44,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 		for i := range keys {
 			keys[i] = "conv-" + strconv.Itoa(i)
 		}
-		r := newRegistry(b, session.Config{})
+		r := newRegistry(b, registry.Config{})
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
@@ -63,7 +63,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 		for i := range keys {
 			keys[i] = "conv-" + strconv.Itoa(i)
 		}
-		r := newRegistry(b, session.Config{MaxEntries: 10_000})
+		r := newRegistry(b, registry.Config{MaxEntries: 10_000})
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
@@ -75,12 +75,4 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			i++
 		}
 	})
-}
-
-func BenchmarkStatsObserve(b *testing.B) {
-	var s session.Stats
-	b.ReportAllocs()
-	for b.Loop() {
-		s.Observe(1234567)
-	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/chatboxsdk/chatbox/metrics"
+	"github.com/chatboxsdk/chatbox/internal/metrics"
 )
 
 func newMetrics(t *testing.T) (*metrics.Metrics, *prometheus.Registry) {
