@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatboxsdk/chatbox/admin"
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 	memorybroker "github.com/chatboxsdk/chatbox/broker/memory"
 	"github.com/chatboxsdk/chatbox/metrics"
 	"github.com/chatboxsdk/chatbox/notify"
@@ -71,28 +72,28 @@ func New(opts ...Option) (*Server, error) {
 		}
 	}
 	errs = append(errs, cfg.validate()...)
-	var jwt *auth.JWT
+	var verifier *jwt.Verifier
 	if cfg.jwt != nil && cfg.authenticator == nil {
 		// Built here so its configuration problems are reported with the
 		// others; its key refresh lives until Shutdown.
-		j, err := auth.NewJWT(context.Background(), *cfg.jwt)
+		j, err := jwt.New(context.Background(), *cfg.jwt)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("WithJWT: %w", err))
 		} else {
-			jwt = j
+			verifier = j
 		}
 	}
 	if len(errs) > 0 {
-		if jwt != nil {
-			_ = jwt.Close()
+		if verifier != nil {
+			_ = verifier.Close()
 		}
 		return nil, fmt.Errorf("chatbox: invalid options: %w", errors.Join(errs...))
 	}
 
 	s := &Server{}
-	if jwt != nil {
-		cfg.authenticator = jwt
-		s.closers = append(s.closers, jwt.Close)
+	if verifier != nil {
+		cfg.authenticator = verifier
+		s.closers = append(s.closers, verifier.Close)
 	}
 	s.origins, _ = parseOriginPatterns(cfg.allowedOrigins) // validated by the option
 	s.origins.allowAny, s.origins.requireOrigin = cfg.allowAnyOrigin, cfg.originRequired

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chatboxsdk/chatbox/broker"
@@ -27,7 +28,7 @@ type config struct {
 	defaultModel  string
 	limiter       ratelimit.Limiter
 	authenticator auth.Authenticator
-	jwt           *auth.JWTConfig
+	jwt           *jwt.Config
 	broker        broker.Broker
 	logger        *slog.Logger
 

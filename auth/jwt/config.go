@@ -1,4 +1,4 @@
-package auth
+package jwt
 
 import (
 	"bytes"
@@ -18,9 +18,9 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
-// JWTConfig configures a JWT verifier built by NewJWT. Exactly one key
+// Config configures a JWT verifier built by New. Exactly one key
 // source is set: HMACSecret, PublicKey or JWKSURL.
-type JWTConfig struct {
+type Config struct {
 	// HMACSecret verifies HS256, HS384 and HS512 tokens. It must be at least
 	// 32 bytes and must not look like a placeholder ("changeme", "secret",
 	// "test...", a repeated pattern, a run of consecutive characters).
@@ -78,7 +78,7 @@ type JWTConfig struct {
 	Now func() time.Time
 }
 
-// Defaults and bounds of JWTConfig.
+// Defaults and bounds of Config.
 const (
 	defaultJWKSRefreshInterval    = 15 * time.Minute
 	minJWKSRefreshInterval        = time.Minute
@@ -141,19 +141,19 @@ func lookupAlgorithm(name string) (algInfo, bool) {
 	return algInfo{}, false
 }
 
-// jwtSettings is a JWTConfig with defaults applied, validated.
-type jwtSettings struct {
-	JWTConfig
+// settings is a Config with defaults applied, validated.
+type settings struct {
+	Config
 	alg algInfo
 }
 
-// resolveJWTConfig applies defaults and reports every problem at once, each
+// resolveConfig applies defaults and reports every problem at once, each
 // naming its field.
-func resolveJWTConfig(cfg JWTConfig) (jwtSettings, error) {
-	s := jwtSettings{JWTConfig: cfg}
+func resolveConfig(cfg Config) (settings, error) {
+	s := settings{Config: cfg}
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("JWTConfig.%s: "+format, append([]any{field}, args...)...))
+		errs = append(errs, fmt.Errorf("jwt.Config.%s: "+format, append([]any{field}, args...)...))
 	}
 
 	sources := 0
@@ -164,9 +164,9 @@ func resolveJWTConfig(cfg JWTConfig) (jwtSettings, error) {
 	}
 	switch {
 	case sources == 0:
-		errs = append(errs, errors.New("JWTConfig: no key source: set one of HMACSecret, PublicKey or JWKSURL"))
+		errs = append(errs, errors.New("jwt.Config: no key source: set one of HMACSecret, PublicKey or JWKSURL"))
 	case sources > 1:
-		errs = append(errs, errors.New("JWTConfig: several key sources: set only one of HMACSecret, PublicKey or JWKSURL"))
+		errs = append(errs, errors.New("jwt.Config: several key sources: set only one of HMACSecret, PublicKey or JWKSURL"))
 	}
 
 	info, algOK := lookupAlgorithm(cfg.Algorithm)

@@ -1,4 +1,12 @@
-package auth
+// Package jwt verifies signed JSON Web Tokens (compact JWS) for chatbox: a
+// Verifier is an auth.Authenticator configured with an HMAC secret, a public
+// key (RSA, ECDSA, Ed25519) or a JSON Web Key Set URL refreshed in the
+// background.
+//
+// It lives apart from package auth so that code needing only auth.Identity
+// or auth.Authenticator does not import the JOSE library and its key set
+// refresh machinery.
+package jwt
 
 import (
 	"context"
@@ -9,23 +17,25 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/lestrrat-go/jwx/v3/jwt"
+	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/chatboxsdk/chatbox/auth"
 )
 
 // maxClaimBytes caps the user id, the name and each role taken from a token.
 const maxClaimBytes = 256
 
-// JWT verifies signed JSON Web Tokens (compact JWS) and maps their claims to
-// an Identity. It implements Authenticator.
+// Verifier verifies signed JSON Web Tokens (compact JWS) and maps their
+// claims to an auth.Identity. It implements auth.Authenticator.
 //
 // The signature algorithm is pinned by configuration; "exp" is required;
 // "nbf" and "iat" are honoured with the configured clock skew; "iss" and
 // "aud" are checked when configured.
 //
-// A JWT is immutable after NewJWT and safe for concurrent use. With a key
+// A Verifier is immutable after New and safe for concurrent use. With a key
 // set URL it owns background goroutines, stopped by Close or when the
-// context given to NewJWT ends.
-type JWT struct {
+// context given to New ends.
+type Verifier struct {
 	alg      string
 	maxBytes int
 	userID   string
@@ -34,47 +44,47 @@ type JWT struct {
 
 	// opts verify and validate a token; with a static key they include the
 	// key, with a key set the key is appended per token.
-	opts []jwt.ParseOption
+	opts []jwxjwt.ParseOption
 	jwks *jwksKeys
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// NewJWT validates cfg and builds a verifier. Every configuration problem is
-// reported at once (errors.Join), each naming its JWTConfig field.
+// New validates cfg and builds a verifier. Every configuration problem is
+// reported at once (errors.Join), each naming its Config field.
 //
-// With JWKSURL, NewJWT starts fetching the key set in the background without
+// With JWKSURL, New starts fetching the key set in the background without
 // waiting for it; refreshing lasts until ctx ends or Close is called.
-func NewJWT(ctx context.Context, cfg JWTConfig) (*JWT, error) {
-	s, err := resolveJWTConfig(cfg)
+func New(ctx context.Context, cfg Config) (*Verifier, error) {
+	s, err := resolveConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	j := &JWT{
+	j := &Verifier{
 		alg:      s.Algorithm,
 		maxBytes: s.MaxTokenBytes,
 		userID:   s.UserIDClaim,
 		name:     s.NameClaim,
 		roles:    s.RolesClaim,
 	}
-	j.opts = []jwt.ParseOption{
-		jwt.WithValidate(true),
-		jwt.WithClock(jwt.ClockFunc(s.Now)),
-		jwt.WithAcceptableSkew(s.ClockSkew),
-		jwt.WithRequiredClaim(jwt.ExpirationKey),
+	j.opts = []jwxjwt.ParseOption{
+		jwxjwt.WithValidate(true),
+		jwxjwt.WithClock(jwxjwt.ClockFunc(s.Now)),
+		jwxjwt.WithAcceptableSkew(s.ClockSkew),
+		jwxjwt.WithRequiredClaim(jwxjwt.ExpirationKey),
 	}
 	if s.Issuer != "" {
-		j.opts = append(j.opts, jwt.WithIssuer(s.Issuer))
+		j.opts = append(j.opts, jwxjwt.WithIssuer(s.Issuer))
 	}
 	if s.Audience != "" {
-		j.opts = append(j.opts, jwt.WithAudience(s.Audience))
+		j.opts = append(j.opts, jwxjwt.WithAudience(s.Audience))
 	}
 	switch {
 	case s.HMACSecret != nil:
-		j.opts = append(j.opts, jwt.WithKey(s.alg.alg, s.HMACSecret))
+		j.opts = append(j.opts, jwxjwt.WithKey(s.alg.alg, s.HMACSecret))
 	case s.PublicKey != nil:
-		j.opts = append(j.opts, jwt.WithKey(s.alg.alg, s.PublicKey))
+		j.opts = append(j.opts, jwxjwt.WithKey(s.alg.alg, s.PublicKey))
 	default:
 		if j.jwks, err = newJWKSKeys(ctx, s); err != nil {
 			return nil, err
@@ -87,7 +97,7 @@ func NewJWT(ctx context.Context, cfg JWTConfig) (*JWT, error) {
 // goroutines. It is idempotent; a verifier without a key set URL has nothing
 // to stop. Authenticate still works after Close with the keys already
 // fetched, without fetching again.
-func (j *JWT) Close() error {
+func (j *Verifier) Close() error {
 	j.closeOnce.Do(func() {
 		if j.jwks != nil {
 			j.closeErr = j.jwks.close()
@@ -97,44 +107,44 @@ func (j *JWT) Close() error {
 }
 
 // Authenticate implements Authenticator. A token that does not verify yields
-// an error wrapping ErrInvalidToken with a short reason (never the token).
+// an error wrapping auth.ErrInvalidToken with a short reason (never the token).
 // When no key set could be fetched the error wraps ErrKeysUnavailable
 // instead: the token could not be checked.
-func (j *JWT) Authenticate(ctx context.Context, token string) (Identity, error) {
+func (j *Verifier) Authenticate(ctx context.Context, token string) (auth.Identity, error) {
 	if err := ctx.Err(); err != nil {
-		return Identity{}, err
+		return auth.Identity{}, err
 	}
 	if token == "" {
-		return Identity{}, invalid("empty token")
+		return auth.Identity{}, invalid("empty token")
 	}
 	if len(token) > j.maxBytes {
-		return Identity{}, invalid("token too large")
+		return auth.Identity{}, invalid("token too large")
 	}
 	hdr, ok := parseHeader(token)
 	if !ok {
-		return Identity{}, invalid("malformed token")
+		return auth.Identity{}, invalid("malformed token")
 	}
 	if hdr.Alg != j.alg {
-		return Identity{}, invalid("algorithm not accepted")
+		return auth.Identity{}, invalid("algorithm not accepted")
 	}
 	opts := j.opts
 	if j.jwks != nil {
 		key, err := j.jwks.key(ctx, hdr.Kid)
 		if err != nil {
-			return Identity{}, err
+			return auth.Identity{}, err
 		}
-		opts = append(opts[:len(opts):len(opts)], jwt.WithKey(j.jwks.alg, key))
+		opts = append(opts[:len(opts):len(opts)], jwxjwt.WithKey(j.jwks.alg, key))
 	}
-	tok, err := jwt.Parse([]byte(token), opts...)
+	tok, err := jwxjwt.Parse([]byte(token), opts...)
 	if err != nil {
-		return Identity{}, invalid(rejectionReason(err))
+		return auth.Identity{}, invalid(rejectionReason(err))
 	}
 	return j.identity(tok)
 }
 
-// invalid builds a rejection wrapping ErrInvalidToken.
+// invalid builds a rejection wrapping auth.ErrInvalidToken.
 func invalid(reason string) error {
-	return fmt.Errorf("%w: %s", ErrInvalidToken, reason)
+	return fmt.Errorf("%w: %s", auth.ErrInvalidToken, reason)
 }
 
 type joseHeader struct {
@@ -165,19 +175,19 @@ func parseHeader(token string) (joseHeader, bool) {
 // text is not reused, so nothing from the token can leak through it.
 func rejectionReason(err error) string {
 	switch {
-	case errors.Is(err, jwt.TokenExpiredError()):
+	case errors.Is(err, jwxjwt.TokenExpiredError()):
 		return "token expired"
-	case errors.Is(err, jwt.TokenNotYetValidError()):
+	case errors.Is(err, jwxjwt.TokenNotYetValidError()):
 		return "token not valid yet"
-	case errors.Is(err, jwt.InvalidIssuedAtError()):
+	case errors.Is(err, jwxjwt.InvalidIssuedAtError()):
 		return "token issued in the future"
-	case errors.Is(err, jwt.InvalidIssuerError()):
+	case errors.Is(err, jwxjwt.InvalidIssuerError()):
 		return "wrong issuer"
-	case errors.Is(err, jwt.InvalidAudienceError()):
+	case errors.Is(err, jwxjwt.InvalidAudienceError()):
 		return "wrong audience"
-	case errors.Is(err, jwt.MissingRequiredClaimError()):
+	case errors.Is(err, jwxjwt.MissingRequiredClaimError()):
 		return "missing exp claim"
-	case errors.Is(err, jwt.ValidateError()):
+	case errors.Is(err, jwxjwt.ValidateError()):
 		return "claims invalid"
 	default:
 		return "signature or format invalid"
@@ -185,42 +195,42 @@ func rejectionReason(err error) string {
 }
 
 // identity maps the verified token's claims.
-func (j *JWT) identity(tok jwt.Token) (Identity, error) {
-	var id Identity
+func (j *Verifier) identity(tok jwxjwt.Token) (auth.Identity, error) {
+	var id auth.Identity
 	exp, ok := tok.Expiration()
 	if !ok {
-		return Identity{}, invalid("missing exp claim")
+		return auth.Identity{}, invalid("missing exp claim")
 	}
 	id.ExpiresAt = exp
 
 	uid, present, err := stringClaim(tok, j.userID)
 	switch {
 	case err != nil:
-		return Identity{}, invalid("user id claim is not a string")
+		return auth.Identity{}, invalid("user id claim is not a string")
 	case !present || uid == "":
-		return Identity{}, invalid("missing user id claim")
+		return auth.Identity{}, invalid("missing user id claim")
 	case len(uid) > maxClaimBytes:
-		return Identity{}, invalid("user id claim too long")
+		return auth.Identity{}, invalid("user id claim too long")
 	}
 	id.UserID = uid
 
 	name, _, err := stringClaim(tok, j.name)
 	if err != nil {
-		return Identity{}, invalid("name claim is not a string")
+		return auth.Identity{}, invalid("name claim is not a string")
 	}
 	if len(name) > maxClaimBytes {
-		return Identity{}, invalid("name claim too long")
+		return auth.Identity{}, invalid("name claim too long")
 	}
 	id.Name = name
 
 	if id.Roles, err = rolesClaim(tok, j.roles); err != nil {
-		return Identity{}, err
+		return auth.Identity{}, err
 	}
 	return id, nil
 }
 
 // stringClaim reads a string claim; present is false when it is absent.
-func stringClaim(tok jwt.Token, name string) (value string, present bool, err error) {
+func stringClaim(tok jwxjwt.Token, name string) (value string, present bool, err error) {
 	if !tok.Has(name) {
 		return "", false, nil
 	}
@@ -237,7 +247,7 @@ func stringClaim(tok jwt.Token, name string) (value string, present bool, err er
 
 // rolesClaim reads roles given as an array of strings or as one string of
 // space-separated roles.
-func rolesClaim(tok jwt.Token, name string) ([]string, error) {
+func rolesClaim(tok jwxjwt.Token, name string) ([]string, error) {
 	if !tok.Has(name) {
 		return nil, nil
 	}
@@ -276,4 +286,4 @@ func rolesClaim(tok jwt.Token, name string) ([]string, error) {
 	return roles, nil
 }
 
-var _ Authenticator = (*JWT)(nil)
+var _ auth.Authenticator = (*Verifier)(nil)

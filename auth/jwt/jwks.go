@@ -1,4 +1,4 @@
-package auth
+package jwt
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 
 // ErrKeysUnavailable is returned (wrapped) when a token cannot be checked
 // because no signing keys could be fetched from the key set URL. It does not
-// wrap ErrInvalidToken: the caller cannot tell whether the token is good, and
-// should report a retryable failure.
-var ErrKeysUnavailable = errors.New("auth: signing keys unavailable")
+// wrap auth.ErrInvalidToken: the caller cannot tell whether the token is
+// good, and should report a retryable failure.
+var ErrKeysUnavailable = errors.New("jwt: signing keys unavailable")
 
 // maxJWKSBytes caps the size of a fetched key set document.
 const maxJWKSBytes = 1 << 20
@@ -38,7 +38,7 @@ type jwksKeys struct {
 // newJWKSKeys starts the cache. Its goroutines live until ctx ends or close
 // is called. It does not wait for the first fetch: tokens arriving before it
 // completes trigger an on-demand fetch.
-func newJWKSKeys(ctx context.Context, s jwtSettings) (*jwksKeys, error) {
+func newJWKSKeys(ctx context.Context, s settings) (*jwksKeys, error) {
 	life, stop := context.WithCancel(ctx)
 	cache, err := jwk.NewCache(life, httprc.NewClient(
 		httprc.WithWorkers(1),
@@ -46,7 +46,7 @@ func newJWKSKeys(ctx context.Context, s jwtSettings) (*jwksKeys, error) {
 	))
 	if err != nil {
 		stop()
-		return nil, fmt.Errorf("auth: jwks: %w", err)
+		return nil, fmt.Errorf("jwt: jwks: %w", err)
 	}
 	k := &jwksKeys{
 		url:   s.JWKSURL,
@@ -70,7 +70,7 @@ func newJWKSKeys(ctx context.Context, s jwtSettings) (*jwksKeys, error) {
 	}
 	if err != nil {
 		_ = k.close()
-		return nil, fmt.Errorf("auth: jwks: %w", err)
+		return nil, fmt.Errorf("jwt: jwks: %w", err)
 	}
 	return k, nil
 }
@@ -91,7 +91,7 @@ func keyTypeOf(f keyFamily) jwa.KeyType {
 func (k *jwksKeys) close() error {
 	k.stop()
 	if err := k.cache.Shutdown(context.Background()); err != nil {
-		return fmt.Errorf("auth: jwks: shutdown: %w", err)
+		return fmt.Errorf("jwt: jwks: shutdown: %w", err)
 	}
 	return nil
 }
