@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -31,8 +32,15 @@ type Config struct {
 	PublicKey crypto.PublicKey
 	// JWKSURL is where the signing keys are fetched from (a JSON Web Key
 	// Set). It must be https; http is allowed only for loopback hosts. The
-	// token's "kid" header selects the key; a key set with a single key also
-	// verifies tokens without "kid".
+	// token's "kid" header selects the key; a key set with a single usable
+	// key also verifies tokens without "kid".
+	//
+	// Keys that cannot verify Algorithm are skipped with a warning on Logger
+	// (an unknown "kty", RSA under 2048 bits, a "use" other than "sig", an
+	// "alg" other than Algorithm, another key type or curve, a private key);
+	// the others stay usable. A fetched set with no usable key is a failed
+	// fetch: the keys held before stay in use, and while none are held
+	// tokens fail with ErrKeysUnavailable.
 	JWKSURL string
 	// JWKSRefreshInterval is how often the key set is fetched again.
 	// Default 15m, at least 1m. Ignored without JWKSURL.
@@ -71,6 +79,13 @@ type Config struct {
 	// Default 8 KiB, at most 64 KiB.
 	MaxTokenBytes int
 
+	// Logger receives warnings about the key set: keys skipped because
+	// they cannot be used (unknown key type, RSA under 2048 bits, "use"
+	// other than "sig", "alg" other than Algorithm, a curve or key type
+	// that cannot verify Algorithm, a private key), naming the key id, and
+	// failed fetches. Tokens are never logged. Default: discards. Ignored
+	// without JWKSURL.
+	Logger *slog.Logger
 	// HTTPClient fetches the key set. Default: a client with a 10s timeout
 	// that refuses redirects away from https. Ignored without JWKSURL.
 	HTTPClient *http.Client
@@ -221,6 +236,9 @@ func resolveConfig(cfg Config) (settings, error) {
 		}
 		if s.HTTPClient == nil {
 			s.HTTPClient = defaultJWKSHTTPClient()
+		}
+		if s.Logger == nil {
+			s.Logger = slog.New(slog.DiscardHandler)
 		}
 	}
 

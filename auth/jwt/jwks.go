@@ -2,71 +2,77 @@ package jwt
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/lestrrat-go/httprc/v3"
+	"github.com/lestrrat-go/httprc/v3/errsink"
 	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 // ErrKeysUnavailable is returned (wrapped) when a token cannot be checked
-// because no signing keys could be fetched from the key set URL. It does not
-// wrap auth.ErrInvalidToken: the caller cannot tell whether the token is
-// good, and should report a retryable failure.
+// because the signing keys could not be fetched from the key set URL: the
+// key server is unreachable, answers an error, serves something that is not
+// a key set, or publishes no key usable with the configured algorithm. It
+// does not wrap auth.ErrInvalidToken: the caller cannot tell whether the
+// token is good, and should report a retryable failure.
 var ErrKeysUnavailable = errors.New("jwt: signing keys unavailable")
 
-// maxJWKSBytes caps the size of a fetched key set document.
-const maxJWKSBytes = 1 << 20
+// errClosed is the outcome of a refresh asked for after Close: nothing was
+// fetched, and the keys already held are all there is.
+var errClosed = errors.New("verifier closed")
 
-// jwksKeys holds a key set fetched from a URL, refreshed in the background
-// by a jwk.Cache, and refreshed on demand (rate limited) when a token names
-// a key the set does not hold.
+// jwksKeys holds the usable keys of a key set fetched from a URL, refreshed
+// in the background by an httprc client, and refreshed on demand (rate
+// limited) when a token names a key the set does not hold.
 type jwksKeys struct {
-	url   string
-	cache *jwk.Cache
-	res   *httprc.ResourceBase[jwk.Set]
-	life  context.Context
-	stop  context.CancelFunc
-	gate  refreshGate
-	alg   jwa.SignatureAlgorithm
-	kty   jwa.KeyType
+	url  string
+	ctrl httprc.Controller
+	res  *httprc.ResourceBase[*keySet]
+	life context.Context
+	stop context.CancelFunc
+	gate refreshGate
+	alg  jwa.SignatureAlgorithm
 }
 
-// newJWKSKeys starts the cache. Its goroutines live until ctx ends or close
-// is called. It does not wait for the first fetch: tokens arriving before it
-// completes trigger an on-demand fetch.
+// newJWKSKeys starts the background fetcher. Its goroutines live until ctx
+// ends or close is called. It does not wait for the first fetch: tokens
+// arriving before it completes trigger an on-demand fetch.
 func newJWKSKeys(ctx context.Context, s settings) (*jwksKeys, error) {
 	life, stop := context.WithCancel(ctx)
-	cache, err := jwk.NewCache(life, httprc.NewClient(
+	logger := s.Logger
+	ctrl, err := httprc.NewClient(
 		httprc.WithWorkers(1),
 		httprc.WithHTTPClient(s.HTTPClient),
-	))
+		httprc.WithErrorSink(errsink.NewFunc(func(ctx context.Context, err error) {
+			logger.LogAttrs(ctx, slog.LevelWarn, "jwt: key set fetch failed", slog.String("url", s.JWKSURL), slog.Any("err", err))
+		})),
+	).Start(life)
 	if err != nil {
 		stop()
 		return nil, fmt.Errorf("jwt: jwks: %w", err)
 	}
 	k := &jwksKeys{
-		url:   s.JWKSURL,
-		cache: cache,
-		life:  life,
-		stop:  stop,
-		gate:  refreshGate{min: s.JWKSMinRefreshInterval, now: s.Now},
-		alg:   s.alg.alg,
-		kty:   keyTypeOf(s.alg.family),
+		url:  s.JWKSURL,
+		ctrl: ctrl,
+		life: life,
+		stop: stop,
+		gate: refreshGate{min: s.JWKSMinRefreshInterval, now: s.Now},
+		alg:  s.alg.alg,
 	}
-	err = cache.Register(life, s.JWKSURL,
-		jwk.WithConstantInterval(s.JWKSRefreshInterval),
-		// After a failed connection the cache retries after this interval.
-		jwk.WithMinInterval(s.JWKSMinRefreshInterval),
-		jwk.WithHTTPClient(s.HTTPClient),
-		jwk.WithMaxFetchBodySize(maxJWKSBytes),
-		jwk.WithWaitReady(false),
+	k.res, err = httprc.NewResource[*keySet](s.JWKSURL,
+		keySetReader{alg: s.alg, log: logger, url: s.JWKSURL},
+		httprc.WithHTTPClient(s.HTTPClient),
+		httprc.WithConstantInterval(s.JWKSRefreshInterval),
+		// After a failed connection the fetcher retries after this interval.
+		httprc.WithMinInterval(s.JWKSMinRefreshInterval),
 	)
 	if err == nil {
-		k.res, err = cache.LookupResource(life, s.JWKSURL)
+		err = ctrl.Add(life, k.res, httprc.WithWaitReady(false))
 	}
 	if err != nil {
 		_ = k.close()
@@ -75,98 +81,65 @@ func newJWKSKeys(ctx context.Context, s settings) (*jwksKeys, error) {
 	return k, nil
 }
 
-func keyTypeOf(f keyFamily) jwa.KeyType {
-	switch f {
-	case familyRSA:
-		return jwa.RSA()
-	case familyEC:
-		return jwa.EC()
-	case familyEd25519:
-		return jwa.OKP()
-	}
-	return jwa.OctetSeq()
-}
-
-// close stops the cache and waits for its goroutines.
+// close stops the fetcher and waits for its goroutines.
 func (k *jwksKeys) close() error {
 	k.stop()
-	if err := k.cache.Shutdown(context.Background()); err != nil {
+	if err := k.ctrl.ShutdownContext(context.Background()); err != nil {
 		return fmt.Errorf("jwt: jwks: shutdown: %w", err)
 	}
 	return nil
 }
 
-// key returns the verification key named kid. Errors wrap ErrInvalidToken
-// when the token names a key the set does not hold (after a refresh, or when
-// a refresh is not allowed yet), and ErrKeysUnavailable when no key set is
-// available at all.
-func (k *jwksKeys) key(ctx context.Context, kid string) (jwk.Key, error) {
-	set := k.res.Resource()
-	if key, ok := k.pick(set, kid); ok {
-		return k.usable(key)
+// key returns the verification key named kid (or the set's only usable key
+// when kid is empty).
+//
+// A key the set does not hold triggers a refresh (see refreshGate). The error
+// wraps ErrKeysUnavailable when no usable key set was ever fetched, or when
+// the token names a key the set does not hold and the last refresh failed:
+// the key may exist but cannot be known. It wraps auth.ErrInvalidToken when
+// an up-to-date set does not hold the key.
+func (k *jwksKeys) key(ctx context.Context, kid string) (crypto.PublicKey, error) {
+	if key, ok := k.res.Resource().pick(kid); ok {
+		return key, nil
 	}
 	refreshErr := k.refresh(ctx)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	set = k.res.Resource()
-	if set == nil {
-		if refreshErr == nil {
+	set := k.res.Resource()
+	if key, ok := set.pick(kid); ok {
+		return key, nil
+	}
+	switch {
+	case set == nil:
+		if refreshErr == nil || errors.Is(refreshErr, errClosed) {
 			refreshErr = errors.New("no key set fetched yet")
 		}
 		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, refreshErr)
-	}
-	key, ok := k.pick(set, kid)
-	if !ok {
-		if kid == "" {
-			return nil, invalid("no key id and the key set holds several keys")
-		}
+	case refreshErr != nil && !errors.Is(refreshErr, errClosed):
+		return nil, fmt.Errorf("%w: key not in the cached set, refresh failed: %w", ErrKeysUnavailable, refreshErr)
+	case kid == "":
+		return nil, invalid("no key id and the key set holds several usable keys")
+	case set.skipped[kid]:
+		return nil, invalid("key id names a key that cannot verify the accepted algorithm")
+	default:
 		return nil, invalid("unknown key id")
 	}
-	return k.usable(key)
-}
-
-func (k *jwksKeys) pick(set jwk.Set, kid string) (jwk.Key, bool) {
-	if set == nil {
-		return nil, false
-	}
-	if kid == "" {
-		if set.Len() == 1 {
-			return set.Key(0)
-		}
-		return nil, false
-	}
-	return set.LookupKeyID(kid)
-}
-
-// usable refuses keys that do not fit the pinned algorithm.
-func (k *jwksKeys) usable(key jwk.Key) (jwk.Key, error) {
-	if key.KeyType() != k.kty {
-		return nil, invalid("key type does not match the algorithm")
-	}
-	if alg, ok := key.Algorithm(); ok && alg.String() != k.alg.String() {
-		return nil, invalid("key is for another algorithm")
-	}
-	if use, ok := key.KeyUsage(); ok && use != "sig" {
-		return nil, invalid("key is not a signing key")
-	}
-	return key, nil
 }
 
 // refresh fetches the key set now unless the gate refuses. The fetch is
 // bounded by ctx, by the verifier's lifetime and by the HTTP client's
 // timeout.
 func (k *jwksKeys) refresh(ctx context.Context) error {
-	if err := k.life.Err(); err != nil {
-		return errors.New("verifier closed")
+	if k.life.Err() != nil {
+		return errClosed
 	}
 	return k.gate.do(ctx, func() error {
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		unhook := context.AfterFunc(k.life, cancel)
 		defer unhook()
-		_, err := k.cache.Refresh(rctx, k.url)
-		return err
+		return k.ctrl.Refresh(rctx, k.url)
 	})
 }
 
