@@ -10,8 +10,6 @@ package jwt
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,9 +26,10 @@ const maxClaimBytes = 256
 // Verifier verifies signed JSON Web Tokens (compact JWS) and maps their
 // claims to an auth.Identity. It implements auth.Authenticator.
 //
-// The signature algorithm is pinned by configuration; "exp" is required;
-// "nbf" and "iat" are honoured with the configured clock skew; "iss" and
-// "aud" are checked when configured.
+// The signature algorithm is pinned by configuration; the token's syntax is
+// checked strictly before any cryptography (see Authenticate); "exp" is
+// required; "nbf" and "iat" are honoured with the configured clock skew;
+// "iss" and "aud" are checked when configured.
 //
 // A Verifier is immutable after New and safe for concurrent use. With a key
 // set URL it owns background goroutines, stopped by Close or when the
@@ -106,10 +105,16 @@ func (j *Verifier) Close() error {
 	return j.closeErr
 }
 
-// Authenticate implements Authenticator. A token that does not verify yields
-// an error wrapping auth.ErrInvalidToken with a short reason (never the token).
-// When no key set could be fetched the error wraps ErrKeysUnavailable
-// instead: the token could not be checked.
+// Authenticate implements auth.Authenticator. A token that does not verify
+// yields an error wrapping auth.ErrInvalidToken with a short reason (never
+// the token). A token is refused before any signature check unless it is
+// exactly three segments of canonical unpadded base64url (RFC 7515): no "=",
+// no "+" or "/", no stray bits in the last character of a segment.
+//
+// With a key set URL, when the keys could not be fetched (the key server is
+// down, answers an error, or publishes no usable key) the error wraps
+// ErrKeysUnavailable instead, and not auth.ErrInvalidToken: the token could
+// not be checked, and the caller should report a retryable failure.
 func (j *Verifier) Authenticate(ctx context.Context, token string) (auth.Identity, error) {
 	if err := ctx.Err(); err != nil {
 		return auth.Identity{}, err
@@ -120,9 +125,9 @@ func (j *Verifier) Authenticate(ctx context.Context, token string) (auth.Identit
 	if len(token) > j.maxBytes {
 		return auth.Identity{}, invalid("token too large")
 	}
-	hdr, ok := parseHeader(token)
-	if !ok {
-		return auth.Identity{}, invalid("malformed token")
+	hdr, reason := parseCompact(token)
+	if reason != "" {
+		return auth.Identity{}, invalid(reason)
 	}
 	if hdr.Alg != j.alg {
 		return auth.Identity{}, invalid("algorithm not accepted")
@@ -145,30 +150,6 @@ func (j *Verifier) Authenticate(ctx context.Context, token string) (auth.Identit
 // invalid builds a rejection wrapping auth.ErrInvalidToken.
 func invalid(reason string) error {
 	return fmt.Errorf("%w: %s", auth.ErrInvalidToken, reason)
-}
-
-type joseHeader struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-}
-
-// parseHeader decodes the protected header of a compact JWS without
-// trusting it: the algorithm is compared with the pinned one, the key id
-// only selects a key.
-func parseHeader(token string) (joseHeader, bool) {
-	var h joseHeader
-	head, rest, ok := strings.Cut(token, ".")
-	if !ok || strings.Count(rest, ".") != 1 || head == "" {
-		return h, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(head)
-	if err != nil {
-		return h, false
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return h, false
-	}
-	return h, h.Alg != ""
 }
 
 // rejectionReason turns a jwx error into a short reason. The library's error
