@@ -78,6 +78,12 @@ type Config struct {
 	// MaxTokenBytes caps the token length checked before any parsing.
 	// Default 8 KiB, at most 64 KiB.
 	MaxTokenBytes int
+	// MaxTokenTTL, when set, caps how long a token may be valid: "exp"
+	// minus "iat", or, when the token has no "iat", "exp" minus now (with
+	// ClockSkew allowed). A token valid for longer is refused, so a token
+	// minted by mistake or by a stolen signing key for years cannot be used.
+	// Default 0: no cap. Negative is an error.
+	MaxTokenTTL time.Duration
 
 	// Logger receives warnings about the key set: keys skipped because
 	// they cannot be used (unknown key type, RSA under 2048 bits, "use"
@@ -249,6 +255,9 @@ func resolveConfig(cfg Config) (settings, error) {
 		bad("ClockSkew", "%v is negative", cfg.ClockSkew)
 	case cfg.ClockSkew > maxClockSkew:
 		bad("ClockSkew", "%v exceeds the maximum of %v", cfg.ClockSkew, maxClockSkew)
+	}
+	if cfg.MaxTokenTTL < 0 {
+		bad("MaxTokenTTL", "%v is negative (0 means no cap)", cfg.MaxTokenTTL)
 	}
 	switch {
 	case cfg.MaxTokenBytes == 0:

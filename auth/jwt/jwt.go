@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 
@@ -29,7 +30,8 @@ const maxClaimBytes = 256
 // The signature algorithm is pinned by configuration; the token's syntax is
 // checked strictly before any cryptography (see Authenticate); "exp" is
 // required; "nbf" and "iat" are honoured with the configured clock skew;
-// "iss" and "aud" are checked when configured.
+// "iss" and "aud" are checked when configured; the lifetime is capped when
+// Config.MaxTokenTTL is set.
 //
 // A Verifier is immutable after New and safe for concurrent use. With a key
 // set URL it owns background goroutines, stopped by Close or when the
@@ -40,6 +42,9 @@ type Verifier struct {
 	userID   string
 	name     string
 	roles    string
+	maxTTL   time.Duration
+	skew     time.Duration
+	now      func() time.Time
 
 	// opts verify and validate a token; with a static key they include the
 	// key, with a key set the key is appended per token.
@@ -66,6 +71,9 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		userID:   s.UserIDClaim,
 		name:     s.NameClaim,
 		roles:    s.RolesClaim,
+		maxTTL:   s.MaxTokenTTL,
+		skew:     s.ClockSkew,
+		now:      s.Now,
 	}
 	j.opts = []jwxjwt.ParseOption{
 		jwxjwt.WithValidate(true),
@@ -183,6 +191,17 @@ func (j *Verifier) identity(tok jwxjwt.Token) (auth.Identity, error) {
 		return auth.Identity{}, invalid("missing exp claim")
 	}
 	id.ExpiresAt = exp
+	if j.maxTTL > 0 {
+		// With "iat" the lifetime is what the issuer granted; without it,
+		// what is left, with the clock skew allowed for the issuer's clock.
+		lifetime, limit := exp.Sub(j.now()), j.maxTTL+j.skew
+		if iat, ok := tok.IssuedAt(); ok {
+			lifetime, limit = exp.Sub(iat), j.maxTTL
+		}
+		if lifetime > limit {
+			return auth.Identity{}, invalid("token lifetime exceeds the maximum")
+		}
+	}
 
 	uid, present, err := stringClaim(tok, j.userID)
 	switch {
