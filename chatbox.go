@@ -76,7 +76,11 @@ func New(opts ...Option) (*Server, error) {
 	if cfg.jwt != nil && cfg.authenticator == nil {
 		// Built here so its configuration problems are reported with the
 		// others; its key refresh lives until Shutdown.
-		j, err := jwt.New(context.Background(), *cfg.jwt)
+		jcfg := *cfg.jwt
+		if jcfg.Logger == nil {
+			jcfg.Logger = cfg.logger
+		}
+		j, err := jwt.New(context.Background(), jcfg)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("WithJWT: %w", err))
 		} else {

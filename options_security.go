@@ -123,7 +123,9 @@ func WithMaxGenerationsPerUser(n int) Option {
 // least 32 bytes, RSA, ECDSA or Ed25519 public keys, or a JWKS URL; the
 // algorithm pinned; exp required; iss and aud checked when set. New builds
 // the verifier, reports its configuration problems under this option's
-// name, and closes it on Shutdown. Use either WithJWT or WithAuthenticator.
+// name, and closes it on Shutdown; the verifier's warnings (key set keys
+// skipped, failed fetches) go to WithLogger's logger unless cfg.Logger is
+// set. Use either WithJWT or WithAuthenticator.
 func WithJWT(cfg jwt.Config) Option {
 	return func(c *config) error {
 		c.jwt = &cfg

@@ -124,3 +124,28 @@ func ExampleVerifier_Authenticate() {
 	}
 	// Output: refused: auth: invalid token: token expired
 }
+
+// MaxTokenTTL refuses tokens minted to stay valid for longer than the
+// identity provider ever issues, such as one that expires in 2100.
+func ExampleConfig_maxTokenTTL() {
+	secret := []byte("q8Zr2LmX0vKp7TnW4yBc9HdJ6gFs1EaU")
+	verifier, err := jwt.New(context.Background(), jwt.Config{
+		HMACSecret:  secret,
+		Algorithm:   "HS256",
+		MaxTokenTTL: 24 * time.Hour,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	forever, _ := jwxjwt.NewBuilder().
+		Subject("user-42").
+		IssuedAt(time.Now()).
+		Expiration(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)).
+		Build()
+	signed, _ := jwxjwt.Sign(forever, jwxjwt.WithKey(jwa.HS256(), secret))
+
+	_, err = verifier.Authenticate(context.Background(), string(signed))
+	fmt.Println(err)
+	// Output: auth: invalid token: token lifetime exceeds the maximum
+}
