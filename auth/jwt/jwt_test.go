@@ -105,7 +105,7 @@ func TestJWTRefusesAlgNone(t *testing.T) {
 	}
 	if _, err := jwt.New(context.Background(), jwt.Config{HMACSecret: testSecret, Algorithm: "none"}); err == nil ||
 		!strings.Contains(err.Error(), "jwt.Config.Algorithm") {
-		t.Fatalf("Algorithm none accepted at NewJWT: %v", err)
+		t.Fatalf("Algorithm none accepted at New: %v", err)
 	}
 }
 
