@@ -19,7 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
-// Config configures a JWT verifier built by New. Exactly one key
+// Config configures a Verifier built by New. Exactly one key
 // source is set: HMACSecret, PublicKey or JWKSURL.
 type Config struct {
 	// HMACSecret verifies HS256, HS384 and HS512 tokens. It must be at least
@@ -64,13 +64,13 @@ type Config struct {
 	// at most 5m; negative is an error.
 	ClockSkew time.Duration
 
-	// UserIDClaim names the claim holding Identity.UserID (a non-empty
+	// UserIDClaim names the claim holding auth.Identity.UserID (a non-empty
 	// string, required in every token). Default "sub".
 	UserIDClaim string
-	// NameClaim names the claim holding Identity.Name (a string, optional).
+	// NameClaim names the claim holding auth.Identity.Name (a string, optional).
 	// Default "name".
 	NameClaim string
-	// RolesClaim names the claim holding Identity.Roles (optional): an array
+	// RolesClaim names the claim holding auth.Identity.Roles (optional): an array
 	// of strings, or one string holding space-separated roles. Default
 	// "roles".
 	RolesClaim string
