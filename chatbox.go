@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatboxsdk/chatbox/admin"
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 	memorybroker "github.com/chatboxsdk/chatbox/broker/memory"
 	"github.com/chatboxsdk/chatbox/internal/access"
 	"github.com/chatboxsdk/chatbox/internal/engine"
@@ -73,28 +74,32 @@ func New(opts ...Option) (*Server, error) {
 		}
 	}
 	errs = append(errs, validate(&cfg)...)
-	var jwt *auth.JWT
+	var verifier *jwt.Verifier
 	if cfg.JWT != nil && cfg.Authenticator == nil {
 		// Built here so its configuration problems are reported with the
 		// others; its key refresh lives until Shutdown.
-		j, err := auth.NewJWT(context.Background(), *cfg.JWT)
+		jcfg := *cfg.JWT
+		if jcfg.Logger == nil {
+			jcfg.Logger = cfg.Logger
+		}
+		j, err := jwt.New(context.Background(), jcfg)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("WithJWT: %w", err))
 		} else {
-			jwt = j
+			verifier = j
 		}
 	}
 	if len(errs) > 0 {
-		if jwt != nil {
-			_ = jwt.Close()
+		if verifier != nil {
+			_ = verifier.Close()
 		}
 		return nil, fmt.Errorf("chatbox: invalid options: %w", errors.Join(errs...))
 	}
 
 	s := &Server{}
-	if jwt != nil {
-		cfg.Authenticator = jwt
-		s.closers = append(s.closers, jwt.Close)
+	if verifier != nil {
+		cfg.Authenticator = verifier
+		s.closers = append(s.closers, verifier.Close)
 	}
 	s.origins, _ = parseOriginPatterns(cfg.AllowedOrigins) // validated by the option
 	s.origins.allowAny, s.origins.requireOrigin = cfg.AllowAnyOrigin, cfg.OriginRequired

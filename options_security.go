@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 )
 
@@ -119,12 +119,14 @@ func WithMaxGenerationsPerUser(n int) Option {
 	}
 }
 
-// WithJWT authenticates with signed tokens (auth.NewJWT): HMAC secrets of at
+// WithJWT authenticates with signed tokens (jwt.New): HMAC secrets of at
 // least 32 bytes, RSA, ECDSA or Ed25519 public keys, or a JWKS URL; the
 // algorithm pinned; exp required; iss and aud checked when set. New builds
 // the verifier, reports its configuration problems under this option's
-// name, and closes it on Shutdown. Use either WithJWT or WithAuthenticator.
-func WithJWT(cfg auth.JWTConfig) Option {
+// name, and closes it on Shutdown; the verifier's warnings (key set keys
+// skipped, failed fetches) go to WithLogger's logger unless cfg.Logger is
+// set. Use either WithJWT or WithAuthenticator.
+func WithJWT(cfg jwt.Config) Option {
 	return func(c *config) error {
 		c.JWT = &cfg
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 	"github.com/chatboxsdk/chatbox/broker"
 	"github.com/chatboxsdk/chatbox/internal/metrics"
 	"github.com/chatboxsdk/chatbox/llm"
@@ -28,7 +29,7 @@ type Config struct {
 	DefaultModel  string      // set by New to the first model when empty
 	Limiter       ratelimit.Limiter
 	Authenticator auth.Authenticator
-	JWT           *auth.JWTConfig
+	JWT           *jwt.Config
 	Broker        broker.Broker
 	Logger        *slog.Logger
 	// Notifier is told about help requests; New wraps the host's in a

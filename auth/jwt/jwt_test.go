@@ -1,4 +1,4 @@
-package auth_test
+package jwt_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 )
 
 func TestJWTAcceptsHMACAlgorithms(t *testing.T) {
@@ -27,7 +28,7 @@ func TestJWTAcceptsHMACAlgorithms(t *testing.T) {
 		alg  jwa.SignatureAlgorithm
 	}{{"HS256", jwa.HS256()}, {"HS384", jwa.HS384()}, {"HS512", jwa.HS512()}} {
 		t.Run(tc.name, func(t *testing.T) {
-			j, _ := newHS256(t, func(c *auth.JWTConfig) { c.Algorithm = tc.name })
+			j, _ := newHS256(t, func(c *jwt.Config) { c.Algorithm = tc.name })
 			tok := signToken(t, tc.alg, testSecret, "", claims(nil))
 			id, err := j.Authenticate(context.Background(), tok)
 			if err != nil {
@@ -72,7 +73,7 @@ func TestJWTAcceptsAsymmetricKeys(t *testing.T) {
 	} {
 		t.Run(tc.alg, func(t *testing.T) {
 			clock := newFakeClock()
-			j, err := auth.NewJWT(context.Background(), auth.JWTConfig{PublicKey: tc.pub, Algorithm: tc.alg, Now: clock.Now})
+			j, err := jwt.New(context.Background(), jwt.Config{PublicKey: tc.pub, Algorithm: tc.alg, Now: clock.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,9 +103,9 @@ func TestJWTRefusesAlgNone(t *testing.T) {
 		_, err := j.Authenticate(context.Background(), tok)
 		assertRejected(t, err, tok)
 	}
-	if _, err := auth.NewJWT(context.Background(), auth.JWTConfig{HMACSecret: testSecret, Algorithm: "none"}); err == nil ||
-		!strings.Contains(err.Error(), "JWTConfig.Algorithm") {
-		t.Fatalf("Algorithm none accepted at NewJWT: %v", err)
+	if _, err := jwt.New(context.Background(), jwt.Config{HMACSecret: testSecret, Algorithm: "none"}); err == nil ||
+		!strings.Contains(err.Error(), "jwt.Config.Algorithm") {
+		t.Fatalf("Algorithm none accepted at New: %v", err)
 	}
 }
 
@@ -113,7 +114,7 @@ func TestJWTRefusesHMACSignedWithRSAPublicKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := auth.NewJWT(context.Background(), auth.JWTConfig{PublicKey: &rsaKey.PublicKey, Algorithm: "RS256", Now: newFakeClock().Now})
+	j, err := jwt.New(context.Background(), jwt.Config{PublicKey: &rsaKey.PublicKey, Algorithm: "RS256", Now: newFakeClock().Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestJWTRefusesOtherAlgorithmThanPinned(t *testing.T) {
 }
 
 func TestJWTRefusesInvalidClaims(t *testing.T) {
-	j, _ := newHS256(t, func(c *auth.JWTConfig) { c.Issuer = "https://issuer.test"; c.Audience = "chatbox" })
+	j, _ := newHS256(t, func(c *jwt.Config) { c.Issuer = "https://issuer.test"; c.Audience = "chatbox" })
 	good := map[string]any{"iss": "https://issuer.test", "aud": []string{"chatbox"}}
 	with := func(extra map[string]any) map[string]any {
 		m := claims(good)
@@ -195,7 +196,7 @@ func TestJWTRefusesInvalidClaims(t *testing.T) {
 }
 
 func TestJWTRefusesMalformedTokens(t *testing.T) {
-	j, _ := newHS256(t, func(c *auth.JWTConfig) { c.MaxTokenBytes = 1024 })
+	j, _ := newHS256(t, func(c *jwt.Config) { c.MaxTokenBytes = 1024 })
 	valid := signToken(t, jwa.HS256(), testSecret, "", claims(nil))
 	other := []byte("Xk3pLw9QzR7vNc2TbY5mHf8JdG4sAe6U")
 	cases := map[string]string{
@@ -228,7 +229,7 @@ func TestJWTRefusesMalformedTokens(t *testing.T) {
 }
 
 func TestJWTClockSkewHonouredBothSides(t *testing.T) {
-	j, _ := newHS256(t, func(c *auth.JWTConfig) { c.ClockSkew = 30 * time.Second })
+	j, _ := newHS256(t, func(c *jwt.Config) { c.ClockSkew = 30 * time.Second })
 	for _, tc := range []struct {
 		name   string
 		claims map[string]any
@@ -266,7 +267,7 @@ func TestJWTExpiryFollowsTheClock(t *testing.T) {
 }
 
 func TestJWTClaimsMapping(t *testing.T) {
-	j, _ := newHS256(t, func(c *auth.JWTConfig) {
+	j, _ := newHS256(t, func(c *jwt.Config) {
 		c.UserIDClaim, c.NameClaim, c.RolesClaim = "uid", "display", "groups"
 	})
 	ctx := context.Background()

@@ -1,4 +1,4 @@
-package auth_test
+package jwt_test
 
 import (
 	"context"
@@ -7,10 +7,10 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 
-	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 )
 
-func benchmarkAuthenticate(b *testing.B, j *auth.JWT, tok string) {
+func benchmarkAuthenticate(b *testing.B, j *jwt.Verifier, tok string) {
 	b.Helper()
 	ctx := context.Background()
 	if _, err := j.Authenticate(ctx, tok); err != nil {
@@ -31,7 +31,7 @@ func BenchmarkAuthenticateHS256(b *testing.B) {
 
 func BenchmarkAuthenticateES256(b *testing.B) {
 	k := newECKey(b)
-	j, err := auth.NewJWT(context.Background(), auth.JWTConfig{PublicKey: &k.PublicKey, Algorithm: "ES256", Now: newFakeClock().Now})
+	j, err := jwt.New(context.Background(), jwt.Config{PublicKey: &k.PublicKey, Algorithm: "ES256", Now: newFakeClock().Now})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package auth_test
+package jwt_test
 
 import (
 	"context"
@@ -14,10 +14,11 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jwt"
+	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 	"go.uber.org/goleak"
 
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -70,7 +71,7 @@ func claims(extra map[string]any) map[string]any {
 // signToken signs claims with jwx; kid, when not empty, goes in the header.
 func signToken(t testing.TB, alg jwa.SignatureAlgorithm, key any, kid string, c map[string]any) string {
 	t.Helper()
-	tok := jwt.New()
+	tok := jwxjwt.New()
 	for k, v := range c {
 		if err := tok.Set(k, v); err != nil {
 			t.Fatalf("set %s: %v", k, err)
@@ -87,7 +88,7 @@ func signToken(t testing.TB, alg jwa.SignatureAlgorithm, key any, kid string, c 
 		}
 		signKey = jk
 	}
-	out, err := jwt.Sign(tok, jwt.WithKey(alg, signKey))
+	out, err := jwxjwt.Sign(tok, jwxjwt.WithKey(alg, signKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,14 +116,14 @@ func rawToken(t testing.TB, header, payload any, macKey []byte) string {
 	return input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func newHS256(t testing.TB, mod func(*auth.JWTConfig)) (*auth.JWT, *fakeClock) {
+func newHS256(t testing.TB, mod func(*jwt.Config)) (*jwt.Verifier, *fakeClock) {
 	t.Helper()
 	clock := newFakeClock()
-	cfg := auth.JWTConfig{HMACSecret: testSecret, Algorithm: "HS256", Now: clock.Now}
+	cfg := jwt.Config{HMACSecret: testSecret, Algorithm: "HS256", Now: clock.Now}
 	if mod != nil {
 		mod(&cfg)
 	}
-	j, err := auth.NewJWT(context.Background(), cfg)
+	j, err := jwt.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

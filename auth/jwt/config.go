@@ -1,4 +1,4 @@
-package auth
+package jwt
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,9 +19,9 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
-// JWTConfig configures a JWT verifier built by NewJWT. Exactly one key
+// Config configures a Verifier built by New. Exactly one key
 // source is set: HMACSecret, PublicKey or JWKSURL.
-type JWTConfig struct {
+type Config struct {
 	// HMACSecret verifies HS256, HS384 and HS512 tokens. It must be at least
 	// 32 bytes and must not look like a placeholder ("changeme", "secret",
 	// "test...", a repeated pattern, a run of consecutive characters).
@@ -31,8 +32,15 @@ type JWTConfig struct {
 	PublicKey crypto.PublicKey
 	// JWKSURL is where the signing keys are fetched from (a JSON Web Key
 	// Set). It must be https; http is allowed only for loopback hosts. The
-	// token's "kid" header selects the key; a key set with a single key also
-	// verifies tokens without "kid".
+	// token's "kid" header selects the key; a key set with a single usable
+	// key also verifies tokens without "kid".
+	//
+	// Keys that cannot verify Algorithm are skipped with a warning on Logger
+	// (an unknown "kty", RSA under 2048 bits, a "use" other than "sig", an
+	// "alg" other than Algorithm, another key type or curve, a private key);
+	// the others stay usable. A fetched set with no usable key is a failed
+	// fetch: the keys held before stay in use, and while none are held
+	// tokens fail with ErrKeysUnavailable.
 	JWKSURL string
 	// JWKSRefreshInterval is how often the key set is fetched again.
 	// Default 15m, at least 1m. Ignored without JWKSURL.
@@ -56,13 +64,13 @@ type JWTConfig struct {
 	// at most 5m; negative is an error.
 	ClockSkew time.Duration
 
-	// UserIDClaim names the claim holding Identity.UserID (a non-empty
+	// UserIDClaim names the claim holding auth.Identity.UserID (a non-empty
 	// string, required in every token). Default "sub".
 	UserIDClaim string
-	// NameClaim names the claim holding Identity.Name (a string, optional).
+	// NameClaim names the claim holding auth.Identity.Name (a string, optional).
 	// Default "name".
 	NameClaim string
-	// RolesClaim names the claim holding Identity.Roles (optional): an array
+	// RolesClaim names the claim holding auth.Identity.Roles (optional): an array
 	// of strings, or one string holding space-separated roles. Default
 	// "roles".
 	RolesClaim string
@@ -70,7 +78,20 @@ type JWTConfig struct {
 	// MaxTokenBytes caps the token length checked before any parsing.
 	// Default 8 KiB, at most 64 KiB.
 	MaxTokenBytes int
+	// MaxTokenTTL, when set, caps how long a token may be valid: "exp"
+	// minus "iat", or, when the token has no "iat", "exp" minus now (with
+	// ClockSkew allowed). A token valid for longer is refused, so a token
+	// minted by mistake or by a stolen signing key for years cannot be used.
+	// Default 0: no cap. Negative is an error.
+	MaxTokenTTL time.Duration
 
+	// Logger receives warnings about the key set: keys skipped because
+	// they cannot be used (unknown key type, RSA under 2048 bits, "use"
+	// other than "sig", "alg" other than Algorithm, a curve or key type
+	// that cannot verify Algorithm, a private key), naming the key id, and
+	// failed fetches. Tokens are never logged. Default: discards. Ignored
+	// without JWKSURL.
+	Logger *slog.Logger
 	// HTTPClient fetches the key set. Default: a client with a 10s timeout
 	// that refuses redirects away from https. Ignored without JWKSURL.
 	HTTPClient *http.Client
@@ -78,7 +99,7 @@ type JWTConfig struct {
 	Now func() time.Time
 }
 
-// Defaults and bounds of JWTConfig.
+// Defaults and bounds of Config.
 const (
 	defaultJWKSRefreshInterval    = 15 * time.Minute
 	minJWKSRefreshInterval        = time.Minute
@@ -141,19 +162,19 @@ func lookupAlgorithm(name string) (algInfo, bool) {
 	return algInfo{}, false
 }
 
-// jwtSettings is a JWTConfig with defaults applied, validated.
-type jwtSettings struct {
-	JWTConfig
+// settings is a Config with defaults applied, validated.
+type settings struct {
+	Config
 	alg algInfo
 }
 
-// resolveJWTConfig applies defaults and reports every problem at once, each
+// resolveConfig applies defaults and reports every problem at once, each
 // naming its field.
-func resolveJWTConfig(cfg JWTConfig) (jwtSettings, error) {
-	s := jwtSettings{JWTConfig: cfg}
+func resolveConfig(cfg Config) (settings, error) {
+	s := settings{Config: cfg}
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("JWTConfig.%s: "+format, append([]any{field}, args...)...))
+		errs = append(errs, fmt.Errorf("jwt.Config.%s: "+format, append([]any{field}, args...)...))
 	}
 
 	sources := 0
@@ -164,9 +185,9 @@ func resolveJWTConfig(cfg JWTConfig) (jwtSettings, error) {
 	}
 	switch {
 	case sources == 0:
-		errs = append(errs, errors.New("JWTConfig: no key source: set one of HMACSecret, PublicKey or JWKSURL"))
+		errs = append(errs, errors.New("jwt.Config: no key source: set one of HMACSecret, PublicKey or JWKSURL"))
 	case sources > 1:
-		errs = append(errs, errors.New("JWTConfig: several key sources: set only one of HMACSecret, PublicKey or JWKSURL"))
+		errs = append(errs, errors.New("jwt.Config: several key sources: set only one of HMACSecret, PublicKey or JWKSURL"))
 	}
 
 	info, algOK := lookupAlgorithm(cfg.Algorithm)
@@ -222,6 +243,9 @@ func resolveJWTConfig(cfg JWTConfig) (jwtSettings, error) {
 		if s.HTTPClient == nil {
 			s.HTTPClient = defaultJWKSHTTPClient()
 		}
+		if s.Logger == nil {
+			s.Logger = slog.New(slog.DiscardHandler)
+		}
 	}
 
 	switch {
@@ -231,6 +255,9 @@ func resolveJWTConfig(cfg JWTConfig) (jwtSettings, error) {
 		bad("ClockSkew", "%v is negative", cfg.ClockSkew)
 	case cfg.ClockSkew > maxClockSkew:
 		bad("ClockSkew", "%v exceeds the maximum of %v", cfg.ClockSkew, maxClockSkew)
+	}
+	if cfg.MaxTokenTTL < 0 {
+		bad("MaxTokenTTL", "%v is negative (0 means no cap)", cfg.MaxTokenTTL)
 	}
 	switch {
 	case cfg.MaxTokenBytes == 0:

@@ -1,4 +1,4 @@
-package auth_test
+package jwt_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 )
 
 // keyServer is a JWKS endpoint whose key set can be replaced and which
@@ -92,9 +93,9 @@ func newECKey(t testing.TB) *ecdsa.PrivateKey {
 	return k
 }
 
-func newJWKSVerifier(t testing.TB, url string, clock *fakeClock) *auth.JWT {
+func newJWKSVerifier(t testing.TB, url string, clock *fakeClock) *jwt.Verifier {
 	t.Helper()
-	j, err := auth.NewJWT(context.Background(), auth.JWTConfig{
+	j, err := jwt.New(context.Background(), jwt.Config{
 		JWKSURL: url, Algorithm: "ES256", Now: clock.Now,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 	})
@@ -204,7 +205,7 @@ func TestJWKSServerDownIsNotAnInvalidToken(t *testing.T) {
 		ks.srv.Close()
 		j := newJWKSVerifier(t, url, newFakeClock())
 		_, err := j.Authenticate(context.Background(), tok)
-		if err == nil || errors.Is(err, auth.ErrInvalidToken) || !errors.Is(err, auth.ErrKeysUnavailable) {
+		if err == nil || errors.Is(err, auth.ErrInvalidToken) || !errors.Is(err, jwt.ErrKeysUnavailable) {
 			t.Fatalf("got %v, want ErrKeysUnavailable and not ErrInvalidToken", err)
 		}
 		assertNoTokenInError(t, err, tok)
@@ -217,7 +218,7 @@ func TestJWKSServerDownIsNotAnInvalidToken(t *testing.T) {
 		j := newJWKSVerifier(t, ks.srv.URL, clock)
 		for range 50 {
 			_, err := j.Authenticate(context.Background(), tok)
-			if errors.Is(err, auth.ErrInvalidToken) || !errors.Is(err, auth.ErrKeysUnavailable) {
+			if errors.Is(err, auth.ErrInvalidToken) || !errors.Is(err, jwt.ErrKeysUnavailable) {
 				t.Fatalf("got %v, want ErrKeysUnavailable", err)
 			}
 			assertNoTokenInError(t, err, tok)
@@ -237,7 +238,7 @@ func TestJWKSRefusesKeysThatDoNotFitTheAlgorithm(t *testing.T) {
 	ks := newKeyServer(t)
 	k := newECKey(t)
 	ks.serve(t, map[string]*ecdsa.PrivateKey{"k": k})
-	j, err := auth.NewJWT(context.Background(), auth.JWTConfig{JWKSURL: ks.srv.URL, Algorithm: "ES384", Now: newFakeClock().Now})
+	j, err := jwt.New(context.Background(), jwt.Config{JWKSURL: ks.srv.URL, Algorithm: "ES384", Now: newFakeClock().Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +254,7 @@ func TestJWKSCloseIsIdempotentAndKeepsFetchedKeys(t *testing.T) {
 	k := newECKey(t)
 	ks.serve(t, map[string]*ecdsa.PrivateKey{"k": k})
 	clock := newFakeClock()
-	j, err := auth.NewJWT(context.Background(), auth.JWTConfig{JWKSURL: ks.srv.URL, Algorithm: "ES256", Now: clock.Now})
+	j, err := jwt.New(context.Background(), jwt.Config{JWKSURL: ks.srv.URL, Algorithm: "ES256", Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +284,7 @@ func TestJWKSStopsWhenContextEnds(t *testing.T) {
 	ks := newKeyServer(t)
 	ks.serve(t, map[string]*ecdsa.PrivateKey{"k": newECKey(t)})
 	ctx, cancel := context.WithCancel(context.Background())
-	j, err := auth.NewJWT(ctx, auth.JWTConfig{JWKSURL: ks.srv.URL, Algorithm: "ES256"})
+	j, err := jwt.New(ctx, jwt.Config{JWKSURL: ks.srv.URL, Algorithm: "ES256"})
 	if err != nil {
 		t.Fatal(err)
 	}
