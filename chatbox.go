@@ -94,6 +94,9 @@ func New(opts ...Option) (*Server, error) {
 		cfg.authenticator = jwt
 		s.closers = append(s.closers, jwt.Close)
 	}
+	if cfg.authenticator == nil {
+		cfg.authenticator = noTokens{} // only WithRequestAuthenticator (options_signin.go)
+	}
 	s.origins, _ = parseOriginPatterns(cfg.allowedOrigins) // validated by the option
 	s.origins.allowAny, s.origins.requireOrigin = cfg.allowAnyOrigin, cfg.originRequired
 	s.proxies, _ = parseTrustedProxies(cfg.trustedProxies)
@@ -167,6 +170,8 @@ func New(opts ...Option) (*Server, error) {
 		OperatorRoles: cfg.operatorRoles, TokenCookie: cfg.tokenCookie, Logger: cfg.logger,
 		ActiveConversations: r.ActiveConversations, StoreTimeout: cfg.storeTimeout,
 		ClientAddress: func(req *http.Request) string { return clientIP(req, s.proxies) },
+
+		RequestAuthenticator: cfg.adminSignIn(), // WithRequestAuthenticator (options_signin.go)
 	})
 	if err != nil {
 		_ = r.Shutdown(context.Background())
@@ -270,8 +275,11 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Con
 		httpError(w, http.StatusBadRequest, perr)
 		return nil, nil
 	}
-	var identity *auth.Identity
-	if found {
+	identity, answered := s.requestIdentity(w, r) // WithRequestAuthenticator (options_signin.go)
+	if answered {
+		return nil, nil
+	}
+	if found && identity == nil {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.storeTimeout)
 		id, err := s.cfg.authenticator.Authenticate(ctx, token)
 		cancel()

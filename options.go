@@ -31,6 +31,8 @@ type config struct {
 	broker        broker.Broker
 	logger        *slog.Logger
 
+	requestAuthenticator auth.RequestAuthenticator // WithRequestAuthenticator (options_signin.go)
+
 	systemPrompt string
 	maxTokens    int
 
@@ -328,8 +330,8 @@ func (c *config) validate() []error {
 	var errs []error
 	errs = append(errs, c.validateModels()...)
 	switch {
-	case c.authenticator == nil && c.jwt == nil:
-		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required (WithAuthenticator or WithJWT)"))
+	case c.authenticator == nil && c.jwt == nil && c.requestAuthenticator == nil:
+		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required (WithAuthenticator, WithJWT or WithRequestAuthenticator)"))
 	case c.authenticator != nil && c.jwt != nil:
 		errs = append(errs, errors.New("WithJWT: use either WithJWT or WithAuthenticator, not both"))
 	}
