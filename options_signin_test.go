@@ -270,7 +270,7 @@ func TestSignInExpiredIdentityIsClosedAsForTokens(t *testing.T) {
 
 	// A session that expires while the socket is open closes it with 4001.
 	sessions.mu.Lock()
-	sessions.expires["s-ana"] = time.Second
+	sessions.expires["s-ana"] = 1500 * time.Millisecond
 	sessions.mu.Unlock()
 	c, err := client.Dial(ctx, h.URL, client.Options{Header: cookie("s-ana")})
 	if err != nil {
