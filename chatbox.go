@@ -101,6 +101,9 @@ func New(opts ...Option) (*Server, error) {
 		cfg.Authenticator = verifier
 		s.closers = append(s.closers, verifier.Close)
 	}
+	if cfg.Authenticator == nil {
+		cfg.Authenticator = noTokens{} // only WithRequestAuthenticator (options_signin.go)
+	}
 	s.origins, _ = parseOriginPatterns(cfg.AllowedOrigins) // validated by the option
 	s.origins.allowAny, s.origins.requireOrigin = cfg.AllowAnyOrigin, cfg.OriginRequired
 	s.proxies, _ = parseTrustedProxies(cfg.TrustedProxies)
@@ -166,6 +169,8 @@ func New(opts ...Option) (*Server, error) {
 		OperatorRoles: cfg.OperatorRoles, TokenCookie: cfg.TokenCookie, Logger: cfg.Logger,
 		ActiveConversations: r.ActiveConversations, StoreTimeout: cfg.StoreTimeout,
 		ClientAddress: func(req *http.Request) string { return clientIP(req, s.proxies) },
+
+		RequestAuthenticator: adminSignIn(&cfg), // WithRequestAuthenticator (options_signin.go)
 	})
 	if err != nil {
 		_ = r.Shutdown(context.Background())
@@ -267,8 +272,11 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Con
 		httpError(w, http.StatusBadRequest, perr)
 		return nil, nil
 	}
-	var identity *auth.Identity
-	if found {
+	identity, answered := s.requestIdentity(w, r) // WithRequestAuthenticator (options_signin.go)
+	if answered {
+		return nil, nil
+	}
+	if found && identity == nil {
 		id, perr := s.verifier.Verify(r.Context(), token)
 		switch {
 		case perr == nil:

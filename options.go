@@ -288,8 +288,8 @@ func validate(c *config) []error {
 	var errs []error
 	errs = append(errs, validateModels(c)...)
 	switch {
-	case c.Authenticator == nil && c.JWT == nil:
-		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required (WithAuthenticator or WithJWT)"))
+	case c.Authenticator == nil && c.JWT == nil && c.RequestAuthenticator == nil:
+		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required (WithAuthenticator, WithJWT or WithRequestAuthenticator)"))
 	case c.Authenticator != nil && c.JWT != nil:
 		errs = append(errs, errors.New("WithJWT: use either WithJWT or WithAuthenticator, not both"))
 	}

@@ -29,9 +29,12 @@ type Config struct {
 	DefaultModel  string      // set by New to the first model when empty
 	Limiter       ratelimit.Limiter
 	Authenticator auth.Authenticator
-	JWT           *jwt.Config
-	Broker        broker.Broker
-	Logger        *slog.Logger
+	// RequestAuthenticator reads a signed-in user from the request (a
+	// cookie session); consulted before tokens.
+	RequestAuthenticator auth.RequestAuthenticator
+	JWT                  *jwt.Config
+	Broker               broker.Broker
+	Logger               *slog.Logger
 	// Notifier is told about help requests; New wraps the host's in a
 	// queue so that it never blocks a socket.
 	Notifier notify.Notifier
