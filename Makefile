@@ -11,6 +11,7 @@ GO ?= go
 # each so they cannot rot.
 test: vet
 	cd tools/ferretdb && $(GO) test -count=1 ./...
+	cd examples/routers && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	scripts/ferretdb.sh run -- scripts/redis.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
 	$(GO) test -count=1 -run 'Churn' .
 	$(GO) test -count=1 -run TestHundredThousandMessages ./storage/encrypted/
@@ -33,7 +34,7 @@ quickstart:
 
 # bench: the hot-path benchmarks with allocation counts.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./router/ ./broker/memory/ ./ratelimit/ ./session/ ./storage/memory/
+	$(GO) test -run '^$$' -bench . -benchmem ./protocol/ ./internal/engine/ ./broker/memory/ ./ratelimit/ ./internal/registry/ ./storage/memory/
 
 # fuzz: fuzz the frame decoder for a minute (its seed corpus runs in `test`).
 fuzz:

@@ -19,6 +19,7 @@ import (
 
 	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 	"github.com/chatboxsdk/chatbox/client"
 	"github.com/chatboxsdk/chatbox/protocol"
 )
@@ -50,8 +51,8 @@ func (e eitherAuth) Authenticate(ctx context.Context, token string) (auth.Identi
 	return id, err
 }
 
-func newJWTVerifier(t *testing.T) *auth.JWT {
-	j, err := auth.NewJWT(context.Background(), auth.JWTConfig{
+func newJWTVerifier(t *testing.T) *jwt.Verifier {
+	j, err := jwt.New(context.Background(), jwt.Config{
 		PublicKey: &attackRSAKey.PublicKey, Algorithm: "RS256", Issuer: jwtIssuer, Audience: jwtAudience,
 	})
 	if err != nil {
@@ -159,7 +160,7 @@ func attackAuthenticator(t *testing.T, static auth.Authenticator) chatbox.Option
 
 func TestNewRefusesWeakJWTSecrets(t *testing.T) {
 	for _, secret := range []string{"test123", "changeme", strings.Repeat("a", 40), "your-256-bit-secret"} {
-		_, err := chatbox.New(chatbox.WithLLM(nilSafeProvider()), chatbox.WithJWT(auth.JWTConfig{HMACSecret: []byte(secret), Algorithm: "HS256"}))
+		_, err := chatbox.New(chatbox.WithLLM(nilSafeProvider()), chatbox.WithJWT(jwt.Config{HMACSecret: []byte(secret), Algorithm: "HS256"}))
 		if err == nil || !strings.Contains(err.Error(), "WithJWT") {
 			t.Errorf("secret %q accepted or not named: %v", secret, err)
 		}
@@ -167,7 +168,7 @@ func TestNewRefusesWeakJWTSecrets(t *testing.T) {
 			t.Errorf("the error quotes the secret %q", secret)
 		}
 	}
-	srv, err := chatbox.New(chatbox.WithLLM(nilSafeProvider()), chatbox.WithJWT(auth.JWTConfig{HMACSecret: []byte("q8Zr2LmX0vKp7TnW4yBc9HdJ6gFs1EaU"), Algorithm: "HS256"}))
+	srv, err := chatbox.New(chatbox.WithLLM(nilSafeProvider()), chatbox.WithJWT(jwt.Config{HMACSecret: []byte("q8Zr2LmX0vKp7TnW4yBc9HdJ6gFs1EaU"), Algorithm: "HS256"}))
 	if err != nil {
 		t.Fatalf("a strong secret was refused: %v", err)
 	}

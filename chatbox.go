@@ -15,12 +15,14 @@ import (
 
 	"github.com/chatboxsdk/chatbox/admin"
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 	memorybroker "github.com/chatboxsdk/chatbox/broker/memory"
-	"github.com/chatboxsdk/chatbox/metrics"
+	"github.com/chatboxsdk/chatbox/internal/access"
+	"github.com/chatboxsdk/chatbox/internal/engine"
+	"github.com/chatboxsdk/chatbox/internal/metrics"
 	"github.com/chatboxsdk/chatbox/notify"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/ratelimit"
-	"github.com/chatboxsdk/chatbox/router"
 	memorystore "github.com/chatboxsdk/chatbox/storage/memory"
 )
 
@@ -41,11 +43,12 @@ const DefaultModel = "default"
 // concurrent use; its configuration cannot change after New.
 type Server struct {
 	cfg     config
-	router  *router.Router
+	engine  *engine.Engine
 	mux     *http.ServeMux
 	origins originPolicy
 	proxies []netip.Prefix
 
+	verifier access.Verifier
 	health   healthCache
 	metrics  *metrics.Metrics // nil without WithMetrics
 	notifier *notify.Async    // nil without WithNotifier
@@ -70,116 +73,116 @@ func New(opts ...Option) (*Server, error) {
 			errs = append(errs, err)
 		}
 	}
-	errs = append(errs, cfg.validate()...)
-	var jwt *auth.JWT
-	if cfg.jwt != nil && cfg.authenticator == nil {
+	errs = append(errs, validate(&cfg)...)
+	var verifier *jwt.Verifier
+	if cfg.JWT != nil && cfg.Authenticator == nil {
 		// Built here so its configuration problems are reported with the
 		// others; its key refresh lives until Shutdown.
-		j, err := auth.NewJWT(context.Background(), *cfg.jwt)
+		jcfg := *cfg.JWT
+		if jcfg.Logger == nil {
+			jcfg.Logger = cfg.Logger
+		}
+		j, err := jwt.New(context.Background(), jcfg)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("WithJWT: %w", err))
 		} else {
-			jwt = j
+			verifier = j
 		}
 	}
 	if len(errs) > 0 {
-		if jwt != nil {
-			_ = jwt.Close()
+		if verifier != nil {
+			_ = verifier.Close()
 		}
 		return nil, fmt.Errorf("chatbox: invalid options: %w", errors.Join(errs...))
 	}
 
 	s := &Server{}
-	if jwt != nil {
-		cfg.authenticator = jwt
-		s.closers = append(s.closers, jwt.Close)
+	if verifier != nil {
+		cfg.Authenticator = verifier
+		s.closers = append(s.closers, verifier.Close)
 	}
-	s.origins, _ = parseOriginPatterns(cfg.allowedOrigins) // validated by the option
-	s.origins.allowAny, s.origins.requireOrigin = cfg.allowAnyOrigin, cfg.originRequired
-	s.proxies, _ = parseTrustedProxies(cfg.trustedProxies)
-	if cfg.allowAnyOrigin {
-		cfg.logger.Warn("chatbox: WithAllowAnyOrigin: pages on ANY origin may open sockets; make sure tokens never travel in cookies")
+	if cfg.Authenticator == nil {
+		cfg.Authenticator = noTokens{} // only WithRequestAuthenticator (options_signin.go)
 	}
-	if cfg.store == nil {
-		cfg.store = memorystore.New()
+	s.origins, _ = parseOriginPatterns(cfg.AllowedOrigins) // validated by the option
+	s.origins.allowAny, s.origins.requireOrigin = cfg.AllowAnyOrigin, cfg.OriginRequired
+	s.proxies, _ = parseTrustedProxies(cfg.TrustedProxies)
+	if cfg.AllowAnyOrigin {
+		cfg.Logger.Warn("chatbox: WithAllowAnyOrigin: pages on ANY origin may open sockets; make sure tokens never travel in cookies")
 	}
-	if cfg.metricsRegisterer != nil {
-		m, err := metrics.New(cfg.metricsRegisterer, "")
+	if cfg.Store == nil {
+		cfg.Store = memorystore.New()
+	}
+	if cfg.MetricsRegisterer != nil {
+		m, err := metrics.New(cfg.MetricsRegisterer, "")
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("chatbox: WithMetrics: %w", err)
 		}
 		s.metrics = m // stays registered after Shutdown, which it measures
-		cfg.store = meteredStore{inner: cfg.store, m: m, now: time.Now}
+		cfg.Store = meteredStore{inner: cfg.Store, m: m, now: time.Now}
 	}
-	if cfg.limiter == nil {
+	if cfg.Limiter == nil {
 		tb, err := ratelimit.NewTokenBucket(ratelimit.TokenBucketConfig{})
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("chatbox: default limiter: %w", err)
 		}
-		cfg.limiter = tb
+		cfg.Limiter = tb
 	}
-	if cfg.broker == nil {
+	if cfg.Broker == nil {
 		// The broker remembers conversations as long as their live state
 		// may be kept, and no more of them.
-		mb, err := memorybroker.New(memorybroker.Config{MaxConversations: cfg.maxSessions, IdleTTL: cfg.sessionTTL})
+		mb, err := memorybroker.New(memorybroker.Config{MaxConversations: cfg.MaxSessions, IdleTTL: cfg.SessionTTL})
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("chatbox: default broker: %w", err)
 		}
-		cfg.broker = mb
+		cfg.Broker = mb
 		s.closers = append(s.closers, mb.Close)
 	}
 	var notifier notify.Notifier
-	if cfg.notifier != nil {
-		a := notify.NewAsync(cfg.notifier, 0, cfg.logger)
+	if cfg.Notifier != nil {
+		a := notify.NewAsync(cfg.Notifier, 0, cfg.Logger)
 		s.notifier, notifier = a, a
 		// Shutdown closes it with its own deadline first; this covers the
 		// failure paths of New.
 		s.closers = append(s.closers, func() error { return a.Close(context.Background()) })
 	}
-	models, defaultModel := cfg.routerModels()
-	r, err := router.New(router.Config{
-		Store: cfg.store, Broker: cfg.broker, Limiter: cfg.limiter,
-		Authenticator: cfg.authenticator, Logger: cfg.logger,
-		Models:       models,
-		DefaultModel: defaultModel, SystemPrompt: cfg.systemPrompt, MaxTokens: cfg.maxTokens,
-		MaxFrameBytes: cfg.maxFrameBytes, MaxTextBytes: cfg.maxTextBytes,
-		MaxMetadataKeys: cfg.maxMetadataEntries, MaxMetadataValue: cfg.maxMetadataValueBytes, MaxQueueBytes: cfg.maxQueueBytes,
-		MaxHistoryMessages: cfg.maxHistoryMessages, HistoryPageSize: cfg.historyPageSize,
-		WriteTimeout: cfg.writeTimeout, PingInterval: cfg.pingInterval, HelloTimeout: cfg.helloTimeout,
-		GenerationTimeout: cfg.generationTimeout, StoreTimeout: cfg.storeTimeout,
-		DeltaCoalesceInterval: cfg.coalesceInterval,
-		MessageLimit:          cfg.messageRate, ConversationLimit: cfg.conversationRate,
-		SessionTTL: cfg.sessionTTL, MaxSessions: cfg.maxSessions,
-		MaxSocketsPerUser: cfg.maxSocketsPerUser, MaxGenerationsPerUser: cfg.maxGenerationsPerUser,
-		OperatorRoles: cfg.operatorRoles, HelpLimit: cfg.helpRate, OperatorLimit: cfg.adminRate,
-		Notifier: notifier, Metrics: s.metrics,
-	})
+	cfg.Notifier = notifier
+	cfg.Metrics = s.metrics
+	cfg.Now = time.Now
+	if cfg.DefaultModel == "" {
+		cfg.DefaultModel = cfg.Models[0].ID
+	}
+	s.cfg = cfg // from here on read only, by everything
+	e, err := engine.New(&s.cfg)
 	if err != nil {
 		s.close()
 		return nil, fmt.Errorf("chatbox: %w", err)
 	}
-	s.router = r
+	s.engine = e
+	s.verifier = access.Verifier{Authenticator: s.cfg.Authenticator, Timeout: s.cfg.StoreTimeout, Now: s.cfg.Now, Logger: s.cfg.Logger}
+	r := e
 	adminAPI, err := admin.New(admin.Config{
-		Store: cfg.store, Authenticator: cfg.authenticator, Limiter: cfg.limiter, Limit: cfg.adminRate,
-		OperatorRoles: cfg.operatorRoles, TokenCookie: cfg.tokenCookie, Logger: cfg.logger,
-		ActiveConversations: r.ActiveConversations, StoreTimeout: cfg.storeTimeout,
+		Store: cfg.Store, Authenticator: cfg.Authenticator, Limiter: cfg.Limiter, Limit: cfg.AdminRate,
+		OperatorRoles: cfg.OperatorRoles, TokenCookie: cfg.TokenCookie, Logger: cfg.Logger,
+		ActiveConversations: r.ActiveConversations, StoreTimeout: cfg.StoreTimeout,
 		ClientAddress: func(req *http.Request) string { return clientIP(req, s.proxies) },
+
+		RequestAuthenticator: adminSignIn(&cfg), // WithRequestAuthenticator (options_signin.go)
 	})
 	if err != nil {
 		_ = r.Shutdown(context.Background())
 		s.close()
 		return nil, fmt.Errorf("chatbox: admin API: %w", err)
 	}
-	s.cfg = cfg
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /ws", s.serveWebSocket)
 	s.mux.HandleFunc("GET /health", s.serveReady)
 	s.mux.HandleFunc("GET /health/ready", s.serveReady)
 	s.mux.HandleFunc("GET /health/live", s.serveLive)
-	s.mux.Handle(cfg.adminPrefix, http.StripPrefix(strings.TrimSuffix(cfg.adminPrefix, "/"), adminAPI))
+	s.mux.Handle(cfg.AdminPrefix, http.StripPrefix(strings.TrimSuffix(cfg.AdminPrefix, "/"), adminAPI))
 	return s, nil
 }
 
@@ -195,7 +198,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // host passed in.
 func (s *Server) Shutdown(ctx context.Context) error {
 	start := time.Now()
-	err := s.router.Shutdown(ctx)
+	err := s.engine.Shutdown(ctx)
 	if s.notifier != nil {
 		// Help requests already queued go out while ctx allows.
 		if nerr := s.notifier.Close(ctx); err == nil {
@@ -228,12 +231,12 @@ func (s *Server) close() {
 
 // LiveConversations reports how many conversations have live state in
 // memory (bounded by WithMaxSessions).
-func (s *Server) LiveConversations() int { return s.router.LiveConversations() }
+func (s *Server) LiveConversations() int { return s.engine.LiveConversations() }
 
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	conn, identity := s.upgrade(w, r)
 	if conn != nil {
-		s.router.Serve(conn, identity)
+		s.engine.Serve(conn, identity)
 	}
 }
 
@@ -243,7 +246,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 //
 //go:noinline
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *auth.Identity) {
-	if s.router.ShuttingDown() {
+	if s.engine.ShuttingDown() {
 		httpError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down"))
 		return nil, nil
 	}
@@ -254,38 +257,38 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Con
 		return nil, nil
 	}
 	ip := clientIP(r, s.proxies)
-	if d, err := s.cfg.limiter.Allow(r.Context(), "ip:"+ip, s.cfg.connectionRate); err != nil {
-		s.cfg.logger.Warn("rate limiter failed; allowing", "err", err)
-	} else if !d.Allowed {
+	if perr := access.Allow(r.Context(), s.cfg.Limiter, "ip:"+ip, s.cfg.ConnectionRate, s.cfg.Logger); perr != nil {
 		s.metrics.LimiterDenied("connect")
-		httpError(w, http.StatusTooManyRequests, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many connection attempts", RetryAfter: d.RetryAfter})
+		perr.Message = "too many connection attempts"
+		httpError(w, http.StatusTooManyRequests, perr)
 		return nil, nil
 	}
 	if !offersSubprotocol(r) {
 		httpError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeUnsupportedProtocol, "offer the %s subprotocol", protocol.Subprotocol))
 		return nil, nil
 	}
-	token, found, perr := s.upgradeToken(r)
+	token, found, perr := access.Source{Cookie: s.cfg.TokenCookie, Query: s.cfg.QueryToken}.Token(r)
 	if perr != nil {
 		httpError(w, http.StatusBadRequest, perr)
 		return nil, nil
 	}
-	var identity *auth.Identity
-	if found {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.storeTimeout)
-		id, err := s.cfg.authenticator.Authenticate(ctx, token)
-		cancel()
-		if err != nil {
-			if errors.Is(err, auth.ErrInvalidToken) {
-				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				httpError(w, http.StatusUnauthorized, protocol.Errorf(protocol.CodeUnauthorized, "invalid token"))
-				return nil, nil
-			}
-			s.cfg.logger.Warn("authenticator failed", "err", err)
-			httpError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeUnavailable, "authentication is temporarily unavailable"))
+	identity, answered := s.requestIdentity(w, r) // WithRequestAuthenticator (options_signin.go)
+	if answered {
+		return nil, nil
+	}
+	if found && identity == nil {
+		id, perr := s.verifier.Verify(r.Context(), token)
+		switch {
+		case perr == nil:
+			identity = &id
+		case perr.Code == protocol.CodeUnauthorized:
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			httpError(w, http.StatusUnauthorized, perr)
+			return nil, nil
+		default:
+			httpError(w, http.StatusServiceUnavailable, perr)
 			return nil, nil
 		}
-		identity = &id
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{protocol.Subprotocol},
@@ -298,35 +301,6 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Con
 	return conn, identity
 }
 
-// tokenQueryParams are refused in URLs unless WithQueryToken names one.
-var tokenQueryParams = []string{"token", "access_token", "jwt", "auth", "authorization"}
-
-// upgradeToken finds a token on the upgrade request: the Authorization
-// header, then the configured cookie, then (only if configured) the query.
-// Without any, the client must authenticate with its hello frame.
-func (s *Server) upgradeToken(r *http.Request) (string, bool, *protocol.Error) {
-	q := r.URL.Query()
-	if s.cfg.queryToken == "" {
-		for _, p := range tokenQueryParams {
-			if q.Has(p) {
-				return "", false, protocol.Errorf(protocol.CodeUnauthorized, "tokens in URLs are refused: send it in the hello frame or an Authorization header")
-			}
-		}
-	}
-	if t, ok := bearerToken(r); ok {
-		return t, true, nil
-	}
-	if s.cfg.tokenCookie != "" {
-		if c, err := r.Cookie(s.cfg.tokenCookie); err == nil && c.Value != "" {
-			return c.Value, true, nil
-		}
-	}
-	if s.cfg.queryToken != "" && q.Get(s.cfg.queryToken) != "" {
-		return q.Get(s.cfg.queryToken), true, nil
-	}
-	return "", false, nil
-}
-
 func offersSubprotocol(r *http.Request) bool {
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
 		for p := range strings.SplitSeq(v, ",") {
@@ -336,15 +310,6 @@ func offersSubprotocol(r *http.Request) bool {
 		}
 	}
 	return false
-}
-
-func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	const prefix = "Bearer "
-	if len(h) > len(prefix) && strings.EqualFold(h[:len(prefix)], prefix) {
-		return strings.TrimSpace(h[len(prefix):]), true
-	}
-	return "", false
 }
 
 func httpError(w http.ResponseWriter, code int, e *protocol.Error) {

@@ -56,5 +56,5 @@ func ExampleNew_invalidOptions() {
 	// chatbox: invalid options: WithMaxFrameBytes: must be between 1024 and 16777216, got 10
 	// WithLLM: provider is nil
 	// WithLLM: a model provider is required (WithLLM or WithModel)
-	// WithAuthenticator: an authenticator is required (WithAuthenticator or WithJWT)
+	// WithAuthenticator: an authenticator is required (WithAuthenticator, WithJWT or WithRequestAuthenticator)
 }

@@ -51,19 +51,19 @@ func (s *Server) serveLive(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	rep := healthReport{
 		Status: "ok", Checks: make(map[string]healthCheck, 3),
-		LiveConversations: s.router.LiveConversations(), ActiveConversations: s.router.ActiveConversations(),
+		LiveConversations: s.engine.LiveConversations(), ActiveConversations: s.engine.ActiveConversations(),
 	}
 	store := s.storeHealth(r.Context())
 	if !store.OK {
 		rep.Status = "unavailable"
 	}
 	rep.Checks["store"] = store
-	models := len(s.cfg.models)
+	models := len(s.cfg.Models)
 	rep.Checks["models"] = healthCheck{OK: models > 0, Count: &models}
 	if models == 0 {
 		rep.Status = "unavailable"
 	}
-	shuttingDown := s.router.ShuttingDown()
+	shuttingDown := s.engine.ShuttingDown()
 	rep.Checks["accepting"] = healthCheck{OK: !shuttingDown}
 	if shuttingDown {
 		rep.Status = "shutting_down"
@@ -94,10 +94,10 @@ func (s *Server) storeHealth(ctx context.Context) healthCheck {
 	s.health.probing = true
 	s.health.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(ctx, min(s.cfg.storeTimeout, maxHealthProbe))
+	ctx, cancel := context.WithTimeout(ctx, min(s.cfg.StoreTimeout, maxHealthProbe))
 	defer cancel()
 	start := time.Now()
-	_, err := s.cfg.store.GetConversation(ctx, healthProbeID)
+	_, err := s.cfg.Store.GetConversation(ctx, healthProbeID)
 	ms := time.Since(start).Milliseconds()
 	c := healthCheck{OK: err == nil || errors.Is(err, storage.ErrNotFound), LatencyMS: &ms}
 	if !c.OK {
@@ -105,7 +105,7 @@ func (s *Server) storeHealth(ctx context.Context) healthCheck {
 		if errors.Is(err, context.DeadlineExceeded) {
 			c.Error = "the store did not answer in time"
 		}
-		s.cfg.logger.Warn("readiness: store check failed", "err", err)
+		s.cfg.Logger.Warn("readiness: store check failed", "err", err)
 	}
 
 	s.health.mu.Lock()

@@ -6,31 +6,14 @@ import (
 
 	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/protocol"
-	"github.com/chatboxsdk/chatbox/router"
 )
 
 // Model is a model clients may choose: a provider plus the parameters sent
-// with every request to it. Register models with WithModel.
-type Model struct {
-	// ID is what clients see and choose (1 to 100 bytes of letters,
-	// digits and - _ . :). Required and unique.
-	ID string
-	// Name is the display name; default: ID.
-	Name string
-	// Provider answers; required.
-	Provider llm.Provider
-	// Upstream is the model name sent to the provider (llm.Request.Model);
-	// default: empty, the provider's own configured model.
-	Upstream string
-	// MaxTokens caps replies; default: WithMaxTokens.
-	MaxTokens int
-	// Temperature is sent when non-nil.
-	Temperature *float64
-	// Fallback lists ids of models tried in order when this one fails
-	// before its first delta with a retryable error (rate limited,
-	// overloaded, timeout, unavailable). Default: none.
-	Fallback []string
-}
+// with every request to it (see llm.Model for each field). Register models
+// with WithModel. ID is required, unique, and 1 to 100 bytes of letters,
+// digits and - _ . :; Name defaults to ID; MaxTokens defaults to
+// WithMaxTokens.
+type Model = llm.Model
 
 // WithModel registers a model. Models are offered to clients in
 // registration order; the first one is the default unless WithDefaultModel
@@ -54,7 +37,7 @@ func WithModel(m Model) Option {
 			m.Name = m.ID
 		}
 		m.Fallback = append([]string(nil), m.Fallback...)
-		c.models = append(c.models, m)
+		c.Models = append(c.Models, m)
 		return nil
 	}
 }
@@ -66,7 +49,7 @@ func WithLLM(p llm.Provider) Option {
 		if p == nil {
 			return errors.New("WithLLM: provider is nil")
 		}
-		c.models = append(c.models, Model{ID: DefaultModel, Name: "Default", Provider: p})
+		c.Models = append(c.Models, Model{ID: DefaultModel, Name: "Default", Provider: p})
 		return nil
 	}
 }
@@ -78,7 +61,7 @@ func WithDefaultModel(id string) Option {
 		if id == "" {
 			return errors.New("WithDefaultModel: id is empty")
 		}
-		c.defaultModel = id
+		c.DefaultModel = id
 		return nil
 	}
 }
@@ -94,19 +77,19 @@ func validID(s string) bool {
 }
 
 // validateModels cross-checks the registry.
-func (c *config) validateModels() []error {
-	if len(c.models) == 0 {
+func validateModels(c *config) []error {
+	if len(c.Models) == 0 {
 		return []error{errors.New("WithLLM: a model provider is required (WithLLM or WithModel)")}
 	}
 	var errs []error
 	seen := map[string]bool{}
-	for _, m := range c.models {
+	for _, m := range c.Models {
 		if seen[m.ID] {
 			errs = append(errs, fmt.Errorf("WithModel: id %q is registered twice", m.ID))
 		}
 		seen[m.ID] = true
 	}
-	for _, m := range c.models {
+	for _, m := range c.Models {
 		for _, f := range m.Fallback {
 			switch {
 			case f == m.ID:
@@ -116,21 +99,8 @@ func (c *config) validateModels() []error {
 			}
 		}
 	}
-	if c.defaultModel != "" && !seen[c.defaultModel] {
-		errs = append(errs, fmt.Errorf("WithDefaultModel: %q is not a registered model", c.defaultModel))
+	if c.DefaultModel != "" && !seen[c.DefaultModel] {
+		errs = append(errs, fmt.Errorf("WithDefaultModel: %q is not a registered model", c.DefaultModel))
 	}
 	return errs
-}
-
-func (c *config) routerModels() ([]router.Model, string) {
-	out := make([]router.Model, len(c.models))
-	for i, m := range c.models {
-		out[i] = router.Model{ID: m.ID, Name: m.Name, Provider: m.Provider, Upstream: m.Upstream,
-			MaxTokens: m.MaxTokens, Temperature: m.Temperature, Fallback: m.Fallback}
-	}
-	def := c.defaultModel
-	if def == "" {
-		def = c.models[0].ID
-	}
-	return out, def
 }

@@ -7,10 +7,9 @@ import (
 	"time"
 
 	"github.com/chatboxsdk/chatbox/auth"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chatboxsdk/chatbox/broker"
-	"github.com/chatboxsdk/chatbox/notify"
+	"github.com/chatboxsdk/chatbox/internal/conf"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/storage"
@@ -20,88 +19,39 @@ import (
 // then cross-checks the result and reports every problem at once.
 type Option func(*config) error
 
-// config is immutable once New returns.
-type config struct {
-	store         storage.Store
-	models        []Model
-	defaultModel  string
-	limiter       ratelimit.Limiter
-	authenticator auth.Authenticator
-	jwt           *auth.JWTConfig
-	broker        broker.Broker
-	logger        *slog.Logger
-
-	systemPrompt string
-	maxTokens    int
-
-	maxFrameBytes         int
-	maxTextBytes          int
-	maxMetadataEntries    int
-	maxMetadataValueBytes int
-	maxQueueBytes         int
-	maxHistoryMessages    int
-	historyPageSize       int
-
-	writeTimeout      time.Duration
-	pingInterval      time.Duration
-	helloTimeout      time.Duration
-	generationTimeout time.Duration
-	coalesceInterval  time.Duration
-	storeTimeout      time.Duration
-
-	messageRate      ratelimit.Limit
-	conversationRate ratelimit.Limit
-
-	sessionTTL  time.Duration
-	maxSessions int
-
-	allowedOrigins []string
-	allowAnyOrigin bool
-	originRequired bool
-	trustedProxies []string
-	tokenCookie    string
-	queryToken     string
-
-	connectionRate        ratelimit.Limit
-	maxSocketsPerUser     int
-	maxGenerationsPerUser int
-
-	operatorRoles     []string
-	adminPrefix       string
-	adminRate         ratelimit.Limit
-	helpRate          ratelimit.Limit
-	notifier          notify.Notifier
-	metricsRegisterer prometheus.Registerer
-}
+// config is the one configuration value (internal/conf), immutable once
+// New returns.
+type config = conf.Config
 
 func defaultConfig() config {
 	return config{
-		logger:                slog.New(slog.DiscardHandler),
-		maxFrameBytes:         64 << 10,
-		maxMetadataEntries:    protocol.DefaultMaxMetadataKeys,
-		maxMetadataValueBytes: protocol.DefaultMaxMetadataValue,
-		maxTextBytes:          16 << 10,
-		maxQueueBytes:         1 << 20,
-		maxHistoryMessages:    100,
-		historyPageSize:       50,
-		writeTimeout:          10 * time.Second,
-		pingInterval:          30 * time.Second,
-		helloTimeout:          10 * time.Second,
-		generationTimeout:     5 * time.Minute,
-		storeTimeout:          5 * time.Second,
-		messageRate:           ratelimit.Per(20, time.Minute, 10),
-		conversationRate:      ratelimit.Per(10, time.Minute, 5),
-		sessionTTL:            30 * time.Minute,
-		maxSessions:           100_000,
+		Logger:                slog.New(slog.DiscardHandler),
+		MaxFrameBytes:         64 << 10,
+		MaxMetadataEntries:    protocol.DefaultMaxMetadataKeys,
+		MaxMetadataValueBytes: protocol.DefaultMaxMetadataValue,
+		MaxTextBytes:          16 << 10,
+		MaxQueueBytes:         1 << 20,
+		MaxHistoryMessages:    100,
+		HistoryPageSize:       50,
+		WriteTimeout:          10 * time.Second,
+		PingInterval:          30 * time.Second,
+		HelloTimeout:          10 * time.Second,
+		GenerationTimeout:     5 * time.Minute,
+		StoreTimeout:          5 * time.Second,
+		MessageRate:           ratelimit.Per(20, time.Minute, 10),
+		ConversationRate:      ratelimit.Per(10, time.Minute, 5),
+		SessionTTL:            30 * time.Minute,
+		MaxSessions:           100_000,
 
-		connectionRate:        ratelimit.Per(60, time.Minute, 30),
-		maxSocketsPerUser:     20,
-		maxGenerationsPerUser: 4,
+		ConnectionRate:        ratelimit.Per(60, time.Minute, 30),
+		MaxSocketsPerUser:     20,
+		MaxGenerationsPerUser: 4,
 
-		operatorRoles: []string{DefaultOperatorRole},
-		adminPrefix:   DefaultAdminPrefix,
-		adminRate:     ratelimit.Per(10, time.Second, 40),
-		helpRate:      ratelimit.Per(3, time.Hour, 3),
+		OperatorRoles: []string{DefaultOperatorRole},
+		AdminPrefix:   DefaultAdminPrefix,
+		AdminRate:     ratelimit.Per(10, time.Second, 40),
+		HelpRate:      ratelimit.Per(3, time.Hour, 3),
+		ReadRate:      ratelimit.Per(120, time.Minute, 60),
 	}
 }
 
@@ -112,7 +62,7 @@ func WithStore(s storage.Store) Option {
 		if s == nil {
 			return errors.New("WithStore: store is nil")
 		}
-		c.store = s
+		c.Store = s
 		return nil
 	}
 }
@@ -124,7 +74,7 @@ func WithLimiter(l ratelimit.Limiter) Option {
 		if l == nil {
 			return errors.New("WithLimiter: limiter is nil")
 		}
-		c.limiter = l
+		c.Limiter = l
 		return nil
 	}
 }
@@ -135,7 +85,7 @@ func WithAuthenticator(a auth.Authenticator) Option {
 		if a == nil {
 			return errors.New("WithAuthenticator: authenticator is nil")
 		}
-		c.authenticator = a
+		c.Authenticator = a
 		return nil
 	}
 }
@@ -147,7 +97,7 @@ func WithBroker(b broker.Broker) Option {
 		if b == nil {
 			return errors.New("WithBroker: broker is nil")
 		}
-		c.broker = b
+		c.Broker = b
 		return nil
 	}
 }
@@ -159,7 +109,7 @@ func WithLogger(l *slog.Logger) Option {
 		if l == nil {
 			return errors.New("WithLogger: logger is nil")
 		}
-		c.logger = l
+		c.Logger = l
 		return nil
 	}
 }
@@ -171,7 +121,7 @@ func WithSystemPrompt(prompt string) Option {
 		if len(prompt) > 32<<10 {
 			return fmt.Errorf("WithSystemPrompt: %d bytes, at most 32768 allowed", len(prompt))
 		}
-		c.systemPrompt = prompt
+		c.SystemPrompt = prompt
 		return nil
 	}
 }
@@ -183,7 +133,7 @@ func WithMaxTokens(n int) Option {
 		if n < 0 {
 			return fmt.Errorf("WithMaxTokens: must not be negative, got %d", n)
 		}
-		c.maxTokens = n
+		c.MaxTokens = n
 		return nil
 	}
 }
@@ -208,40 +158,40 @@ func durRange(name string, d, lo, hi time.Duration, dst *time.Duration) error {
 // A frame up to twice the cap is answered with a too_large error and the
 // socket stays open; a larger one closes the socket with 1009.
 func WithMaxFrameBytes(n int) Option {
-	return func(c *config) error { return intRange("WithMaxFrameBytes", n, 1<<10, 16<<20, &c.maxFrameBytes) }
+	return func(c *config) error { return intRange("WithMaxFrameBytes", n, 1<<10, 16<<20, &c.MaxFrameBytes) }
 }
 
 // WithMaxTextBytes caps the text of one user message. Default 16 KiB; 1 byte
 // up to the frame cap.
 func WithMaxTextBytes(n int) Option {
-	return func(c *config) error { return intRange("WithMaxTextBytes", n, 1, 16<<20, &c.maxTextBytes) }
+	return func(c *config) error { return intRange("WithMaxTextBytes", n, 1, 16<<20, &c.MaxTextBytes) }
 }
 
 // WithMaxQueueBytes caps each socket's outbound queue. A client that falls
 // this far behind is closed with code 4008 and resumes. Default 1 MiB; 16 KiB
 // to 256 MiB.
 func WithMaxQueueBytes(n int) Option {
-	return func(c *config) error { return intRange("WithMaxQueueBytes", n, 16<<10, 256<<20, &c.maxQueueBytes) }
+	return func(c *config) error { return intRange("WithMaxQueueBytes", n, 16<<10, 256<<20, &c.MaxQueueBytes) }
 }
 
 // WithMaxHistoryMessages caps how many of the latest messages are sent to
 // the model with each request. Default 100; 1 to 500.
 func WithMaxHistoryMessages(n int) Option {
 	return func(c *config) error {
-		return intRange("WithMaxHistoryMessages", n, 1, storage.MaxPageSize, &c.maxHistoryMessages)
+		return intRange("WithMaxHistoryMessages", n, 1, storage.MaxPageSize, &c.MaxHistoryMessages)
 	}
 }
 
 // WithHistoryPageSize sets how many of the latest messages an opened frame
 // carries when the client does not say. Default 50; 1 to 200.
 func WithHistoryPageSize(n int) Option {
-	return func(c *config) error { return intRange("WithHistoryPageSize", n, 1, 200, &c.historyPageSize) }
+	return func(c *config) error { return intRange("WithHistoryPageSize", n, 1, 200, &c.HistoryPageSize) }
 }
 
 // WithWriteTimeout bounds one write to a socket. Default 10s; 1s to 5m.
 func WithWriteTimeout(d time.Duration) Option {
 	return func(c *config) error {
-		return durRange("WithWriteTimeout", d, time.Second, 5*time.Minute, &c.writeTimeout)
+		return durRange("WithWriteTimeout", d, time.Second, 5*time.Minute, &c.WriteTimeout)
 	}
 }
 
@@ -249,7 +199,7 @@ func WithWriteTimeout(d time.Duration) Option {
 // Default 30s; 1s to 10m.
 func WithPingInterval(d time.Duration) Option {
 	return func(c *config) error {
-		return durRange("WithPingInterval", d, time.Second, 10*time.Minute, &c.pingInterval)
+		return durRange("WithPingInterval", d, time.Second, 10*time.Minute, &c.PingInterval)
 	}
 }
 
@@ -257,7 +207,7 @@ func WithPingInterval(d time.Duration) Option {
 // 100ms to 2m.
 func WithHelloTimeout(d time.Duration) Option {
 	return func(c *config) error {
-		return durRange("WithHelloTimeout", d, 100*time.Millisecond, 2*time.Minute, &c.helloTimeout)
+		return durRange("WithHelloTimeout", d, 100*time.Millisecond, 2*time.Minute, &c.HelloTimeout)
 	}
 }
 
@@ -266,7 +216,7 @@ func WithHelloTimeout(d time.Duration) Option {
 // 1s to 1h.
 func WithGenerationTimeout(d time.Duration) Option {
 	return func(c *config) error {
-		return durRange("WithGenerationTimeout", d, time.Second, time.Hour, &c.generationTimeout)
+		return durRange("WithGenerationTimeout", d, time.Second, time.Hour, &c.GenerationTimeout)
 	}
 }
 
@@ -277,7 +227,7 @@ func WithGenerationTimeout(d time.Duration) Option {
 // either way; clients must not assume one token per delta.
 func WithDeltaCoalesceInterval(d time.Duration) Option {
 	return func(c *config) error {
-		return durRange("WithDeltaCoalesceInterval", d, 0, time.Second, &c.coalesceInterval)
+		return durRange("WithDeltaCoalesceInterval", d, 0, time.Second, &c.CoalesceInterval)
 	}
 }
 
@@ -285,7 +235,7 @@ func WithDeltaCoalesceInterval(d time.Duration) Option {
 // Default 5s; 10ms to 1m.
 func WithStoreTimeout(d time.Duration) Option {
 	return func(c *config) error {
-		return durRange("WithStoreTimeout", d, 10*time.Millisecond, time.Minute, &c.storeTimeout)
+		return durRange("WithStoreTimeout", d, 10*time.Millisecond, time.Minute, &c.StoreTimeout)
 	}
 }
 
@@ -300,49 +250,54 @@ func checkRate(name string, l ratelimit.Limit, dst *ratelimit.Limit) error {
 // WithMessageRate limits the messages one user may send. Default 20 per
 // minute with a burst of 10.
 func WithMessageRate(l ratelimit.Limit) Option {
-	return func(c *config) error { return checkRate("WithMessageRate", l, &c.messageRate) }
+	return func(c *config) error { return checkRate("WithMessageRate", l, &c.MessageRate) }
+}
+
+// WithReadRate limits the frames that read the store (list, history, open,
+// resume, watch): each user has this budget, and so has each socket. A page
+// of the widget sends two on load (list and open), one per open
+// conversation when it reconnects and one per page of history it scrolls
+// to. Default 120 per minute with a burst of 60; a spent budget is answered
+// with rate_limited and retry_after_ms.
+func WithReadRate(l ratelimit.Limit) Option {
+	return func(c *config) error { return checkRate("WithReadRate", l, &c.ReadRate) }
 }
 
 // WithConversationRate limits the conversations one user may start.
 // Default 10 per minute with a burst of 5.
 func WithConversationRate(l ratelimit.Limit) Option {
-	return func(c *config) error { return checkRate("WithConversationRate", l, &c.conversationRate) }
+	return func(c *config) error { return checkRate("WithConversationRate", l, &c.ConversationRate) }
 }
 
 // WithSessionTTL sets how long a conversation's live state stays in memory
 // once no socket or reply uses it. Evicting it loses nothing stored.
 // Default 30m; 1s to 24h.
 func WithSessionTTL(d time.Duration) Option {
-	return func(c *config) error { return durRange("WithSessionTTL", d, time.Second, 24*time.Hour, &c.sessionTTL) }
+	return func(c *config) error { return durRange("WithSessionTTL", d, time.Second, 24*time.Hour, &c.SessionTTL) }
 }
 
 // WithMaxSessions caps the conversations with live state in memory. When
 // every one is in use, opening another is refused with unavailable.
 // Default 100,000; 1 to 10,000,000.
 func WithMaxSessions(n int) Option {
-	return func(c *config) error { return intRange("WithMaxSessions", n, 1, 10_000_000, &c.maxSessions) }
+	return func(c *config) error { return intRange("WithMaxSessions", n, 1, 10_000_000, &c.MaxSessions) }
 }
 
 // validate cross-checks options against each other.
-func (c *config) validate() []error {
+func validate(c *config) []error {
 	var errs []error
-	errs = append(errs, c.validateModels()...)
+	errs = append(errs, validateModels(c)...)
 	switch {
-	case c.authenticator == nil && c.jwt == nil:
-		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required (WithAuthenticator or WithJWT)"))
-	case c.authenticator != nil && c.jwt != nil:
+	case c.Authenticator == nil && c.JWT == nil && c.RequestAuthenticator == nil:
+		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required (WithAuthenticator, WithJWT or WithRequestAuthenticator)"))
+	case c.Authenticator != nil && c.JWT != nil:
 		errs = append(errs, errors.New("WithJWT: use either WithJWT or WithAuthenticator, not both"))
 	}
-	if c.maxTextBytes >= c.maxFrameBytes {
-		errs = append(errs, fmt.Errorf("WithMaxTextBytes: %d must be below WithMaxFrameBytes (%d)", c.maxTextBytes, c.maxFrameBytes))
+	if c.MaxTextBytes >= c.MaxFrameBytes {
+		errs = append(errs, fmt.Errorf("WithMaxTextBytes: %d must be below WithMaxFrameBytes (%d)", c.MaxTextBytes, c.MaxFrameBytes))
 	}
-	if c.storeTimeout >= c.writeTimeout {
-		// A socket's ping waits for the pong while its read loop may be
-		// waiting on the store for up to StoreTimeout.
-		errs = append(errs, fmt.Errorf("WithStoreTimeout: %v must be below WithWriteTimeout (%v)", c.storeTimeout, c.writeTimeout))
-	}
-	if c.maxQueueBytes < 2*c.maxFrameBytes {
-		errs = append(errs, fmt.Errorf("WithMaxQueueBytes: %d must be at least twice WithMaxFrameBytes (%d)", c.maxQueueBytes, c.maxFrameBytes))
+	if c.MaxQueueBytes < 2*c.MaxFrameBytes {
+		errs = append(errs, fmt.Errorf("WithMaxQueueBytes: %d must be at least twice WithMaxFrameBytes (%d)", c.MaxQueueBytes, c.MaxFrameBytes))
 	}
 	return errs
 }

@@ -34,7 +34,7 @@ func WithOperatorRoles(roles ...string) Option {
 				return fmt.Errorf("WithOperatorRoles: role %q must be 1 to 64 bytes and not blank", r)
 			}
 		}
-		c.operatorRoles = append([]string(nil), roles...)
+		c.OperatorRoles = append([]string(nil), roles...)
 		return nil
 	}
 }
@@ -51,7 +51,7 @@ func WithAdminPrefix(prefix string) Option {
 		if prefix == "/ws/" || strings.HasPrefix(prefix, "/health/") {
 			return fmt.Errorf("WithAdminPrefix: %q clashes with the socket or health endpoints", prefix)
 		}
-		c.adminPrefix = prefix
+		c.AdminPrefix = prefix
 		return nil
 	}
 }
@@ -62,13 +62,13 @@ func WithAdminPrefix(prefix string) Option {
 // ending a user's conversation; beyond it rate_limited). Default 10 per
 // second with a burst of 40.
 func WithAdminRate(l ratelimit.Limit) Option {
-	return func(c *config) error { return checkRate("WithAdminRate", l, &c.adminRate) }
+	return func(c *config) error { return checkRate("WithAdminRate", l, &c.AdminRate) }
 }
 
 // WithHelpRate limits how often one user may ask for a person, across all
 // of their conversations. Default 3 per hour with a burst of 3.
 func WithHelpRate(l ratelimit.Limit) Option {
-	return func(c *config) error { return checkRate("WithHelpRate", l, &c.helpRate) }
+	return func(c *config) error { return checkRate("WithHelpRate", l, &c.HelpRate) }
 }
 
 // WithNotifier sets who is told when a user asks for a person, such as
@@ -81,7 +81,7 @@ func WithNotifier(n notify.Notifier) Option {
 		if n == nil {
 			return errors.New("WithNotifier: notifier is nil")
 		}
-		c.notifier = n
+		c.Notifier = n
 		return nil
 	}
 }
@@ -96,7 +96,7 @@ func WithMetrics(reg prometheus.Registerer) Option {
 		if reg == nil {
 			return errors.New("WithMetrics: registerer is nil")
 		}
-		c.metricsRegisterer = reg
+		c.MetricsRegisterer = reg
 		return nil
 	}
 }

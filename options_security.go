@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 )
 
@@ -29,7 +29,7 @@ func WithAllowedOrigins(patterns ...string) Option {
 		if _, perrs := parseOriginPatterns(patterns); len(perrs) > 0 {
 			return errors.Join(perrs...)
 		}
-		c.allowedOrigins = append(c.allowedOrigins, patterns...)
+		c.AllowedOrigins = append(c.AllowedOrigins, patterns...)
 		return nil
 	}
 }
@@ -39,7 +39,7 @@ func WithAllowedOrigins(patterns ...string) Option {
 // cookie; New logs a warning. Default: off.
 func WithAllowAnyOrigin() Option {
 	return func(c *config) error {
-		c.allowAnyOrigin = true
+		c.AllowAnyOrigin = true
 		return nil
 	}
 }
@@ -48,7 +48,7 @@ func WithAllowAnyOrigin() Option {
 // clients). Default: false, they are allowed.
 func WithOriginRequired(required bool) Option {
 	return func(c *config) error {
-		c.originRequired = required
+		c.OriginRequired = required
 		return nil
 	}
 }
@@ -62,7 +62,7 @@ func WithTrustedProxies(cidrs ...string) Option {
 		if _, errs := parseTrustedProxies(cidrs); len(errs) > 0 {
 			return errors.Join(errs...)
 		}
-		c.trustedProxies = append(c.trustedProxies, cidrs...)
+		c.TrustedProxies = append(c.TrustedProxies, cidrs...)
 		return nil
 	}
 }
@@ -75,7 +75,7 @@ func WithTokenCookie(name string) Option {
 		if name == "" || !validCookieName(name) {
 			return fmt.Errorf("WithTokenCookie: %q is not a valid cookie name", name)
 		}
-		c.tokenCookie = name
+		c.TokenCookie = name
 		return nil
 	}
 }
@@ -93,7 +93,7 @@ func WithQueryToken(param string) Option {
 		if param == "" || strings.ContainsAny(param, "&=?# ") {
 			return fmt.Errorf("WithQueryToken: %q is not a valid parameter name", param)
 		}
-		c.queryToken = param
+		c.QueryToken = param
 		return nil
 	}
 }
@@ -101,13 +101,13 @@ func WithQueryToken(param string) Option {
 // WithConnectionRate limits socket connection attempts per client address.
 // Default 60 per minute with a burst of 30.
 func WithConnectionRate(l ratelimit.Limit) Option {
-	return func(c *config) error { return checkRate("WithConnectionRate", l, &c.connectionRate) }
+	return func(c *config) error { return checkRate("WithConnectionRate", l, &c.ConnectionRate) }
 }
 
 // WithMaxSocketsPerUser caps the sockets one user may have open at once;
 // more are closed with 4029. Default 20; 1 to 10,000.
 func WithMaxSocketsPerUser(n int) Option {
-	return func(c *config) error { return intRange("WithMaxSocketsPerUser", n, 1, 10_000, &c.maxSocketsPerUser) }
+	return func(c *config) error { return intRange("WithMaxSocketsPerUser", n, 1, 10_000, &c.MaxSocketsPerUser) }
 }
 
 // WithMaxGenerationsPerUser caps the replies being generated at once for
@@ -115,18 +115,20 @@ func WithMaxSocketsPerUser(n int) Option {
 // (retryable). Default 4; 1 to 1,000.
 func WithMaxGenerationsPerUser(n int) Option {
 	return func(c *config) error {
-		return intRange("WithMaxGenerationsPerUser", n, 1, 1000, &c.maxGenerationsPerUser)
+		return intRange("WithMaxGenerationsPerUser", n, 1, 1000, &c.MaxGenerationsPerUser)
 	}
 }
 
-// WithJWT authenticates with signed tokens (auth.NewJWT): HMAC secrets of at
+// WithJWT authenticates with signed tokens (jwt.New): HMAC secrets of at
 // least 32 bytes, RSA, ECDSA or Ed25519 public keys, or a JWKS URL; the
 // algorithm pinned; exp required; iss and aud checked when set. New builds
 // the verifier, reports its configuration problems under this option's
-// name, and closes it on Shutdown. Use either WithJWT or WithAuthenticator.
-func WithJWT(cfg auth.JWTConfig) Option {
+// name, and closes it on Shutdown; the verifier's warnings (key set keys
+// skipped, failed fetches) go to WithLogger's logger unless cfg.Logger is
+// set. Use either WithJWT or WithAuthenticator.
+func WithJWT(cfg jwt.Config) Option {
 	return func(c *config) error {
-		c.jwt = &cfg
+		c.JWT = &cfg
 		return nil
 	}
 }
@@ -134,13 +136,13 @@ func WithJWT(cfg auth.JWTConfig) Option {
 // WithMaxMetadataEntries caps the metadata entries a client may attach to a
 // new conversation. Default 16; 1 to 64.
 func WithMaxMetadataEntries(n int) Option {
-	return func(c *config) error { return intRange("WithMaxMetadataEntries", n, 1, 64, &c.maxMetadataEntries) }
+	return func(c *config) error { return intRange("WithMaxMetadataEntries", n, 1, 64, &c.MaxMetadataEntries) }
 }
 
 // WithMaxMetadataValueBytes caps each metadata value. Default 512; 1 to
 // 4096. Keys are at most 64 bytes.
 func WithMaxMetadataValueBytes(n int) Option {
 	return func(c *config) error {
-		return intRange("WithMaxMetadataValueBytes", n, 1, 4096, &c.maxMetadataValueBytes)
+		return intRange("WithMaxMetadataValueBytes", n, 1, 4096, &c.MaxMetadataValueBytes)
 	}
 }

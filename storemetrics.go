@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/chatboxsdk/chatbox/metrics"
+	"github.com/chatboxsdk/chatbox/internal/metrics"
 	"github.com/chatboxsdk/chatbox/storage"
 )
 

@@ -42,15 +42,11 @@ func (h *Handler) admit(rq *request) *apiError {
 	if perr := h.allow(rq, "admin-addr:"+h.clientAddr(rq.r), h.addrLimit); perr != nil {
 		return perr
 	}
-	token, ok := h.token(rq.r)
-	if !ok {
+	id, err := h.identify(rq.r) // Config.RequestAuthenticator, then the bearer token (signin.go)
+	switch {
+	case errors.Is(err, auth.ErrNoCredentials):
 		rq.w.Header().Set("WWW-Authenticate", `Bearer`)
 		return &apiError{http.StatusUnauthorized, protocol.Errorf(protocol.CodeUnauthorized, "a bearer token is required")}
-	}
-	ctx, cancel := context.WithTimeout(rq.r.Context(), h.storeTimeout)
-	id, err := h.authn.Authenticate(ctx, token)
-	cancel()
-	switch {
 	case errors.Is(err, auth.ErrInvalidToken):
 		return unauthorized(rq) // the request's log line says 401
 

@@ -48,6 +48,11 @@ type Config struct {
 	Store storage.Store
 	// Authenticator verifies the bearer token of every request. Required.
 	Authenticator auth.Authenticator
+	// RequestAuthenticator, when set, is asked first who sent each request
+	// (the host's cookie session, a gateway header); when it reports
+	// auth.ErrNoCredentials the bearer token decides. Its identity passes
+	// the same checks as a token's. Default: none (tokens only).
+	RequestAuthenticator auth.RequestAuthenticator
 	// Limiter enforces Limit per operator, under the key "admin:"+UserID.
 	// Required. When the Limiter fails (rather than denies), the request
 	// is allowed and a warning is logged.
@@ -100,6 +105,7 @@ type Config struct {
 type Handler struct {
 	store        storage.Store
 	authn        auth.Authenticator
+	signIn       auth.RequestAuthenticator // Config.RequestAuthenticator (signin.go)
 	limiter      ratelimit.Limiter
 	limit        ratelimit.Limit
 	addrLimit    ratelimit.Limit
@@ -158,6 +164,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		store:        cfg.Store,
 		authn:        cfg.Authenticator,
+		signIn:       cfg.RequestAuthenticator,
 		limiter:      cfg.Limiter,
 		limit:        cfg.Limit,
 		addrLimit:    cfg.AddressLimit,

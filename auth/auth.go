@@ -3,6 +3,10 @@
 //
 // Where the token comes from (an Authorization header, the first frame of
 // the socket) is the server's concern; an Authenticator only verifies it.
+//
+// The signed-token verifier (JWT with HMAC, RSA, ECDSA, EdDSA or a key set
+// URL) lives in package auth/jwt, so importing auth for Identity does not
+// pull in a JOSE library.
 package auth
 
 import (

@@ -8,7 +8,7 @@ import (
 )
 
 // StaticTokens authenticates a fixed set of tokens. It suits tests, demos
-// and internal tools; production hosts use a signed-token verifier.
+// and internal tools; production hosts use a signed-token verifier (package auth/jwt).
 //
 // Tokens are kept as SHA-256 digests, so a token's bytes are never compared
 // directly and never kept in memory in clear. A StaticTokens is immutable and

@@ -31,9 +31,15 @@ func retryable(ctx context.Context, err error) bool {
 // startChain makes attempts with first and then the providers plan names
 // until one starts, and returns a stream that keeps restarting the same
 // way as long as no delta has been returned.
-func startChain(ctx context.Context, req Request, first Provider, plan planFunc) (Stream, error) {
+//
+// A chain made with observe (Fallback's) counts its attempts as provider
+// indexes and reports each failure before the first delta to observe.
+func startChain(ctx context.Context, req Request, first Provider, plan planFunc, observe ...func(int, error)) (Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &chain{ctx: ctx, cancel: cancel, req: req, plan: plan, closed: make(chan struct{})}
+	if len(observe) > 0 {
+		c.observed, c.observe = true, observe[0]
+	}
 	s, err := c.attempt(first)
 	if err != nil {
 		cancel()
@@ -55,6 +61,11 @@ type chain struct {
 
 	delivered bool // a delta was returned; used only by the Recv goroutine
 
+	// observed: attempts are provider indexes (Fallback); observe, if set,
+	// is told of each failure before the first delta.
+	observed bool
+	observe  func(index int, err error)
+
 	mu        sync.Mutex
 	cur       Stream // the current attempt's stream
 	err       error  // terminal result
@@ -66,7 +77,9 @@ type chain struct {
 // gives up, ctx ends or the chain is closed.
 func (c *chain) attempt(p Provider) (Stream, error) {
 	for {
+		c.mu.Lock()
 		c.attempts++
+		c.mu.Unlock()
 		s, err := p.Stream(c.ctx, c.req)
 		if err == nil {
 			return s, nil
@@ -80,6 +93,9 @@ func (c *chain) attempt(p Provider) (Stream, error) {
 // next asks the plan what follows the failure err and waits as it says.
 // It returns the provider to try next, or the error to end with.
 func (c *chain) next(err error) (Provider, error) {
+	if c.observe != nil {
+		c.observe(c.index(), err)
+	}
 	if !retryable(c.ctx, err) {
 		return nil, err
 	}
@@ -103,6 +119,13 @@ func (c *chain) next(err error) (Provider, error) {
 	case <-c.closed:
 		return nil, c.closedErr()
 	}
+}
+
+// index is the current attempt's provider index in a Fallback chain.
+func (c *chain) index() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attempts - 1
 }
 
 func (c *chain) isClosed() bool {

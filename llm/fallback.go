@@ -20,6 +20,16 @@ import (
 // falling back. Fallback panics if providers is empty or holds nil.
 // The returned Provider is safe for concurrent use if the providers are.
 func Fallback(providers ...Provider) Provider {
+	return FallbackObserved(nil, providers...)
+}
+
+// FallbackObserved is Fallback with an observer: observe, when not nil, is
+// called with the provider's index and its failure for every attempt that
+// failed before the first delta (the last one included), on the goroutine
+// that called Stream or Recv. Failures after the first delta end the stream
+// and are not observed: the caller sees them from Recv.
+// Use Answered to learn which provider a stream is reading.
+func FallbackObserved(observe func(index int, err error), providers ...Provider) Provider {
 	if len(providers) == 0 {
 		panic("llm: Fallback needs at least one provider")
 	}
@@ -28,13 +38,16 @@ func Fallback(providers ...Provider) Provider {
 			panic("llm: Fallback given a nil provider")
 		}
 	}
-	return &fallback{providers: append([]Provider(nil), providers...)}
+	return &fallback{providers: append([]Provider(nil), providers...), observe: observe}
 }
 
-type fallback struct{ providers []Provider }
+type fallback struct {
+	providers []Provider
+	observe   func(index int, err error)
+}
 
 func (f *fallback) Stream(ctx context.Context, req Request) (Stream, error) {
-	return startChain(ctx, req, f.providers[0], f.plan)
+	return startChain(ctx, req, f.providers[0], f.plan, f.observe)
 }
 
 func (f *fallback) plan(_ context.Context, attempts int, _ error) (Provider, time.Duration, bool) {
@@ -42,6 +55,16 @@ func (f *fallback) plan(_ context.Context, attempts int, _ error) (Provider, tim
 		return nil, 0, false
 	}
 	return f.providers[attempts], 0, true
+}
+
+// Answered returns the index, among the providers given to Fallback, of the
+// provider whose stream s reads (after the chain moved on: the one that
+// answered). It returns 0 for a stream that Fallback did not make.
+func Answered(s Stream) int {
+	if c, ok := s.(*chain); ok && c.observed {
+		return c.index()
+	}
+	return 0
 }
 
 // WithModel returns a Provider that streams from p with Request.Model set

@@ -32,7 +32,7 @@ import (
 )
 
 // The demo's tokens, printed at start; a real host verifies its own tokens
-// (auth.NewJWT) and gives operators a role claim.
+// (package auth/jwt) and gives operators a role claim.
 const (
 	demoToken         = "demo-user-token"
 	demoOperatorToken = "demo-operator-token"

@@ -1,0 +1,95 @@
+// Package conf holds the Server's configuration: one value, filled by the
+// root package's options, completed and validated once by New, and read by
+// every part of the engine. Nothing changes it after New returns, so it is
+// read without locks.
+package conf
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/auth/jwt"
+	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/internal/metrics"
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/notify"
+	"github.com/chatboxsdk/chatbox/ratelimit"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// Config is the Server's configuration. The options document each field's
+// meaning and default (see the root package's With... functions).
+type Config struct {
+	// Dependencies. New fills the ones the host left unset.
+	Store         storage.Store
+	Models        []llm.Model // in the order clients see them
+	DefaultModel  string      // set by New to the first model when empty
+	Limiter       ratelimit.Limiter
+	Authenticator auth.Authenticator
+	// RequestAuthenticator reads a signed-in user from the request (a
+	// cookie session); consulted before tokens.
+	RequestAuthenticator auth.RequestAuthenticator
+	JWT                  *jwt.Config
+	Broker               broker.Broker
+	Logger               *slog.Logger
+	// Notifier is told about help requests; New wraps the host's in a
+	// queue so that it never blocks a socket.
+	Notifier notify.Notifier
+
+	SystemPrompt string
+	MaxTokens    int
+
+	MaxFrameBytes         int
+	MaxTextBytes          int
+	MaxMetadataEntries    int
+	MaxMetadataValueBytes int
+	MaxQueueBytes         int
+	MaxHistoryMessages    int // history sent to the provider
+	HistoryPageSize       int // messages in an opened frame
+
+	WriteTimeout      time.Duration
+	PingInterval      time.Duration
+	HelloTimeout      time.Duration
+	GenerationTimeout time.Duration
+	// CoalesceInterval is how long a reply's text may gather before it is
+	// published as one delta; 0 coalesces only what arrives while the
+	// previous delta is being published.
+	CoalesceInterval time.Duration
+	StoreTimeout     time.Duration
+
+	MessageRate      ratelimit.Limit
+	ConversationRate ratelimit.Limit
+	// ReadRate bounds read frames (list, history, open, resume, watch) per
+	// user.
+	ReadRate ratelimit.Limit
+
+	SessionTTL  time.Duration
+	MaxSessions int
+
+	AllowedOrigins []string
+	AllowAnyOrigin bool
+	OriginRequired bool
+	TrustedProxies []string
+	TokenCookie    string
+	QueryToken     string
+
+	ConnectionRate        ratelimit.Limit
+	MaxSocketsPerUser     int // 0: unlimited
+	MaxGenerationsPerUser int // 0: unlimited
+
+	OperatorRoles     []string
+	AdminPrefix       string
+	AdminRate         ratelimit.Limit // each operator's admin requests and operator frames
+	HelpRate          ratelimit.Limit
+	MetricsRegisterer prometheus.Registerer
+
+	// Built by New, never set by an option.
+
+	// Metrics records what happens; nil records nothing.
+	Metrics *metrics.Metrics
+	// Now is the clock; New sets time.Now.
+	Now func() time.Time
+}

@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// generation is one assistant reply being produced. It is a job of the
+// Engine, not of a socket: its context derives from the Engine's reply
+// context and is bounded by GenerationTimeout.
+type generation struct {
+	ctx     context.Context
+	cancel  func(cause error)
+	pubCtx  context.Context // publishing; set by run
+	replyID string
+	done    chan struct{} // closed once the reply has ended and reply.end went out
+
+	// Written and read by the reply's goroutine only: when the first text
+	// arrived, and whether the metrics saw the reply start and end.
+	firstDelta     time.Time
+	metricsStarted bool
+	metricsEnded   bool
+
+	// Guarded by the owning conversation's mu.
+	replyTo string
+	model   string
+	lastSeq int64 // sequence number of the last published event of this reply
+	text    strings.Builder
+}
+
+func newGeneration(parent context.Context, timeout time.Duration) *generation {
+	ctx, cancelCause := context.WithCancelCause(parent)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	return &generation{
+		ctx:     ctx,
+		cancel:  func(cause error) { cancelCause(cause); cancelTimeout() },
+		replyID: "r_" + rand.Text(),
+		done:    make(chan struct{}),
+	}
+}
+
+// outcome is how a reply ended.
+type outcome struct {
+	reason llm.FinishReason
+	err    *protocol.Error // set when reason is error
+	usage  llm.Usage
+	model  string // the model that answered (differs after a fallback)
+	// retryable: the provider failure may succeed if tried again.
+	retryable bool
+}
+
+// startReply runs g as an Engine job answering userMsg. The caller holds a
+// reply slot of userID; the job gives it back when it ends, and startReply
+// does not take it over when it fails.
+func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Message, userID string) error {
+	e.mu.Lock()
+	if e.shuttingDown {
+		e.mu.Unlock()
+		return errShutdown
+	}
+	e.genWG.Add(1)
+	e.mu.Unlock()
+	_, release, err := e.convs.Acquire(c.id, func() *conversation { return c })
+	if err != nil {
+		e.genWG.Done()
+		return err
+	}
+	// The reply keeps the feed open, so stop, takeover and end reach it
+	// even when every socket has left.
+	if err := c.joinFeed(g.ctx); err != nil {
+		release()
+		e.genWG.Done()
+		return err
+	}
+	go func() {
+		defer e.genWG.Done()
+		defer e.releaseCount(e.userGens, userID)
+		defer release()
+		defer c.leaveFeed()
+		defer close(g.done)
+		defer func() {
+			if p := recover(); p != nil {
+				// A panicking store or broker must not take the host down:
+				// the conversation is freed and the reply still ends.
+				perr := internalError(e.log.With("conversation", c.id, "reply", g.replyID), fmt.Errorf("panic: %v", p), "generate")
+				c.finish(g)
+				g.cancel(nil)
+				e.endAfterPanic(c, g, perr)
+			}
+		}()
+		e.generate(c, g, userMsg, userID)
+	}()
+	return nil
+}
+
+func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Message, userID string) {
+	defer g.cancel(nil)
+	// One publishing context for the whole reply (not one per delta: that
+	// would cost a timer per token). A stop does not cancel it, so the end
+	// of a stopped reply is still published.
+	var cancelPub context.CancelFunc
+	g.pubCtx, cancelPub = context.WithTimeout(context.WithoutCancel(g.ctx), e.cfg.GenerationTimeout+2*e.cfg.StoreTimeout)
+	defer cancelPub()
+	started := e.cfg.Now()
+
+	c.mu.Lock()
+	model := c.model
+	createdAt := c.nextTime(started)
+	g.replyTo, g.model = userMsg.ID, model
+	c.mu.Unlock()
+	e.cfg.Metrics.GenerationStarted(model)
+	g.metricsStarted = true
+
+	reply := storage.Message{
+		ID: g.replyID, ConversationID: c.id, Role: storage.RoleAssistant, Status: storage.MessageStreaming,
+		Model: model, ReplyTo: userMsg.ID, CreatedAt: createdAt, UpdatedAt: createdAt,
+	}
+	out := e.produce(c, g, &reply, userID)
+	if out.model != "" {
+		reply.Model = out.model
+	}
+	e.persistEnd(c, g, &reply, out)
+	// The conversation is free again before reply.end goes out, so a client
+	// that sends as soon as it sees the end is never told busy.
+	c.finish(g)
+	var ttft time.Duration
+	if !g.firstDelta.IsZero() {
+		ttft = g.firstDelta.Sub(started)
+	}
+	e.cfg.Metrics.GenerationEnded(reply.Model, string(out.reason), e.cfg.Now().Sub(started), ttft, out.usage.InputTokens, out.usage.OutputTokens)
+	g.metricsEnded = true
+	e.publishReply(g, c, replyEnd(c.id, g.replyID, reply.Model, out))
+}
+
+// produce stores the reply's row, loads the history, announces the reply
+// and streams it.
+func (e *Engine) produce(c *conversation, g *generation, reply *storage.Message, userID string) outcome {
+	log := e.log.With("conversation", c.id, "reply", g.replyID)
+	// The reply is stored first, with a context a stop cannot cancel, so
+	// that however it ends there is a row to finish.
+	pctx, cancel := e.persistCtx(g.ctx)
+	_, _, err := e.cfg.Store.AppendMessage(pctx, *reply)
+	cancel()
+	var history []llm.Message
+	if err == nil {
+		history, err = e.history(g.ctx, c.id)
+	}
+	e.publishReply(g, c, &protocol.ServerFrame{Type: protocol.TypeReplyStart, ConversationID: c.id, ReplyID: g.replyID, ReplyTo: reply.ReplyTo, Model: reply.Model})
+	switch {
+	case err != nil && g.ctx.Err() != nil:
+		return e.failure(g, err, log) // stopped, ended or shut down before the reply began
+	case err != nil:
+		return outcome{reason: llm.FinishError, err: storeError(log, err, "start reply")}
+	}
+	pump := e.startPump(g, c)
+	defer pump.stop() // also if host code panics below
+	out := e.stream(g, pump, llm.Request{
+		System: e.cfg.SystemPrompt, Messages: history, User: userID, ConversationID: c.id, MaxTokens: e.cfg.MaxTokens,
+	}, e.models.entry(reply.Model), log)
+	pump.stop() // every delta is published before the reply ends
+	return out
+}
+
+// persistEnd completes the reply's row with its text and finish reason.
+func (e *Engine) persistEnd(c *conversation, g *generation, reply *storage.Message, out outcome) {
+	c.mu.Lock()
+	reply.Text = g.text.String()
+	c.mu.Unlock()
+	reply.Status = storage.MessageComplete
+	reply.FinishReason = string(out.reason)
+	reply.Usage = storage.Usage{InputTokens: out.usage.InputTokens, OutputTokens: out.usage.OutputTokens}
+	reply.UpdatedAt = e.cfg.Now().UTC()
+	if out.err != nil {
+		reply.Error = string(out.err.Code)
+	}
+	pctx, cancel := e.persistCtx(g.ctx)
+	defer cancel()
+	if err := e.cfg.Store.UpdateMessage(pctx, *reply); err != nil {
+		e.log.Error("persist reply end", "conversation", c.id, "reply", g.replyID, "err", err)
+	}
+}
+
+// finish frees the conversation for the next reply.
+func (c *conversation) finish(g *generation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == g {
+		c.gen = nil
+		// An open that finds no reply streaming must still not replay
+		// this reply's events over its stored, complete text.
+		c.lastReplySeq = g.lastSeq
+	}
+}
+
+func replyEnd(convID, replyID, model string, out outcome) *protocol.ServerFrame {
+	end := &protocol.ServerFrame{Type: protocol.TypeReplyEnd, ConversationID: convID, ReplyID: replyID, FinishReason: string(out.reason), Model: model}
+	if out.usage != (llm.Usage{}) {
+		end.Usage = &protocol.Usage{InputTokens: out.usage.InputTokens, OutputTokens: out.usage.OutputTokens}
+	}
+	if out.err != nil {
+		end.Error = out.err.Body()
+		if out.err.Code == protocol.CodeProviderError {
+			end.Error.Retryable = out.retryable // an authentication failure will not pass on retry
+		}
+	}
+	return end
+}
+
+// publishReply publishes an event of g's reply and records its number.
+func (e *Engine) publishReply(g *generation, c *conversation, f *protocol.ServerFrame) {
+	seq, err := c.publish(g.pubCtx, f)
+	if err != nil {
+		e.log.Error("publish reply event", "conversation", c.id, "type", f.Type, "err", err)
+		return
+	}
+	c.mu.Lock()
+	g.lastSeq = seq
+	c.mu.Unlock()
+}
+
+// endAfterPanic makes a best effort to store and announce the end of a reply
+// whose job panicked; host code may panic again, so each step is guarded.
+func (e *Engine) endAfterPanic(c *conversation, g *generation, perr *protocol.Error) {
+	guard := func(step func()) {
+		defer func() { _ = recover() }()
+		step()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.StoreTimeout)
+	defer cancel()
+	c.mu.Lock()
+	text, model := g.text.String(), g.model
+	c.mu.Unlock()
+	if g.metricsStarted && !g.metricsEnded {
+		g.metricsEnded = true
+		e.cfg.Metrics.GenerationEnded(model, string(llm.FinishError), 0, 0, 0, 0)
+	}
+	now := e.cfg.Now().UTC()
+	guard(func() {
+		_ = e.cfg.Store.UpdateMessage(ctx, storage.Message{ID: g.replyID, ConversationID: c.id, Text: text,
+			Status: storage.MessageComplete, FinishReason: string(llm.FinishError), Error: string(perr.Code), UpdatedAt: now})
+	})
+	guard(func() {
+		_, _ = c.publish(ctx, &protocol.ServerFrame{Type: protocol.TypeReplyEnd, ConversationID: c.id,
+			ReplyID: g.replyID, FinishReason: string(llm.FinishError), Error: perr.Body()})
+	})
+}

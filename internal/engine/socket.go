@@ -1,0 +1,274 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/internal/access"
+	"github.com/chatboxsdk/chatbox/protocol"
+)
+
+// socket is one WebSocket connection: transport and dispatch only. Its read
+// loop runs in a goroutine of the Engine and only reads, decodes and queues
+// frames; the inbox's worker runs them in order (dispatch.go); its writer
+// runs, only while there is something to write, in a goroutine the outbox
+// starts. Only the writer writes to conn.
+type socket struct {
+	e    *Engine
+	conn *websocket.Conn
+	out  *outbox
+	in   *inbox
+	ref  string // identifies the socket in logs and in control events
+	log  *slog.Logger
+
+	ctx    context.Context // derived from the engine's base context
+	cancel context.CancelFunc
+
+	identity auth.Identity // set by the handshake, then by the worker only
+	// attached is touched only by the worker (and by run once it is gone).
+	attached map[string]*attachment
+	cur      *protocol.ClientFrame // the frame the worker is handling
+
+	abortOnce sync.Once
+	writeBuf  []byte           // writer only: joins a batch into one message
+	writeDog  *time.Timer      // drops the connection when a write stalls
+	limited   io.LimitedReader // read loop only: reused for every frame
+
+	// expiresAt is the credential's expiry in Unix nanoseconds (0: never);
+	// written by the worker, read by the expiry timer.
+	expiresAt   atomic.Int64
+	expiryTimer *time.Timer // worker only (created on first use)
+	pingTimer   *time.Timer
+	userCounted bool
+	// closeCode is the close code the writer sent (0: none); for metrics.
+	closeCode atomic.Int32
+}
+
+func newSocket(e *Engine, conn *websocket.Conn) *socket {
+	ctx, cancel := context.WithCancel(e.base)
+	ref := access.NewRef()
+	s := &socket{
+		e: e, conn: conn, ref: ref, log: e.log.With("socket", ref),
+		ctx: ctx, cancel: cancel, attached: make(map[string]*attachment),
+	}
+	s.out = newOutbox(e.cfg.MaxQueueBytes, extraQueueBytes(e.cfg.MaxQueueBytes), s.writeLoop)
+	s.in = newInbox(s.work)
+	s.writeDog = time.AfterFunc(time.Hour, s.abort)
+	s.writeDog.Stop()
+	return s
+}
+
+// abort closes the connection at once, without the close handshake.
+func (s *socket) abort() {
+	s.abortOnce.Do(func() { _ = s.conn.CloseNow() })
+}
+
+func (s *socket) run(preauth *auth.Identity) {
+	// Frames a little over MaxFrameBytes are answered with too_large while
+	// the socket survives; over twice the limit the library closes the
+	// socket with 1009.
+	s.conn.SetReadLimit(int64(2 * s.e.cfg.MaxFrameBytes))
+	s.pingTimer = time.AfterFunc(s.e.cfg.PingInterval, s.out.requestPing)
+
+	if s.handshake(preauth) {
+		s.readLoop()
+	}
+
+	// The read side is done: the peer left, or a close was requested. The
+	// frame being handled finishes and queued ones are dropped; then
+	// deliveries stop, the writer flushes what is queued and closes
+	// (bounded by WriteTimeout and the close handshake), and everything is
+	// released.
+	s.in.close()
+	for id := range s.attached {
+		s.leave(id)
+	}
+	s.out.close(protocol.CloseNormal, "")
+	s.out.wait()
+	s.pingTimer.Stop()
+	s.writeDog.Stop()
+	if s.expiryTimer != nil {
+		s.expiryTimer.Stop()
+	}
+	s.cancel()
+	s.abort()
+	if s.userCounted {
+		s.e.releaseCount(s.e.userSockets, s.identity.UserID)
+	}
+	code := int(s.closeCode.Load())
+	if code == 0 {
+		code = int(websocket.StatusAbnormalClosure) // dropped without a close frame
+	}
+	s.e.cfg.Metrics.SocketClosed(code)
+}
+
+// handshake waits for the hello frame (authenticating with its token when
+// no identity was proven at upgrade) and answers ready.
+func (s *socket) handshake(preauth *auth.Identity) bool {
+	timedOut := make(chan struct{})
+	timer := time.AfterFunc(s.e.cfg.HelloTimeout, func() {
+		defer close(timedOut)
+		s.out.close(protocol.CloseProtocolError, "no hello frame in time")
+	})
+	defer func() {
+		if !timer.Stop() {
+			<-timedOut
+		}
+	}()
+
+	var buf bytes.Buffer
+	data, ok := s.readFrame(&buf)
+	if !ok {
+		return false
+	}
+	f, perr := protocol.Decode(data, s.e.limits)
+	if perr == nil && f.Type != protocol.TypeHello {
+		perr = protocol.Errorf(protocol.CodeHelloRequired, "the first frame must be hello")
+	}
+	if perr != nil {
+		s.sendError(f.ID, "", perr)
+		s.out.close(protocol.CloseProtocolError, "hello required")
+		return false
+	}
+	if preauth != nil {
+		s.identity = *preauth
+	} else {
+		id, perr := s.e.verifier.Verify(s.ctx, f.Token)
+		if perr != nil {
+			s.sendError(f.ID, "", perr)
+			s.closeAfterAuthFailure(perr)
+			return false
+		}
+		s.identity = id
+	}
+	if !s.e.acquireCount(s.e.userSockets, s.identity.UserID, s.e.cfg.MaxSocketsPerUser) {
+		s.sendError(f.ID, "", protocol.Errorf(protocol.CodeLimitReached, "too many connections for this user"))
+		s.out.close(protocol.CloseTooManyConnections, "too many connections")
+		return false
+	}
+	s.userCounted = true
+	s.setExpiry(s.identity.ExpiresAt)
+	s.log = s.log.With("user", s.identity.UserID)
+	s.send(&protocol.ServerFrame{
+		Type:     protocol.TypeReady,
+		ID:       f.ID,
+		Protocol: protocol.Version,
+		User:     &protocol.User{ID: s.identity.UserID, Name: s.identity.Name, Roles: s.identity.Roles},
+		Models:   s.e.models.order, DefaultModel: s.e.cfg.DefaultModel,
+		Limits: &protocol.Limits{MaxFrameBytes: s.e.cfg.MaxFrameBytes, MaxTextBytes: s.e.cfg.MaxTextBytes},
+	})
+	return true
+}
+
+// closeAfterAuthFailure closes a socket whose hello did not authenticate:
+// with "get a new token" (4001) when the token was refused, with "try again
+// later" (1013) when the authenticator could not decide.
+func (s *socket) closeAfterAuthFailure(perr *protocol.Error) {
+	if perr.Code == protocol.CodeUnauthorized {
+		s.out.close(protocol.CloseUnauthorized, "unauthorized")
+		return
+	}
+	s.out.close(int(websocket.StatusTryAgainLater), "authentication unavailable")
+}
+
+func (s *socket) readLoop() {
+	var buf bytes.Buffer
+	for {
+		data, ok := s.readFrame(&buf)
+		if !ok {
+			return
+		}
+		if data != nil { // nil: answered already (too large, binary)
+			s.handle(data)
+		}
+		if buf.Cap() > keptReadBuf {
+			buf = bytes.Buffer{} // one large frame must not cost an idle socket forever
+		}
+	}
+}
+
+// handle decodes one frame and queues it for the worker. It is kept out of
+// readLoop so that the frames parked on an idle socket's stack stay small
+// and the runtime can shrink that stack: most sockets are idle most of the
+// time.
+//
+//go:noinline
+func (s *socket) handle(data []byte) {
+	f, perr := protocol.Decode(data, s.e.limits)
+	if perr != nil {
+		s.sendError(f.ID, f.ConversationID, perr)
+		return
+	}
+	if !s.in.push(&f) {
+		s.sendError(f.ID, f.ConversationID, &protocol.Error{
+			Code: protocol.CodeRateLimited, Message: "too many frames waiting: slow down", RetryAfter: time.Second,
+		})
+	}
+}
+
+// readFrame reads one message into buf. It returns ok == false when the
+// socket is done, and data == nil for a message already answered with an
+// error (binary, too large).
+func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
+	typ, rd, err := s.conn.Reader(s.ctx)
+	if err != nil {
+		return nil, false
+	}
+	buf.Reset()
+	limit := int64(s.e.cfg.MaxFrameBytes)
+	s.limited = io.LimitedReader{R: rd, N: limit + 1}
+	n, err := buf.ReadFrom(&s.limited)
+	s.limited.R = nil
+	if err != nil {
+		return nil, false
+	}
+	if n > limit {
+		if _, err := io.Copy(io.Discard, rd); err != nil {
+			return nil, false // over the hard limit: the library closed with 1009
+		}
+		s.sendError("", "", &protocol.Error{Code: protocol.CodeTooLarge, Message: "frame is too large", Field: "frame"})
+		return nil, true
+	}
+	if typ != websocket.MessageText {
+		s.sendError("", "", protocol.Errorf(protocol.CodeBadFrame, "binary frames are not supported"))
+		return nil, true
+	}
+	return buf.Bytes(), true
+}
+
+// keptReadBuf bounds the read buffer a socket keeps between frames.
+const keptReadBuf = 32 << 10
+
+// send encodes and queues a response frame (see outbox.pushExtra).
+func (s *socket) send(f *protocol.ServerFrame) {
+	b, err := protocol.Encode(f)
+	if err != nil {
+		s.log.Error("encode frame", "type", f.Type, "err", err)
+		return
+	}
+	s.out.pushExtra(b)
+}
+
+func (s *socket) sendError(requestID, conversationID string, e *protocol.Error) {
+	s.send(&protocol.ServerFrame{Type: protocol.TypeError, ID: requestID, ConversationID: conversationID, Error: e.Body()})
+}
+
+// ok answers a request that has no other response, when it carried an id.
+func (s *socket) ok(f *protocol.ClientFrame) {
+	if f.ID != "" {
+		s.send(&protocol.ServerFrame{Type: protocol.TypeOK, ID: f.ID, ConversationID: f.ConversationID})
+	}
+}
+
+// extraQueueBytes is the budget for replays and responses: enough for a
+// full replay window (1 MiB by default) or the largest page several times
+// over, and never less than four live queues.
+func extraQueueBytes(maxQueue int) int { return max(4*maxQueue, 16<<20) }

@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// errProviderPanic reports a provider that panicked; the reply ends with
+// finish reason error instead of taking the process down.
+var errProviderPanic = errors.New("provider panicked")
+
+// stream relays the model's events until the reply ends. The model's
+// provider falls back along its chain before the first delta (modelSet);
+// out.model names the model that answered.
+func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *modelEntry, log *slog.Logger) outcome {
+	st, err := startStream(g.ctx, m.provider, req)
+	if err != nil {
+		out := e.failure(g, err, log)
+		out.model = m.chain[len(m.chain)-1].ID // every model failed; the last one's failure is reported
+		if len(m.chain) == 1 || !out.retryable {
+			out.model = m.model.ID
+		}
+		return out
+	}
+	defer st.Close()
+	var usage llm.Usage
+	streamed := false
+	answering := func() string { return m.chain[llm.Answered(st)].ID }
+	for {
+		ev, err := recvEvent(st)
+		if err != nil {
+			eof := errors.Is(err, io.EOF)
+			if eof {
+				err = &llm.Error{Kind: llm.KindUnavailable, Provider: "stream", Err: errors.New("stream ended without a finish event")}
+			}
+			out := e.failure(g, err, log)
+			out.usage, out.model = usage, answering()
+			if (streamed || eof) && g.ctx.Err() == nil {
+				// Failures before the first delta were counted by the
+				// fallback chain's observer; these it does not see.
+				e.cfg.Metrics.ProviderError(out.model, string(llm.KindOf(err)))
+			}
+			return out
+		}
+		switch ev.Kind {
+		case llm.EventDelta:
+			if ev.Text == "" {
+				continue
+			}
+			if g.firstDelta.IsZero() {
+				g.firstDelta = e.cfg.Now()
+			}
+			streamed = true
+			pump.add(ev.Text)
+		case llm.EventUsage:
+			usage = ev.Usage
+		case llm.EventFinish:
+			reason := ev.FinishReason
+			if reason == "" {
+				reason = llm.FinishStop
+			}
+			return outcome{reason: reason, usage: usage, model: answering()}
+		}
+	}
+}
+
+// failure turns a stream error into an outcome, telling a cancellation
+// (stop, end, shutdown, time limit) from a provider failure.
+func (e *Engine) failure(g *generation, err error, log *slog.Logger) outcome {
+	if g.ctx.Err() != nil {
+		switch cause := context.Cause(g.ctx); {
+		case errors.Is(cause, errStopped), errors.Is(cause, errEnded):
+			return outcome{reason: llm.FinishAbort}
+		case errors.Is(cause, errHandoff):
+			return outcome{reason: llm.FinishHandoff}
+		case errors.Is(cause, errShutdown):
+			return outcome{reason: llm.FinishInterrupted}
+		case errors.Is(cause, errPublish):
+			return outcome{reason: llm.FinishError, err: protocol.Errorf(protocol.CodeUnavailable, "the reply could not be delivered")}
+		case errors.Is(cause, context.DeadlineExceeded):
+			return outcome{reason: llm.FinishTimeout, err: protocol.Errorf(protocol.CodeTimeout, "the reply took longer than the server allows")}
+		}
+		return outcome{reason: llm.FinishAbort}
+	}
+	kind := llm.KindOf(err)
+	log.Warn("provider failed", "kind", kind, "err", err)
+	var le *llm.Error
+	retryable := errors.As(err, &le) && le.Retryable()
+	perr := protocol.Errorf(protocol.CodeProviderError, "the model failed to answer (%s)", kind)
+	return outcome{reason: llm.FinishError, err: perr, retryable: retryable}
+}
+
+// history loads the conversation for the provider, oldest first, capped at
+// MaxHistoryMessages.
+func (e *Engine) history(ctx context.Context, conversationID string) ([]llm.Message, error) {
+	sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+	defer cancel()
+	page, err := e.cfg.Store.ListMessages(sctx, storage.MessageQuery{ConversationID: conversationID, Limit: e.cfg.MaxHistoryMessages, Order: storage.Descending})
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]llm.Message, 0, len(page.Messages))
+	for _, m := range slices.Backward(page.Messages) {
+		if strings.TrimSpace(m.Text) == "" {
+			continue // a reply that failed before its first token
+		}
+		switch m.Role {
+		case storage.RoleUser:
+			msgs = append(msgs, llm.Message{Role: llm.RoleUser, Text: m.Text})
+		case storage.RoleAssistant:
+			msgs = append(msgs, llm.Message{Role: llm.RoleAssistant, Text: m.Text})
+		case storage.RoleOperator:
+			msgs = append(msgs, llm.Message{Role: llm.RoleOperator, Text: m.Text})
+		}
+	}
+	return msgs, nil
+}
+
+func startStream(ctx context.Context, p llm.Provider, req llm.Request) (st llm.Stream, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			st, err = nil, fmt.Errorf("%w: %v", errProviderPanic, v)
+		}
+	}()
+	return p.Stream(ctx, req)
+}
+
+func recvEvent(st llm.Stream) (ev llm.Event, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			ev, err = llm.Event{}, fmt.Errorf("%w: %v", errProviderPanic, v)
+		}
+	}()
+	return st.Recv()
+}
