@@ -147,7 +147,7 @@ func (c *conversation) replay(ctx context.Context, after, upTo int64) ([][]byte,
 	var out [][]byte
 	var returned atomic.Bool
 	sub, err := c.e.cfg.Broker.Subscribe(ctx, c.id, after, func(ev broker.Event) {
-		if !returned.Load() && ev.Seq > after && ev.Seq <= upTo {
+		if !returned.Load() && ev.Err == nil && ev.Seq > after && ev.Seq <= upTo {
 			out = append(out, ev.Data) // replayed before Subscribe returns
 		}
 	})

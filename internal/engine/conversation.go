@@ -41,6 +41,7 @@ type conversation struct {
 	// running reply). feedID tells the current subscription's deliveries
 	// from a closed one's late ones.
 	feed      broker.Subscription
+	staleFeed broker.Subscription // ended by the broker, still to be closed
 	feedID    uint64
 	feedWait  chan struct{} // closed when a subscription being set up is ready
 	feedUsers int
@@ -109,6 +110,7 @@ func (c *conversation) owner() string {
 // broker delivers into c while subscribing); concurrent callers wait for
 // the one setting it up.
 func (c *conversation) joinFeed(ctx context.Context) error {
+	c.closeStaleFeed()
 	for {
 		c.mu.Lock()
 		if c.feed != nil {
@@ -160,8 +162,20 @@ func (c *conversation) subscribeFeed(ctx context.Context, id uint64) (broker.Sub
 	return c.e.cfg.Broker.Subscribe(ctx, c.id, last, func(ev broker.Event) { c.deliver(id, ev) })
 }
 
+// closeStaleFeed closes a subscription the broker ended (see deliver).
+func (c *conversation) closeStaleFeed() {
+	c.mu.Lock()
+	sub := c.staleFeed
+	c.staleFeed = nil
+	c.mu.Unlock()
+	if sub != nil {
+		_ = sub.Close()
+	}
+}
+
 // leaveFeed counts one user less; the last one closes the subscription.
 func (c *conversation) leaveFeed() {
+	defer c.closeStaleFeed()
 	c.mu.Lock()
 	c.feedUsers--
 	var sub broker.Subscription
@@ -178,6 +192,10 @@ func (c *conversation) leaveFeed() {
 // deliver is the feed's DeliverFunc: control events act on the reply,
 // everything else goes to every attached socket (pushed, never waited on).
 func (c *conversation) deliver(feedID uint64, ev broker.Event) {
+	if ev.Err != nil {
+		c.feedEnded(feedID, ev.Err)
+		return
+	}
 	if ctl, ok := decodeControl(ev.Data); ok {
 		c.control(feedID, ctl)
 		return
@@ -207,6 +225,25 @@ func (c *conversation) deliver(feedID uint64, ev broker.Event) {
 		} else {
 			s.out.push(ev.Data)
 		}
+	}
+}
+
+// feedEnded handles the broker ending the feed (it lost events it cannot
+// recover, e.g. the shared backend restarted): every attached socket is
+// closed with "reconnect and resume", so its client resumes and gets either
+// the missed events or replay_unavailable, never a silent gap. The next
+// user of the conversation subscribes afresh.
+func (c *conversation) feedEnded(feedID uint64, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if feedID != c.feedID {
+		return
+	}
+	c.e.log.Warn("conversation feed ended by the broker; its sockets resume", "conversation", c.id, "err", err)
+	c.staleFeed, c.feed = c.feed, nil
+	c.feedID++
+	for s := range c.members {
+		s.out.close(protocol.CloseSlowConsumer, "events may have been missed: reconnect and resume")
 	}
 }
 
