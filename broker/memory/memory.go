@@ -151,6 +151,8 @@ type Broker struct {
 	windows lru   // the same, while their replay window is not yet released
 	high    int64 // every base issued and every last number forgotten is <= high
 
+	leaseTable leaseTable // leases.go
+
 	// afterAcquire, set only by tests, runs between looking a conversation
 	// up and taking its lock, where it may be forgotten or closed.
 	afterAcquire func()
