@@ -52,6 +52,7 @@ func defaultConfig() config {
 		AdminRate:     ratelimit.Per(10, time.Second, 40),
 		HelpRate:      ratelimit.Per(3, time.Hour, 3),
 		ReadRate:      ratelimit.Per(120, time.Minute, 60),
+		ReplyLeaseTTL: DefaultReplyLeaseTTL,
 	}
 }
 

@@ -66,6 +66,11 @@ type Config struct {
 	// user.
 	ReadRate ratelimit.Limit
 
+	// ReplyLeaseTTL is how long a running reply's lease lasts unless its
+	// instance renews it (every third of it): the bound on how long a dead
+	// instance's reply stays streaming.
+	ReplyLeaseTTL time.Duration
+
 	SessionTTL  time.Duration
 	MaxSessions int
 

@@ -118,6 +118,13 @@ func New(cfg *conf.Config) (*Engine, error) {
 		}
 		reg.Run(e.base, interval)
 	}()
+	if l := e.leases(); l != nil {
+		e.janitorWG.Add(1)
+		go func() {
+			defer e.janitorWG.Done()
+			e.sweepLapsedReplies(l)
+		}()
+	}
 	return e, nil
 }
 

@@ -21,6 +21,8 @@ type generation struct {
 	pubCtx  context.Context // publishing; set by run
 	replyID string
 	done    chan struct{} // closed once the reply has ended and reply.end went out
+	// The reply's lease across instances (lease.go); empty without one.
+	leaseKey, leaseHolder string
 
 	// Written and read by the reply's goroutine only: when the first text
 	// arrived, and whether the metrics saw the reply start and end.
@@ -92,6 +94,7 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 				perr := internalError(e.log.With("conversation", c.id, "reply", g.replyID), fmt.Errorf("panic: %v", p), "generate")
 				c.finish(g)
 				g.cancel(nil)
+				e.releaseLease(g)
 				e.endAfterPanic(c, g, perr)
 			}
 		}()
@@ -108,6 +111,8 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 	var cancelPub context.CancelFunc
 	g.pubCtx, cancelPub = context.WithTimeout(context.WithoutCancel(g.ctx), e.cfg.GenerationTimeout+2*e.cfg.StoreTimeout)
 	defer cancelPub()
+	stopRenewal := e.renewLease(g)
+	defer stopRenewal() // also if host code panics below
 	started := e.cfg.Now()
 
 	c.mu.Lock()
@@ -127,9 +132,12 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 		reply.Model = out.model
 	}
 	e.persistEnd(c, g, &reply, out)
-	// The conversation is free again before reply.end goes out, so a client
-	// that sends as soon as it sees the end is never told busy.
+	// The conversation is free again, here and across instances, before
+	// reply.end goes out, so a client that sends as soon as it sees the end
+	// is never told busy.
+	stopRenewal()
 	c.finish(g)
+	e.releaseLease(g)
 	var ttft time.Duration
 	if !g.firstDelta.IsZero() {
 		ttft = g.firstDelta.Sub(started)

@@ -42,7 +42,7 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 		}
 		return protocol.Errorf(protocol.CodeBusy, "too many replies are running for this user: wait for one to end")
 	}
-	g, createdAt, perr := c.claim(s.e.genCtx, s.e.cfg.GenerationTimeout, s.e.cfg.Now())
+	g, createdAt, perr := s.claimReply(ctx, c)
 	if perr != nil {
 		s.e.releaseCount(s.e.userGens, uid)
 		if perr.Code == protocol.CodeBusy && c.resendState(ctx, f.MessageID, nil) != resendNew {
@@ -57,6 +57,7 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 	defer func() {
 		if !started {
 			c.unclaim(g)
+			s.e.releaseLease(g)
 			s.e.releaseCount(s.e.userGens, uid)
 		}
 	}()
@@ -182,6 +183,20 @@ func (c *conversation) resendState(ctx context.Context, messageID string, known 
 		return resendUnanswered
 	}
 	return resendAnswered
+}
+
+// claimReply claims the conversation here, then across instances (its
+// reply lease).
+func (s *socket) claimReply(ctx context.Context, c *conversation) (*generation, time.Time, *protocol.Error) {
+	g, createdAt, perr := c.claim(s.e.genCtx, s.e.cfg.GenerationTimeout, s.e.cfg.Now())
+	if perr != nil {
+		return nil, createdAt, perr
+	}
+	if perr := s.e.leaseReply(ctx, c, g); perr != nil {
+		c.unclaim(g)
+		return nil, createdAt, perr
+	}
+	return g, createdAt, nil
 }
 
 // claim reserves the conversation for one new reply: at most one reply runs

@@ -82,7 +82,7 @@ func (e *Engine) failure(g *generation, err error, log *slog.Logger) outcome {
 			return outcome{reason: llm.FinishAbort}
 		case errors.Is(cause, errHandoff):
 			return outcome{reason: llm.FinishHandoff}
-		case errors.Is(cause, errShutdown):
+		case errors.Is(cause, errShutdown), errors.Is(cause, errLeaseLost):
 			return outcome{reason: llm.FinishInterrupted}
 		case errors.Is(cause, errPublish):
 			return outcome{reason: llm.FinishError, err: protocol.Errorf(protocol.CodeUnavailable, "the reply could not be delivered")}

@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/protocol"
+	"github.com/chatboxsdk/chatbox/storage"
+)
+
+// A running reply holds a lease on its conversation (when the broker offers
+// leases, as every shared broker does): that lease is the one-reply claim
+// across instances, and it is renewed while the reply runs. When an
+// instance dies, its leases lapse; the sweeper of whichever instance takes
+// a lapsed lease first ends that reply as interrupted, with the text its
+// deltas carried, and announces reply.end to every socket.
+
+// replyLeasePrefix names the lease of a conversation's running reply; the
+// conversation id follows (ids are validated before they reach here).
+const replyLeasePrefix = "reply:"
+
+// errLeaseLost ends a reply whose lease another instance took over.
+var errLeaseLost = errors.New("the reply's lease lapsed")
+
+func (e *Engine) leases() broker.Leases {
+	l, _ := e.cfg.Broker.(broker.Leases)
+	return l
+}
+
+// leaseHolder names a reply and the sequence number it started after, so
+// whoever ends it for a dead instance can find its deltas.
+func leaseHolder(replyID string, after int64) string {
+	return replyID + "@" + strconv.FormatInt(after, 10)
+}
+
+func parseLeaseHolder(h string) (replyID string, after int64, ok bool) {
+	id, n, found := strings.Cut(h, "@")
+	after, err := strconv.ParseInt(n, 10, 64)
+	return id, after, found && err == nil && id != ""
+}
+
+// leaseReply takes the conversation's reply lease for g. It reports busy
+// when a reply runs on another instance.
+func (e *Engine) leaseReply(ctx context.Context, c *conversation, g *generation) *protocol.Error {
+	l := e.leases()
+	if l == nil {
+		return nil
+	}
+	c.mu.Lock()
+	after := c.feedSeq
+	c.mu.Unlock()
+	g.leaseKey, g.leaseHolder = replyLeasePrefix+c.id, leaseHolder(g.replyID, after)
+	ok, err := l.AcquireLease(ctx, g.leaseKey, g.leaseHolder, e.cfg.ReplyLeaseTTL)
+	switch {
+	case err != nil:
+		g.leaseKey = ""
+		return brokerError(e.log, err, "acquire reply lease")
+	case !ok:
+		g.leaseKey = ""
+		return protocol.Errorf(protocol.CodeBusy, "a reply is being generated: wait for it or stop it")
+	}
+	return nil
+}
+
+// renewLease keeps g's lease while it runs; the returned function stops the
+// renewal and waits for it, and may be called more than once. A lease found
+// lost ends the reply.
+func (e *Engine) renewLease(g *generation) (stop func()) {
+	l := e.leases()
+	if l == nil || g.leaseKey == "" {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(e.cfg.ReplyLeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(g.pubCtx, e.cfg.StoreTimeout)
+				ok, err := l.RenewLease(ctx, g.leaseKey, g.leaseHolder, e.cfg.ReplyLeaseTTL)
+				cancel()
+				if err == nil && !ok {
+					g.cancel(errLeaseLost)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(quit) }); <-done }
+}
+
+// releaseLease gives g's lease back once the reply has ended.
+func (e *Engine) releaseLease(g *generation) {
+	l := e.leases()
+	if l == nil || g.leaseKey == "" {
+		return
+	}
+	ctx, cancel := e.persistCtx(e.base)
+	defer cancel()
+	if err := l.ReleaseLease(ctx, g.leaseKey, g.leaseHolder); err != nil {
+		e.log.Warn("release reply lease", "key", g.leaseKey, "err", err)
+	}
+}
+
+// sweepLapsedReplies runs until the engine stops: it ends the replies of
+// instances that died.
+func (e *Engine) sweepLapsedReplies(l broker.Leases) {
+	interval := max(e.cfg.ReplyLeaseTTL/2, 10*time.Millisecond)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.base.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(e.base, e.cfg.StoreTimeout)
+		lapsed, err := l.TakeLapsedLeases(ctx, 32)
+		cancel()
+		if err != nil {
+			e.log.Warn("take lapsed reply leases", "err", err)
+			continue
+		}
+		for _, ls := range lapsed {
+			e.endLapsedReply(ls)
+		}
+	}
+}
+
+// endLapsedReply stores a dead instance's reply as interrupted, with the
+// text of its deltas still in the replay window, and publishes reply.end.
+func (e *Engine) endLapsedReply(ls broker.Lease) {
+	convID, isReply := strings.CutPrefix(ls.Key, replyLeasePrefix)
+	replyID, after, ok := parseLeaseHolder(ls.Holder)
+	if !isReply || !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(e.base, 2*e.cfg.StoreTimeout)
+	defer cancel()
+	log := e.log.With("conversation", convID, "reply", replyID)
+	m, err := e.cfg.Store.GetMessage(ctx, convID, replyID)
+	if err != nil || m.Status != storage.MessageStreaming {
+		return // never stored, or finished by its instance
+	}
+	c := newConversation(e, convID)
+	text, err := c.replayedText(ctx, replyID, after)
+	if err != nil {
+		log.Warn("the text of a lapsed reply is no longer held; storing what the store has", "err", err)
+		text = m.Text
+	}
+	m.Text, m.Status, m.FinishReason = text, storage.MessageComplete, string(llm.FinishInterrupted)
+	m.UpdatedAt = e.cfg.Now().UTC()
+	if err := e.cfg.Store.UpdateMessage(ctx, m); err != nil {
+		log.Error("store a lapsed reply as interrupted", "err", err)
+		return
+	}
+	log.Info("ended the reply of an instance that stopped renewing its lease")
+	if _, err := c.publish(ctx, &protocol.ServerFrame{Type: protocol.TypeReplyEnd, ConversationID: convID,
+		ReplyID: replyID, FinishReason: string(llm.FinishInterrupted), Model: m.Model}); err != nil {
+		log.Warn("publish the end of a lapsed reply", "err", err)
+	}
+}
+
+// replayedText joins the text of replyID's deltas numbered after after.
+func (c *conversation) replayedText(ctx context.Context, replyID string, after int64) (string, error) {
+	last, err := c.e.cfg.Broker.LastSeq(ctx, c.id)
+	if err != nil {
+		return "", err
+	}
+	events, err := c.replay(ctx, after, last)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, data := range events {
+		var d struct {
+			Type    string `json:"type"`
+			ReplyID string `json:"reply_id"`
+			Text    string `json:"text"`
+		}
+		if json.Unmarshal(data, &d) == nil && d.Type == protocol.TypeReplyDelta && d.ReplyID == replyID {
+			b.WriteString(d.Text)
+		}
+	}
+	return b.String(), nil
+}
