@@ -32,7 +32,7 @@ func TestMarkdownRendererOutput(t *testing.T) {
 		{"> quoted *text*", "<blockquote><p>quoted <em>text</em></p></blockquote>"},
 		{"```js\nlet a = \"<b>\";\n```", `<div class="code"><div class="code-bar"><span class="code-lang">js</span><button class="copy" type="button" aria-label="Copy code (js)">Copy</button></div><pre tabindex="0"><code data-lang="js">let a = "&lt;b&gt;";</code></pre></div>`},
 		{"```\nunclosed while streaming", `<div class="code"><div class="code-bar"><span class="code-lang">code</span><button class="copy" type="button" aria-label="Copy code">Copy</button></div><pre tabindex="0"><code>unclosed while streaming</code></pre></div>`},
-		{"| a | b |\n|---|:-:|\n| 1 | **2** |", `<div class="table-wrap"><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td><strong>2</strong></td></tr></tbody></table></div>`},
+		{"| a | b |\n|---|:-:|\n| 1 | **2** |", `<div class="table-wrap" tabindex="0"><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td><strong>2</strong></td></tr></tbody></table></div>`},
 		{"[ok](https://example.com/a_b)", `<p><a href="https://example.com/a_b" rel="noopener noreferrer nofollow" target="_blank">ok</a> <span class="link-host">example.com</span></p>`},
 		{"mail [me](mailto:a@example.com)", `<p>mail <a href="mailto:a@example.com" rel="noopener noreferrer nofollow" target="_blank">me</a> <span class="link-host">a@example.com</span></p>`},
 		{"see https://example.com/x. Done", `<p>see <a href="https://example.com/x" rel="noopener noreferrer nofollow" target="_blank">https://example.com/x</a>. Done</p>`},

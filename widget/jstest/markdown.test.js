@@ -30,7 +30,7 @@ test("renders what models write", () => {
     ["---", "<hr>"],
     ["``a ` b``", "<p><code>a ` b</code></p>"],
     ["`unclosed", "<p>`unclosed</p>"],
-    ["| a | b |\n|---|:-:|\n| 1 | **2** |", `<div class="table-wrap"><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td><strong>2</strong></td></tr></tbody></table></div>`],
+    ["| a | b |\n|---|:-:|\n| 1 | **2** |", `<div class="table-wrap" tabindex="0"><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td><strong>2</strong></td></tr></tbody></table></div>`],
     ["[ok](https://example.com/a_b)", `<p>${A("https://example.com/a_b", "ok")} <span class="link-host">example.com</span></p>`],
     ["[example.com](https://example.com/)", `<p>${A("https://example.com/", "example.com")}</p>`],
     ["[https://example.com/x](https://example.com/x)", `<p>${A("https://example.com/x", "https://example.com/x")}</p>`],

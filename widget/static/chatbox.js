@@ -46,6 +46,7 @@ export class ChatboxError extends Error {
     this.retryable = !!body.retryable;
     this.retryAfterMs = body.retry_after_ms || 0;
     this.field = body.field || "";
+    this.ref = body.ref || ""; // identifies an internal failure in the server's log
   }
 }
 
@@ -63,7 +64,7 @@ function fromWire(m) {
   return {
     id: m.id, role: m.role, text: m.text || "",
     status: m.status === "streaming" ? "streaming" : m.role === "user" ? "sent" : "complete",
-    finishReason: m.finish_reason || "", error: m.error ? { code: m.error } : null,
+    finishReason: m.finish_reason || "", error: m.error ? { code: m.error, message: "", ref: "" } : null,
     replyTo: m.reply_to || "", model: m.model || "", createdAt: m.created_at || "",
   };
 }

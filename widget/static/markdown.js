@@ -219,7 +219,8 @@ function table(lines, i) {
   const head = node("thead", null, [row(lines[i], "th")]);
   const body = node("tbody");
   for (i += 2; i < lines.length && lines[i].includes("|") && !blank(lines[i]); i++) body.children.push(row(lines[i], "td"));
-  return [node("div", "table-wrap", [node("table", null, [head, body])]), i];
+  // tabindex: a table that scrolls sideways can be scrolled with the keyboard.
+  return [node("div", "table-wrap", [node("table", null, [head, body])], { tabindex: "0" }), i];
 }
 
 // ---- inline ----

@@ -6,11 +6,12 @@
 // empty: the operator pastes a token, kept for the tab only).
 import { ChatboxClient } from "./chatbox.js";
 import { AdminClient } from "./admin.js";
-import { $, STATE_TEXT, fetchToken, showBanner, hideBanner as hide, autosize, when } from "./page.js";
+import { $, STATE_TEXT, fetchToken, showBanner, hideBanner as hide, autosize, when, applyLook } from "./page.js";
 import { since, row, statsList } from "./operator-view.js";
 import { Thread } from "./operator-thread.js";
 
 const cfg = JSON.parse($("chatbox-config").textContent || "{}");
+applyLook(cfg);
 const TOKEN_KEY = "chatbox.operator.token";
 const QUEUE_EVERY_MS = 4000; // the needs-help queue
 const LIST_EVERY_MS = 15000; // the filtered list
