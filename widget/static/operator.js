@@ -463,8 +463,17 @@ $("composer").addEventListener("submit", (e) => {
   autosize($("composer-text"));
   renderHead();
 });
+// Enter sends, Shift+Enter starts a new line. The line break Enter would
+// insert is refused in beforeinput too: some input paths deliver it even
+// after keydown was cancelled.
+let enterSends = false;
+$("composer-text").addEventListener("beforeinput", (e) => {
+  if (enterSends && (e.inputType === "insertLineBreak" || e.inputType === "insertParagraph")) e.preventDefault();
+});
+$("composer-text").addEventListener("keyup", () => { enterSends = false; });
 $("composer-text").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+  enterSends = e.key === "Enter" && !e.shiftKey && !e.isComposing;
+  if (enterSends) {
     e.preventDefault();
     $("composer").requestSubmit();
   }
