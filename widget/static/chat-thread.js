@@ -101,7 +101,7 @@ export class ChatThread {
       if (m.status === "sending") parts.push(el("span", "note", "Sending…"));
       if (m.status === "failed") {
         parts.push(el("span", "note error", `Not sent: ${m.error?.message || "error"}`));
-        parts.push(action("Retry", "Send the message again", () => this.hooks.retry(conv, m)));
+        parts.push(action("Retry", "Retry: send the message again", () => this.hooks.retry(conv, m)));
       }
     } else if (m.status === "complete") {
       const note = finishNote(m);
@@ -109,7 +109,7 @@ export class ChatThread {
         parts.push(el("span", "note" + (note.error ? " error" : ""), note.text));
         const question = conv?.messages.get(m.replyTo);
         if (question && RETRYABLE.includes(m.finishReason) && !conv.ended) {
-          parts.push(action("Retry", "Ask again", () => this.hooks.ask(question.text)));
+          parts.push(action("Retry", "Retry: ask again", () => this.hooks.ask(question.text)));
         }
       }
       if (m.text) parts.push(action("Copy", "Copy the reply", (b) => copyText(m.text, b)));

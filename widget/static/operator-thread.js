@@ -83,7 +83,7 @@ export class Thread {
     if (m.status === "queued" || m.status === "sending") out.push(el("span", "note", m.status === "queued" ? "Waiting for the connection…" : "Sending…"));
     if (m.status === "failed") {
       out.push(el("span", "note error", `Not sent: ${m.error?.code === "conflict" ? "you no longer hold this conversation" : m.error?.message || "error"}`));
-      out.push(button("Retry", "Send the message again", () => this.onRetry(m)));
+      out.push(button("Retry", "Retry: send the message again", () => this.onRetry(m)));
     }
     const note = m.status === "complete" ? finishNote(m) : null;
     if (note) out.push(el("span", "note" + (note.error ? " error" : ""), note.text));
