@@ -14,12 +14,18 @@
 //	              lists from the operator HTTP API (Config.AdminURL), a live
 //	              view of a conversation, takeover, writing as operator,
 //	              release and end; it needs a token with an operator role
-//	/chatbox.js   the protocol client: a dependency-free ES module that hosts
-//	              may also import in their own pages
-//	/markdown.js  the safe Markdown renderer the pages use
-//	/chat.js, /chat-person.js, /chat.css, /operator.js, /operator-thread.js,
-//	/operator-view.js, /admin.js, /operator.css, /page.js
+//	/chatbox.js   the protocol client: an ES module (with chatbox-state.js)
+//	              that hosts may also import in their own pages;
+//	              /chatbox.d.ts declares its types
+//	/markdown.js  the safe Markdown renderer the pages use (with
+//	              markdown-inline.js), linear in the text
+//	/message-parts.js, /chat.js, /chat-thread.js, /chat-connection.js,
+//	/chat-person.js, /chat.css, /operator.js, /operator-lists.js,
+//	/operator-thread.js, /operator-view.js, /admin.js, /operator.css, /page.js
 //	              the pages' scripts and style sheets
+//
+// Config's SignInURL, AccentColor, LogoURL, WelcomeText and Theme adjust
+// the pages to the host (see their docs).
 //
 // Every response carries X-Content-Type-Options: nosniff; the two pages also
 // carry a Content-Security-Policy that allows scripts and styles only from
@@ -266,6 +272,8 @@ func newAsset(name string, body []byte) asset {
 		ct = "text/javascript; charset=utf-8"
 	case ".css":
 		ct = "text/css; charset=utf-8"
+	case ".ts":
+		ct = "text/plain; charset=utf-8" // chatbox.d.ts, for TypeScript pages
 	}
 	return asset{body: body, contentType: ct, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
 }

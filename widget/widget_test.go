@@ -51,7 +51,10 @@ func TestHandlerServesEveryAssetWithItsTypeAndRevalidation(t *testing.T) {
 		"/operator.js": "text/javascript; charset=utf-8", "/operator-view.js": "text/javascript; charset=utf-8",
 		"/admin.js": "text/javascript; charset=utf-8", "/operator.css": "text/css; charset=utf-8",
 		"/operator-thread.js": "text/javascript; charset=utf-8", "/page.js": "text/javascript; charset=utf-8",
-		"/chat-person.js": "text/javascript; charset=utf-8",
+		"/chat-person.js": "text/javascript; charset=utf-8", "/chat-thread.js": "text/javascript; charset=utf-8",
+		"/chat-connection.js": "text/javascript; charset=utf-8", "/message-parts.js": "text/javascript; charset=utf-8",
+		"/markdown-inline.js": "text/javascript; charset=utf-8", "/chatbox-state.js": "text/javascript; charset=utf-8",
+		"/operator-lists.js": "text/javascript; charset=utf-8", "/chatbox.d.ts": "text/plain; charset=utf-8",
 	} {
 		w := serve(t, h, http.MethodGet, path, nil)
 		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != ctype || w.Body.Len() == 0 {
