@@ -26,15 +26,22 @@ const AUTOLINK = /<((?:https?:\/\/|mailto:)[^\s<>]+)>/y;
 const BARE_URL = /https?:\/\/[^\s<>]*[^\s<>.,;:!?'")\]]/y;
 
 // Scanner finds, in one left-to-right pass, the next position at or after a
-// point that satisfies a fixed local test: queries only move forward, so
-// all queries on one string cost O(length) together.
+// point where the character ch stands and a fixed local test holds:
+// queries only move forward, so all queries on one string cost O(length)
+// together.
 class Scanner {
-  constructor(text, test) { this.text = text; this.test = test; this.at = 0; }
+  constructor(text, ch, test) { this.text = text; this.ch = ch; this.test = test; this.at = 0; }
   next(from) {
-    if (this.at < from) this.at = from;
     const t = this.text;
-    while (this.at < t.length && !this.test(t, this.at)) this.at++;
-    return this.at < t.length ? this.at : -1;
+    if (this.at < from) this.at = from;
+    while (this.at < t.length) {
+      const j = t.indexOf(this.ch, this.at);
+      if (j === -1) break;
+      if (this.test(t, j)) return (this.at = j);
+      this.at = j + 1;
+    }
+    this.at = t.length;
+    return -1;
   }
 }
 
@@ -42,105 +49,122 @@ class Scanner {
 // emphasis.
 function closer(c, double) {
   return (t, j) => {
-    if (t[j] !== c || ws(t[j - 1])) return false;
+    if (ws(t[j - 1])) return false;
     if (double) return t[j + 1] === c && (c !== "_" || !word(t[j + 2]));
     return t[j + 1] !== c && t[j - 1] !== c && (c !== "_" || !word(t[j + 1]));
   };
+}
+const CLOSERS = {};
+for (const c of "*_~") for (const d of [false, true]) CLOSERS[c + d] = closer(c, d);
+const any = () => true;
+
+// Backtick runs of one line, by length, for code spans: each length keeps
+// a pointer that only moves forward.
+function backtickRuns(text) {
+  const runs = new Map();
+  for (let j = text.indexOf("`"); j !== -1; j = text.indexOf("`", j)) {
+    let len = 0;
+    while (text[j + len] === "`") len++;
+    if (!runs.has(len)) runs.set(len, { at: [], k: 0 });
+    runs.get(len).at.push(j);
+    j += len;
+  }
+  return runs;
+}
+
+function nextRun(runs, n, from) {
+  const r = runs.get(n);
+  if (!r) return -1;
+  while (r.k < r.at.length && r.at[r.k] < from) r.k++;
+  return r.k < r.at.length ? r.at[r.k] : -1;
 }
 
 // inline returns the inline nodes (strings and elements) of one line:
 // emphasis, code spans, links and autolinks. Within a link's text (noLinks)
 // no further link is made. Linear in the length of text: every lookup
-// ahead goes through a Scanner or is remembered.
+// ahead goes through a Scanner or is remembered. Literal text is not
+// copied as it is met: lit is where the pending literal run starts, and
+// text[lit:i] is added once a node follows.
 export function inline(text, depth, noLinks) {
   const out = [];
-  // Literal text is not copied as it is met: lit is where the pending
-  // literal run starts, and emit(to) adds text[lit:to] once a node follows.
   let lit = 0;
-  const emit = (to) => { if (to > lit) out.push(text.slice(lit, to)); };
-  const scanners = {};
-  const scan = (key, test, from) => (scanners[key] ||= new Scanner(text, test)).next(from);
-  let runs = null; // run length -> {at: [positions of backtick runs of that length], k: next to look at}
-  const nextRun = (n, from) => {
-    if (!runs) {
-      runs = new Map();
-      for (let j = text.indexOf("`"); j !== -1; j = text.indexOf("`", j)) {
-        let len = 0;
-        while (text[j + len] === "`") len++;
-        if (!runs.has(len)) runs.set(len, { at: [], k: 0 });
-        runs.get(len).at.push(j);
-        j += len;
-      }
-    }
-    const r = runs.get(n);
-    if (!r) return -1;
-    while (r.k < r.at.length && r.at[r.k] < from) r.k++;
-    return r.k < r.at.length ? r.at[r.k] : -1;
-  };
-  let dest = { at: -1, d: null }; // the last "](" looked at and its destination: every "[" before it ends there
-  const add = (from, to, ...nodes) => { emit(from); out.push(...nodes); lit = to; return to; };
+  let scanners = null; // delimiter -> Scanner, made when first needed
+  let runs = null; // backtick runs, found when the first backtick is met
+  let destAt = -1, dest = null; // the last "](" looked at and its destination: every "[" before it ends there
   let i = 0;
   while (i < text.length) {
     SPECIAL.lastIndex = i;
     if (!SPECIAL.test(text)) break;
     i = SPECIAL.lastIndex - 1;
     const c = text[i];
+    let to = -1, nodes = null; // a construct from i to to, made of nodes
     if (c === "\\") {
-      if (ESCAPABLE.test(text[i + 1] || "")) { emit(i); lit = i + 1; i += 2; } else i++;
+      if (ESCAPABLE.test(text[i + 1] || "")) {
+        if (i > lit) out.push(text.slice(lit, i));
+        lit = i + 1;
+        i += 2;
+      } else i++;
       continue;
     }
     if (c === "`") {
       let n = 1;
       while (text[i + n] === "`") n++;
-      const close = nextRun(n, i + n);
+      const close = nextRun((runs ||= backtickRuns(text)), n, i + n);
       if (close === -1) { i += n; continue; }
       let code = text.slice(i + n, close);
       if (code.length > 2 && code[0] === " " && code[code.length - 1] === " ") code = code.slice(1, -1);
-      i = add(i, close + n, node("code", null, [code]));
-      continue;
-    }
-    if (c === "[" && !noLinks) {
-      const j = scan("]", (t, x) => t[x] === "]", i + 1);
-      if (j !== -1 && text[j + 1] === "(") {
-        if (dest.at !== j) dest = { at: j, d: destination(text, j + 2) };
-        const d = dest.d;
-        if (d) { i = add(i, d.end, ...link(text.slice(i + 1, j), d.url, depth)); continue; }
+      to = close + n;
+      nodes = [node("code", null, [code])];
+    } else if (c === "[") {
+      if (!noLinks) {
+        const j = ((scanners ||= {})["]"] ||= new Scanner(text, "]", any)).next(i + 1);
+        if (j !== -1 && text[j + 1] === "(") {
+          if (destAt !== j) { destAt = j; dest = destination(text, j + 2); }
+          if (dest) { to = dest.end; nodes = link(text.slice(i + 1, j), dest.url, depth); }
+        }
       }
-      i++;
-      continue;
-    }
-    if (c === "<" && !noLinks) {
-      AUTOLINK.lastIndex = i;
-      const m = AUTOLINK.exec(text);
-      if (m) {
-        const href = safeHref(m[1]);
-        i = href ? add(i, i + m[0].length, anchor(href, [m[1]])) : i + m[0].length;
-        continue;
+    } else if (c === "<") {
+      if (!noLinks) {
+        AUTOLINK.lastIndex = i;
+        const m = AUTOLINK.exec(text);
+        if (m) {
+          const href = safeHref(m[1]);
+          if (!href) { i += m[0].length; continue; }
+          to = i + m[0].length;
+          nodes = [anchor(href, [m[1]])];
+        }
       }
-    }
-    if (c === "h" && !noLinks && !word(text[i - 1]) && text.startsWith("http", i)) {
-      BARE_URL.lastIndex = i;
-      const m = BARE_URL.exec(text);
-      if (m) {
-        const href = safeHref(m[0]);
-        i = href ? add(i, i + m[0].length, anchor(href, [m[0]])) : i + m[0].length;
-        continue;
+    } else if (c === "h") {
+      if (!noLinks && !word(text[i - 1]) && text.startsWith("http", i)) {
+        BARE_URL.lastIndex = i;
+        const m = BARE_URL.exec(text);
+        if (m) {
+          const href = safeHref(m[0]);
+          if (!href) { i += m[0].length; continue; }
+          to = i + m[0].length;
+          nodes = [anchor(href, [m[0]])];
+        }
       }
-    }
-    if ((c === "*" || c === "_" || c === "~") && depth < MAX_DEPTH) {
+    } else if (depth < MAX_DEPTH) { // * _ ~
       const double = text[i + 1] === c;
       const start = i + (double ? 2 : 1);
       const opens = (c !== "~" || double) && text[start] !== undefined && !ws(text[start]) && (c !== "_" || !word(text[i - 1]));
-      const end = opens ? scan(c + double, closer(c, double), start + 1) : -1;
-      if (end !== -1) {
-        const tag = c === "~" ? "del" : double ? "strong" : "em";
-        i = add(i, end + (double ? 2 : 1), node(tag, null, inline(text.slice(start, end), depth + 1, noLinks)));
-        continue;
+      if (opens) {
+        const key = c + double;
+        const end = ((scanners ||= {})[key] ||= new Scanner(text, double ? c + c : c, CLOSERS[key])).next(start + 1);
+        if (end !== -1) {
+          to = end + (double ? 2 : 1);
+          nodes = [node(c === "~" ? "del" : double ? "strong" : "em", null, inline(text.slice(start, end), depth + 1, noLinks))];
+        }
       }
     }
-    i++;
+    if (nodes) {
+      if (i > lit) out.push(text.slice(lit, i));
+      for (const n of nodes) out.push(n);
+      i = lit = to;
+    } else i++;
   }
-  emit(text.length);
+  if (text.length > lit) out.push(lit ? text.slice(lit) : text);
   return out;
 }
 
