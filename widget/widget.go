@@ -20,8 +20,9 @@
 //	/markdown.js  the safe Markdown renderer the pages use (with
 //	              markdown-inline.js), linear in the text
 //	/message-parts.js, /chat.js, /chat-thread.js, /chat-connection.js,
-//	/chat-person.js, /chat.css, /operator.js, /operator-lists.js,
-//	/operator-thread.js, /operator-view.js, /admin.js, /operator.css, /page.js
+//	/chat-person.js, /chat-layout.js, /chat.css, /operator.js,
+//	/operator-lists.js, /operator-thread.js, /operator-view.js, /admin.js,
+//	/operator.css, /page.js
 //	              the pages' scripts and style sheets
 //
 // Config's SignInURL, AccentColor, LogoURL, WelcomeText and Theme adjust

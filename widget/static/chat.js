@@ -12,6 +12,7 @@ import { $, el, fetchToken, showBanner, autosize, when, applyLook } from "./page
 import { personNotice } from "./chat-person.js";
 import { ChatThread } from "./chat-thread.js";
 import { ConnectionView } from "./chat-connection.js";
+import { closeSidebar } from "./chat-layout.js";
 
 const cfg = JSON.parse($("chatbox-config").textContent || "{}");
 const TOKEN_KEY = "chatbox.token";
@@ -395,23 +396,6 @@ $("stop").addEventListener("click", () => {
   client.stop(ui.current).catch((err) => showBanner(`Could not stop the reply: ${err.message}`));
   $("composer-text").focus();
 });
-
-// ---- phone layout: the conversation list slides in ----
-
-function closeSidebar() {
-  document.body.classList.remove("sidebar-open");
-  $("menu").setAttribute("aria-expanded", "false");
-  $("scrim").hidden = true;
-}
-$("menu").addEventListener("click", () => {
-  const open = !document.body.classList.contains("sidebar-open");
-  document.body.classList.toggle("sidebar-open", open);
-  $("menu").setAttribute("aria-expanded", String(open));
-  $("scrim").hidden = !open;
-  if (open) $("new-chat").focus();
-});
-$("scrim").addEventListener("click", closeSidebar);
-document.addEventListener("keydown", (e) => { if (e.key === "Escape" && document.body.classList.contains("sidebar-open")) closeSidebar(); });
 
 window.chatbox = client; // for the host page and for debugging
 client.connect();
