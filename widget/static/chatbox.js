@@ -1,4 +1,5 @@
-// chatbox.js: a dependency-free browser client of the chatbox protocol v1.
+// chatbox.js: a browser client of the chatbox protocol v1, with no dependency
+// outside this directory (chatbox-state.js holds its conversation state).
 //
 //   import { ChatboxClient } from "./chatbox.js";
 //   const chat = new ChatboxClient({ url: "/chat/ws", getToken: async () => myToken() });
