@@ -1,7 +1,7 @@
 # The README's two commands: `make quickstart` and `make test`.
 GO ?= go
 
-.PHONY: test vet quickstart bench fuzz browser-test
+.PHONY: test vet quickstart bench fuzz browser-test js-test
 
 # test: everything CI runs. The MongoDB-compatible test server (FerretDB,
 # built from tools/ferretdb) and a Redis (scripts/redis.sh) are started for
@@ -9,7 +9,7 @@ GO ?= go
 # benchmark pass; the churn test and the 100,000-message paging test (too
 # slow under the race detector) run in their own pass; benchmarks run once
 # each so they cannot rot.
-test: vet
+test: vet js-test
 	cd tools/ferretdb && $(GO) test -count=1 ./...
 	cd examples/routers && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	scripts/ferretdb.sh run -- scripts/redis.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
@@ -19,10 +19,20 @@ test: vet
 	$(MAKE) browser-test
 
 # browser-test: the e2e module drives Debian's chromium against the real
-# server; it is installed when missing.
-browser-test:
+# server; it is installed when missing. Its accessibility check injects
+# axe-core from widget/jstest's dev tools.
+browser-test: widget/jstest/node_modules
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	cd e2e && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+# js-test: the widget's JavaScript unit tests (node's test runner) and the
+# TypeScript check of chatbox.d.ts; npm installs only the pinned dev tools.
+js-test: widget/jstest/node_modules
+	cd widget/jstest && node --test && npx --no-install tsc -p tsconfig.json
+
+widget/jstest/node_modules: widget/jstest/package.json widget/jstest/package-lock.json
+	cd widget/jstest && npm ci --no-audit --no-fund
+	touch $@
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }

@@ -43,6 +43,8 @@ type appConfig struct {
 	WrapStore func(storage.Store) storage.Store
 	// Options are added to the Server's options.
 	Options []chatbox.Option
+	// Widget, when set, adjusts the widget's configuration.
+	Widget func(*widget.Config)
 }
 
 // app is a running host application.
@@ -84,7 +86,11 @@ func startApp(t *testing.T, cfg appConfig) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, err := widget.Handler(widget.Config{SocketURL: "/chat/ws", TokenURL: "/token", Title: "Acme Support"})
+	wc := widget.Config{SocketURL: "/chat/ws", TokenURL: "/token", Title: "Acme Support"}
+	if cfg.Widget != nil {
+		cfg.Widget(&wc)
+	}
+	page, err := widget.Handler(wc)
 	if err != nil {
 		t.Fatal(err)
 	}

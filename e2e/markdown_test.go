@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -29,11 +30,11 @@ func TestMarkdownRendererOutput(t *testing.T) {
 		{"- a\n- b\n  - nested", "<ul><li>a</li><li><p>b</p><ul><li>nested</li></ul></li></ul>"},
 		{"3. three\n4. four", `<ol start="3"><li>three</li><li>four</li></ol>`},
 		{"> quoted *text*", "<blockquote><p>quoted <em>text</em></p></blockquote>"},
-		{"```js\nlet a = \"<b>\";\n```", `<div class="code"><div class="code-bar"><span class="code-lang">js</span><button class="copy" type="button" aria-label="Copy code (js)">Copy</button></div><pre><code data-lang="js">let a = "&lt;b&gt;";</code></pre></div>`},
-		{"```\nunclosed while streaming", `<div class="code"><div class="code-bar"><span class="code-lang">code</span><button class="copy" type="button" aria-label="Copy code">Copy</button></div><pre><code>unclosed while streaming</code></pre></div>`},
-		{"| a | b |\n|---|:-:|\n| 1 | **2** |", `<div class="table-wrap"><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td><strong>2</strong></td></tr></tbody></table></div>`},
-		{"[ok](https://example.com/a_b)", `<p><a href="https://example.com/a_b" rel="noopener noreferrer nofollow" target="_blank">ok</a></p>`},
-		{"mail [me](mailto:a@example.com)", `<p>mail <a href="mailto:a@example.com" rel="noopener noreferrer nofollow" target="_blank">me</a></p>`},
+		{"```js\nlet a = \"<b>\";\n```", `<div class="code"><div class="code-bar"><span class="code-lang">js</span><button class="copy" type="button" aria-label="Copy code (js)">Copy</button></div><pre tabindex="0"><code data-lang="js">let a = "&lt;b&gt;";</code></pre></div>`},
+		{"```\nunclosed while streaming", `<div class="code"><div class="code-bar"><span class="code-lang">code</span><button class="copy" type="button" aria-label="Copy code">Copy</button></div><pre tabindex="0"><code>unclosed while streaming</code></pre></div>`},
+		{"| a | b |\n|---|:-:|\n| 1 | **2** |", `<div class="table-wrap" tabindex="0"><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td><strong>2</strong></td></tr></tbody></table></div>`},
+		{"[ok](https://example.com/a_b)", `<p><a href="https://example.com/a_b" rel="noopener noreferrer nofollow" target="_blank">ok</a> <span class="link-host">example.com</span></p>`},
+		{"mail [me](mailto:a@example.com)", `<p>mail <a href="mailto:a@example.com" rel="noopener noreferrer nofollow" target="_blank">me</a> <span class="link-host">a@example.com</span></p>`},
 		{"see https://example.com/x. Done", `<p>see <a href="https://example.com/x" rel="noopener noreferrer nofollow" target="_blank">https://example.com/x</a>. Done</p>`},
 		{"[x](javascript:alert(1))", `<p><span class="link-blocked" title="link removed: only http, https and mailto links are shown">x</span></p>`},
 		{"[x]( JAVASCRIPT:alert(1))", `<p><span class="link-blocked" title="link removed: only http, https and mailto links are shown">x</span></p>`},
@@ -46,7 +47,9 @@ func TestMarkdownRendererOutput(t *testing.T) {
 		{`<svg/onload=alert(1)>`, "<p>&lt;svg/onload=alert(1)&gt;</p>"},
 		{"<scr<script>ipt>alert(1)</script>", "<p>&lt;scr&lt;script&gt;ipt&gt;alert(1)&lt;/script&gt;</p>"},
 		{"`<b>code</b>`", "<p><code>&lt;b&gt;code&lt;/b&gt;</code></p>"},
-		{"![img](https://example.com/x.png)", `<p>!<a href="https://example.com/x.png" rel="noopener noreferrer nofollow" target="_blank">img</a></p>`},
+		{"![img](https://example.com/x.png)", `<p>!<a href="https://example.com/x.png" rel="noopener noreferrer nofollow" target="_blank">img</a> <span class="link-host">example.com</span></p>`},
+		{"[https://a.example/](https://b.example/)", `<p><a href="https://b.example/" rel="noopener noreferrer nofollow" target="_blank">https://a.example/</a> <span class="link-host">b.example</span></p>`},
+		{"[example.com](https://example.com/)", `<p><a href="https://example.com/" rel="noopener noreferrer nofollow" target="_blank">example.com</a></p>`},
 		{"\\*not em\\*", "<p>*not em*</p>"},
 		{"&lt;b&gt; &amp;", "<p>&amp;lt;b&amp;gt; &amp;amp;</p>"},
 	}
@@ -58,5 +61,36 @@ func TestMarkdownRendererOutput(t *testing.T) {
 		if got != c.want {
 			t.Errorf("render %q\n got: %s\nwant: %s", c.in, got, c.want)
 		}
+	}
+
+	// Inputs that took the previous renderer from half a second to
+	// several seconds, rendered into the browser's DOM. The budget is
+	// 20 ms; the bound is loose for a busy shared machine, where quadratic
+	// time still fails it.
+	var times map[string]float64
+	part := "## Part\n\nSome **bold** and *em* with `code` and [a link](https://example.com/) and https://example.org/p.\n\n" +
+		"- one\n- two\n  - nested *item*\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```go\nfmt.Println(1)\n```\n\n> a quote\n\n"
+	inputs, _ := json.Marshal(map[string]string{
+		"20,000 [":                        strings.Repeat("[", 20000),
+		"*a × 7,000":                      strings.Repeat("*a ", 7000),
+		"table separator + 20,000 spaces": "| a | b |\n|---" + strings.Repeat(" ", 20000) + "x",
+		"200 KB reply":                    strings.Repeat(part, 200<<10/len(part)+1),
+	})
+	pg.eval(`(() => { const out = {};
+		for (const [k, v] of Object.entries(`+string(inputs)+`)) {
+			window.__md.renderMarkdown(v);
+			let best = Infinity;
+			for (let i = 0; i < 3; i++) { const t0 = performance.now(); document.createElement("div").append(window.__md.renderMarkdown(v)); best = Math.min(best, performance.now() - t0); }
+			out[k] = Math.round(best * 100) / 100;
+		}
+		return out; })()`, &times)
+	t.Logf("render times in chromium (ms, best of 3): %v", times)
+	for _, k := range []string{"20,000 [", "*a × 7,000", "table separator + 20,000 spaces"} {
+		if times[k] > 150 {
+			t.Errorf("%s took %.1f ms to render (budget 20 ms)", k, times[k])
+		}
+	}
+	if ms := times["200 KB reply"]; ms > 1500 {
+		t.Errorf("a 200 KB reply took %.1f ms to render", ms)
 	}
 }

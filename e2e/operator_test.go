@@ -113,7 +113,7 @@ func TestOperatorTakesOverInTheConsoleWritesAndTheUserPageShowsIt(t *testing.T) 
 	}
 	user.eval(`({banner: document.getElementById("mode-banner").textContent, hint: document.getElementById("hint-who").textContent,
 		label: document.querySelector("#messages .msg-operator .who").textContent, helpHidden: document.getElementById("help").hidden})`, &shown)
-	if !strings.Contains(shown.Banner, "Olivia joined the conversation") || shown.Hint != "You are talking to Olivia." || shown.Label != "Operator" || !shown.HelpHidden {
+	if !strings.Contains(shown.Banner, "Olivia joined the conversation") || shown.Hint != "You are talking to Olivia." || shown.Label != "Olivia" || !shown.HelpHidden {
 		t.Fatalf("user page while Olivia holds the conversation: %+v", shown)
 	}
 	op.waitJS(`(() => { const m = [...document.querySelectorAll("#messages .msg")].pop();

@@ -14,12 +14,19 @@
 //	              lists from the operator HTTP API (Config.AdminURL), a live
 //	              view of a conversation, takeover, writing as operator,
 //	              release and end; it needs a token with an operator role
-//	/chatbox.js   the protocol client: a dependency-free ES module that hosts
-//	              may also import in their own pages
-//	/markdown.js  the safe Markdown renderer the pages use
-//	/chat.js, /chat-person.js, /chat.css, /operator.js, /operator-thread.js,
-//	/operator-view.js, /admin.js, /operator.css, /page.js
+//	/chatbox.js   the protocol client: an ES module (with chatbox-state.js)
+//	              that hosts may also import in their own pages;
+//	              /chatbox.d.ts declares its types
+//	/markdown.js  the safe Markdown renderer the pages use (with
+//	              markdown-inline.js), linear in the text
+//	/message-parts.js, /chat.js, /chat-thread.js, /chat-connection.js,
+//	/chat-person.js, /chat-layout.js, /chat.css, /operator.js,
+//	/operator-lists.js, /operator-thread.js, /operator-view.js, /admin.js,
+//	/operator.css, /page.js
 //	              the pages' scripts and style sheets
+//
+// Config's SignInURL, AccentColor, LogoURL, WelcomeText and Theme adjust
+// the pages to the host (see their docs).
 //
 // Every response carries X-Content-Type-Options: nosniff; the two pages also
 // carry a Content-Security-Policy that allows scripts and styles only from
@@ -44,6 +51,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -66,6 +74,11 @@ const DefaultAdminURL = "/chat/admin/"
 
 // MaxTitleBytes bounds Config.Title.
 const MaxTitleBytes = 200
+
+// MaxWelcomeBytes bounds Config.WelcomeText.
+const MaxWelcomeBytes = 500
+
+var hexColor = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 
 // Config configures the chat page and the operator console. The zero Config
 // is valid.
@@ -90,6 +103,26 @@ type Config struct {
 	// with "/", without query. Default DefaultAdminURL. An API on another
 	// host must answer the console's cross-origin requests (CORS).
 	AdminURL string
+	// SignInURL is the host's sign-in page. When the token endpoint
+	// (TokenURL) answers 401 or 403, the user is signed out of the host:
+	// the chat page says so and links here instead of retrying. An
+	// absolute path or an http(s) URL. Default empty: the page says the
+	// user is signed out without a link.
+	SignInURL string
+	// AccentColor is the colour of buttons, links and the user's
+	// messages, as "#rgb" or "#rrggbb"; text on it is black or white,
+	// whichever reads better. Default empty: the built-in blue.
+	AccentColor string
+	// LogoURL is an image shown beside the title on both pages: an
+	// absolute path or an http(s) URL (its origin is added to the pages'
+	// img-src policy). Default empty: no logo.
+	LogoURL string
+	// WelcomeText is the heading of an empty conversation on the chat
+	// page, at most MaxWelcomeBytes. Default "How can I help?".
+	WelcomeText string
+	// Theme is "light", "dark" or "auto" (follow the browser's
+	// prefers-color-scheme). Default "auto".
+	Theme string
 	// OperatorTokenURL is where the console gets the operator's access
 	// token, as TokenURL is for the chat page (GET with the browser's
 	// cookies, {"token": "..."}, fetched again before every reconnect). It
@@ -115,6 +148,11 @@ type pageConfig struct {
 	SocketURL string `json:"socket_url"`
 	TokenURL  string `json:"token_url,omitempty"`
 	AdminURL  string `json:"admin_url,omitempty"`
+	SignInURL string `json:"signin_url,omitempty"`
+	Accent    string `json:"accent,omitempty"`
+	Logo      string `json:"logo_url,omitempty"`
+	Welcome   string `json:"welcome,omitempty"`
+	Theme     string `json:"theme,omitempty"`
 }
 
 // Handler returns the handler serving the chat page, the operator console
@@ -137,9 +175,27 @@ func Handler(cfg Config) (http.Handler, error) {
 	if len(title) > MaxTitleBytes || !utf8.ValidString(title) {
 		errTitle = fmt.Errorf("widget: Title must be valid UTF-8 of at most %d bytes", MaxTitleBytes)
 	}
-	if err := errors.Join(errSocket, errToken, errOpToken, errAdmin, errTitle); err != nil {
+	signIn, _, errSignIn := checkURL("SignInURL", cfg.SignInURL, "", "http", "https")
+	logo, logoOrigin, errLogo := checkURL("LogoURL", cfg.LogoURL, "", "http", "https")
+	var errAccent, errWelcome, errTheme error
+	if cfg.AccentColor != "" && !hexColor.MatchString(cfg.AccentColor) {
+		errAccent = fmt.Errorf("widget: AccentColor %q must be #rgb or #rrggbb", cfg.AccentColor)
+	}
+	if len(cfg.WelcomeText) > MaxWelcomeBytes || !utf8.ValidString(cfg.WelcomeText) {
+		errWelcome = fmt.Errorf("widget: WelcomeText must be valid UTF-8 of at most %d bytes", MaxWelcomeBytes)
+	}
+	switch cfg.Theme {
+	case "", "auto", "light", "dark":
+	default:
+		errTheme = fmt.Errorf("widget: Theme %q must be light, dark or auto", cfg.Theme)
+	}
+	if err := errors.Join(errSocket, errToken, errOpToken, errAdmin, errTitle, errSignIn, errLogo, errAccent, errWelcome, errTheme); err != nil {
 		return nil, err
 	}
+	look := pageConfig{Accent: cfg.AccentColor, Logo: logo, Theme: cfg.Theme}
+	chatConf, consoleConf := look, look
+	chatConf.SocketURL, chatConf.TokenURL, chatConf.SignInURL, chatConf.Welcome = socket, token, signIn, cfg.WelcomeText
+	consoleConf.SocketURL, consoleConf.TokenURL, consoleConf.AdminURL = socket, opToken, admin
 	pages := map[string]struct {
 		path    string
 		conf    pageConfig
@@ -149,8 +205,8 @@ func Handler(cfg Config) (http.Handler, error) {
 		// The chat page may be framed by the host's pages; the console,
 		// whose buttons act on other users' conversations, may not be
 		// framed by other sites.
-		"index.html":    {"/", pageConfig{SocketURL: socket, TokenURL: token}, socketOrigin + tokenOrigin, ""},
-		"operator.html": {"/operator", pageConfig{SocketURL: socket, TokenURL: opToken, AdminURL: admin}, socketOrigin + opTokenOrigin + adminOrigin, "; frame-ancestors 'self'"},
+		"index.html":    {"/", chatConf, socketOrigin + tokenOrigin, ""},
+		"operator.html": {"/operator", consoleConf, socketOrigin + opTokenOrigin + adminOrigin, "; frame-ancestors 'self'"},
 	}
 
 	h := &handler{assets: map[string]asset{}, csp: map[string]string{}}
@@ -170,7 +226,7 @@ func Handler(cfg Config) (http.Handler, error) {
 			if err != nil {
 				return nil, err
 			}
-			h.csp[name] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+			h.csp[name] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:" + logoOrigin + "; " +
 				"connect-src 'self'" + dedupe(p.origins) + "; base-uri 'none'; form-action 'none'" + p.extra
 		}
 		h.assets[name] = newAsset(e.Name(), body)
@@ -192,7 +248,10 @@ func dedupe(origins string) string {
 	return b.String()
 }
 
-// page writes the configuration into the page template.
+// page writes the title and the configuration into the page template, in
+// one pass over the template: text written in is never read again, so a
+// title containing "{{CONFIG}}" (or a setting containing "{{TITLE}}") is
+// shown as it is.
 func page(tmpl []byte, title string, pc pageConfig) ([]byte, error) {
 	// json.Marshal escapes <, > and &, so the JSON cannot end the script
 	// element it sits in.
@@ -200,8 +259,8 @@ func page(tmpl []byte, title string, pc pageConfig) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("widget: encode config: %w", err)
 	}
-	out := bytes.ReplaceAll(tmpl, []byte("{{TITLE}}"), []byte(html.EscapeString(title)))
-	return bytes.Replace(out, []byte("{{CONFIG}}"), conf, 1), nil
+	r := strings.NewReplacer("{{TITLE}}", html.EscapeString(title), "{{CONFIG}}", string(conf))
+	return []byte(r.Replace(string(tmpl))), nil
 }
 
 func newAsset(name string, body []byte) asset {
@@ -214,6 +273,8 @@ func newAsset(name string, body []byte) asset {
 		ct = "text/javascript; charset=utf-8"
 	case ".css":
 		ct = "text/css; charset=utf-8"
+	case ".ts":
+		ct = "text/plain; charset=utf-8" // chatbox.d.ts, for TypeScript pages
 	}
 	return asset{body: body, contentType: ct, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
 }

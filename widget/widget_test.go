@@ -3,6 +3,7 @@ package widget_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
@@ -50,7 +51,10 @@ func TestHandlerServesEveryAssetWithItsTypeAndRevalidation(t *testing.T) {
 		"/operator.js": "text/javascript; charset=utf-8", "/operator-view.js": "text/javascript; charset=utf-8",
 		"/admin.js": "text/javascript; charset=utf-8", "/operator.css": "text/css; charset=utf-8",
 		"/operator-thread.js": "text/javascript; charset=utf-8", "/page.js": "text/javascript; charset=utf-8",
-		"/chat-person.js": "text/javascript; charset=utf-8",
+		"/chat-person.js": "text/javascript; charset=utf-8", "/chat-thread.js": "text/javascript; charset=utf-8",
+		"/chat-connection.js": "text/javascript; charset=utf-8", "/message-parts.js": "text/javascript; charset=utf-8",
+		"/markdown-inline.js": "text/javascript; charset=utf-8", "/chatbox-state.js": "text/javascript; charset=utf-8",
+		"/operator-lists.js": "text/javascript; charset=utf-8", "/chatbox.d.ts": "text/plain; charset=utf-8",
 	} {
 		w := serve(t, h, http.MethodGet, path, nil)
 		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != ctype || w.Body.Len() == 0 {
@@ -118,6 +122,58 @@ func TestTitleCannotInjectMarkup(t *testing.T) {
 	}
 }
 
+// The page template has two placeholders; whatever text fills one must not
+// be taken for the other.
+func TestTitleAndSettingsHoldingPlaceholdersAreShownAsWritten(t *testing.T) {
+	h := mustHandler(t, widget.Config{Title: "Help {{CONFIG}} desk", WelcomeText: "Welcome to {{TITLE}}"})
+	page := serve(t, h, http.MethodGet, "/", nil).Body.String()
+	if !strings.Contains(page, "<title>Help {{CONFIG}} desk</title>") {
+		t.Fatalf("title not shown as written:\n%s", page)
+	}
+	start := strings.Index(page, `<script type="application/json" id="chatbox-config">`)
+	end := strings.Index(page[start:], "</script>")
+	if start < 0 || end < 0 {
+		t.Fatalf("no config element:\n%s", page)
+	}
+	conf := page[start+len(`<script type="application/json" id="chatbox-config">`) : start+end]
+	var got map[string]string
+	if err := json.Unmarshal([]byte(conf), &got); err != nil {
+		t.Fatalf("config %q is not JSON: %v", conf, err)
+	}
+	if got["welcome"] != "Welcome to {{TITLE}}" || got["socket_url"] != "/chat/ws" {
+		t.Fatalf("config = %v", got)
+	}
+}
+
+func TestThemeAndSignInSettingsReachThePages(t *testing.T) {
+	h := mustHandler(t, widget.Config{
+		SignInURL: "/login?next=/support/", AccentColor: "#0a7d5a", LogoURL: "https://cdn.example.com/logo.svg",
+		WelcomeText: "Ask Acme anything", Theme: "dark",
+	})
+	w := serve(t, h, http.MethodGet, "/", nil)
+	for _, want := range []string{`"signin_url":"/login?next=/support/"`, `"accent":"#0a7d5a"`, `"logo_url":"https://cdn.example.com/logo.svg"`, `"welcome":"Ask Acme anything"`, `"theme":"dark"`} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Fatalf("chat page lacks %s:\n%s", want, w.Body.String())
+		}
+	}
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: https://cdn.example.com;") {
+		t.Fatalf("CSP does not allow the logo: %q", csp)
+	}
+	console := serve(t, h, http.MethodGet, "/operator", nil).Body.String()
+	if !strings.Contains(console, `"theme":"dark"`) || !strings.Contains(console, `"accent":"#0a7d5a"`) || strings.Contains(console, "signin_url") {
+		t.Fatalf("console config:\n%s", console)
+	}
+	for _, bad := range []widget.Config{
+		{AccentColor: "red"}, {AccentColor: "#12345"}, {AccentColor: "#fff;background:url(x)"}, {Theme: "blue"},
+		{LogoURL: "javascript:alert(1)"}, {LogoURL: "data:image/png;base64,AAAA"}, {SignInURL: "javascript:alert(1)"},
+		{WelcomeText: strings.Repeat("x", widget.MaxWelcomeBytes+1)},
+	} {
+		if _, err := widget.Handler(bad); err == nil {
+			t.Fatalf("accepted %+v", bad)
+		}
+	}
+}
+
 func TestInvalidConfigIsReportedAllAtOnce(t *testing.T) {
 	_, err := widget.Handler(widget.Config{
 		SocketURL:        "http://chat.example.com/ws",
@@ -151,7 +207,7 @@ func TestInvalidConfigIsReportedAllAtOnce(t *testing.T) {
 // under 15 KB gzipped); the page's renderer is counted too.
 func TestClientAndRendererAreSmall(t *testing.T) {
 	h := mustHandler(t, widget.Config{})
-	for path, limit := range map[string]int{"/chatbox.js": 15 << 10, "/markdown.js": 6 << 10} {
+	for path, limit := range map[string]int{"/chatbox.js": 15 << 10, "/markdown.js": 8 << 10} {
 		body := serve(t, h, http.MethodGet, path, nil).Body.Bytes()
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)

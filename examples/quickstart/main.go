@@ -3,6 +3,7 @@
 // console where a demo operator takes conversations over.
 //
 //	go run ./examples/quickstart
+//	go run ./examples/quickstart -slow    # replies crawl: try Stop, or reload mid-reply
 //
 // then open the printed addresses in a browser: the chat page as a user,
 // the console (in another window) as the operator, signing in with the
@@ -40,8 +41,13 @@ const (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	slow := flag.Bool("slow", false, "stream the demo's replies slowly (400 ms a word), to try Stop and a reload mid-reply by hand")
 	flag.Parse()
-	if err := run(*addr); err != nil {
+	delay := 30 * time.Millisecond
+	if *slow {
+		delay = slowDelay
+	}
+	if err := run(*addr, delay); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -55,7 +61,12 @@ func main() {
 //	/token      the page's token endpoint; a real host mints a short-lived
 //	            token here for the user signed in with its own cookie
 
-func newHandler(logger *slog.Logger) (*chatbox.Server, http.Handler, error) {
+// slowDelay is the pause before each word of a reply with -slow.
+const slowDelay = 400 * time.Millisecond
+
+// newHandler's delay is the pause before each word of the demo model's
+// replies.
+func newHandler(logger *slog.Logger, delay time.Duration) (*chatbox.Server, http.Handler, error) {
 	authn, err := auth.NewStaticTokens(map[string]auth.Identity{
 		demoToken:         {UserID: "demo", Name: "Demo User"},
 		demoOperatorToken: {UserID: "olivia", Name: "Olivia", Roles: []string{chatbox.DefaultOperatorRole}},
@@ -64,7 +75,7 @@ func newHandler(logger *slog.Logger) (*chatbox.Server, http.Handler, error) {
 		return nil, nil, err
 	}
 	chat, err := chatbox.New(
-		chatbox.WithLLM(scripted.New(scripted.WithResponder(scripted.Demo()))),
+		chatbox.WithLLM(scripted.New(scripted.WithResponder(scripted.DemoWithDelay(delay)))),
 		chatbox.WithAuthenticator(authn),
 		chatbox.WithSystemPrompt("You are a helpful assistant."),
 		chatbox.WithLogger(logger),
@@ -90,9 +101,9 @@ func newHandler(logger *slog.Logger) (*chatbox.Server, http.Handler, error) {
 	return chat, mux, nil
 }
 
-func run(addr string) error {
+func run(addr string, delay time.Duration) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	chat, mux, err := newHandler(logger)
+	chat, mux, err := newHandler(logger, delay)
 	if err != nil {
 		return err
 	}

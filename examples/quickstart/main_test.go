@@ -18,7 +18,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestQuickstartServesThePageAndChats(t *testing.T) {
-	chat, handler, err := newHandler(slog.New(slog.DiscardHandler))
+	chat, handler, err := newHandler(slog.New(slog.DiscardHandler), time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +61,16 @@ func TestQuickstartServesThePageAndChats(t *testing.T) {
 	if err != nil || !strings.Contains(r.Text, "hello demo") || r.FinishReason != "stop" {
 		t.Fatalf("demo reply %v, %v", r, err)
 	}
+	// The demo model writes Markdown for the page to draw.
+	for _, want := range []string{"\n- ", "\n|---|---|\n", "\n```go\n"} {
+		if !strings.Contains(r.Text, want) {
+			t.Fatalf("demo reply has no list, table or code block (%q missing):\n%s", want, r.Text)
+		}
+	}
 }
 
 func TestQuickstartServesTheOperatorConsoleForTheDemoOperator(t *testing.T) {
-	chat, handler, err := newHandler(slog.New(slog.DiscardHandler))
+	chat, handler, err := newHandler(slog.New(slog.DiscardHandler), time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}

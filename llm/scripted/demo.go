@@ -16,12 +16,17 @@ const demoDelay = 30 * time.Millisecond
 const demoQuoteRunes = 120
 
 // Demo returns a responder (see WithResponder) for demos that need no API
-// key. It answers the last user message with a few friendly sentences that
-// quote it and count the turns of the conversation, which shows that the
-// whole history reaches the provider. The reply is streamed word by word
-// (Words) with a 30 ms pause before each word, and reports usage as word
-// counts (input: every message; output: the reply).
-func Demo() func(llm.Request) Reply {
+// key. It answers the last user message in Markdown, as models do: a
+// sentence that quotes it, a list, a table that counts the turns of the
+// conversation (which shows that the whole history reaches the provider)
+// and a code block. The reply is streamed word by word (Words) with a 30 ms
+// pause before each word, and reports usage as word counts (input: every
+// message; output: the reply). DemoWithDelay sets another pause.
+func Demo() func(llm.Request) Reply { return DemoWithDelay(demoDelay) }
+
+// DemoWithDelay is Demo with the given pause before each word: a slow
+// reply leaves time to stop it, or to reload the page while it streams.
+func DemoWithDelay(delay time.Duration) func(llm.Request) Reply {
 	return func(req llm.Request) Reply {
 		last, fromUser, inputWords := "", 0, 0
 		for _, m := range req.Messages {
@@ -33,18 +38,24 @@ func Demo() func(llm.Request) Reply {
 		}
 		var b strings.Builder
 		if q := quote(last); q == "" {
-			b.WriteString("Hello! I am the chatbox demo model. ")
+			b.WriteString("Hello! I am the chatbox demo model.\n\n")
 		} else {
-			fmt.Fprintf(&b, "You wrote: “%s” ", q)
+			fmt.Fprintf(&b, "You wrote: “%s”\n\n", q)
 		}
-		fmt.Fprintf(&b, "Our conversation has %s so far, %s from you, so the whole history reaches me. ",
+		fmt.Fprintf(&b, "Our conversation has %s so far, %s from you, so the whole history reaches me.\n\n",
 			plural(len(req.Messages), "message"), plural(fromUser, "message"))
-		b.WriteString("I am a scripted model that streams its answer word by word; " +
-			"plug in a real provider to get real answers.")
+		b.WriteString("What this demo shows:\n\n" +
+			"- the answer **streams** word by word, and *Stop* ends it;\n" +
+			"- every turn of the conversation reaches the model;\n" +
+			"- Markdown is drawn safely: lists, `code`, tables.\n\n")
+		fmt.Fprintf(&b, "| Turns | Count |\n|---|---|\n| all messages | %d |\n| yours | %d |\n| words so far | %d |\n\n",
+			len(req.Messages), fromUser, inputWords)
+		b.WriteString("I am a scripted model; plug in a real provider to get real answers:\n\n" +
+			"```go\nsrv, err := chatbox.New(chatbox.WithLLM(provider), chatbox.WithAuthenticator(authn))\n```")
 		words := Words(b.String())
 		return Reply{
 			Deltas: words,
-			Delay:  demoDelay,
+			Delay:  delay,
 			Usage:  llm.Usage{InputTokens: int64(inputWords), OutputTokens: int64(len(words))},
 		}
 	}

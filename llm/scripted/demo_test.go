@@ -37,6 +37,26 @@ func TestDemoGreetsWithoutAUserMessage(t *testing.T) {
 	}
 }
 
+func TestDemoWritesMarkdownAListATableAndCode(t *testing.T) {
+	r := scripted.Demo()(llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Text: "show me"}}})
+	text := strings.Join(r.Deltas, "")
+	for _, want := range []string{"\n- the answer **streams**", "| Turns | Count |\n|---|---|\n| all messages | 1 |\n| yours | 1 |", "\n```go\nsrv, err := chatbox.New("} {
+		if !strings.Contains(text, want) {
+			t.Errorf("reply %q lacks %q", text, want)
+		}
+	}
+	if !strings.HasSuffix(text, "\n```") {
+		t.Errorf("the code block is not closed: %q", text)
+	}
+}
+
+func TestDemoWithDelayPacesTheReply(t *testing.T) {
+	r := scripted.DemoWithDelay(400 * time.Millisecond)(llm.Request{})
+	if r.Delay != 400*time.Millisecond || len(r.Deltas) < 10 {
+		t.Fatalf("reply with %d deltas %v apart", len(r.Deltas), r.Delay)
+	}
+}
+
 func TestDemoShortensLongMessages(t *testing.T) {
 	long := strings.Repeat("é", 500)
 	r := scripted.Demo()(llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Text: long}}})

@@ -85,8 +85,28 @@ func ExampleDemo() {
 	fmt.Println(strings.Join(reply.Deltas, ""))
 	fmt.Println(len(reply.Deltas), "deltas,", reply.Delay, "apart")
 	// Output:
-	// You wrote: “Tell me a joke.” Our conversation has 3 messages so far, 2 messages from you, so the whole history reaches me. I am a scripted model that streams its answer word by word; plug in a real provider to get real answers.
-	// 44 deltas, 30ms apart
+	// You wrote: “Tell me a joke.”
+	//
+	// Our conversation has 3 messages so far, 2 messages from you, so the whole history reaches me.
+	//
+	// What this demo shows:
+	//
+	// - the answer **streams** word by word, and *Stop* ends it;
+	// - every turn of the conversation reaches the model;
+	// - Markdown is drawn safely: lists, `code`, tables.
+	//
+	// | Turns | Count |
+	// |---|---|
+	// | all messages | 3 |
+	// | yours | 2 |
+	// | words so far | 10 |
+	//
+	// I am a scripted model; plug in a real provider to get real answers:
+	//
+	// ```go
+	// srv, err := chatbox.New(chatbox.WithLLM(provider), chatbox.WithAuthenticator(authn))
+	// ```
+	// 100 deltas, 30ms apart
 }
 
 func ExampleWords() {

@@ -3,39 +3,54 @@
 //   socket_url  the WebSocket endpoint
 //   token_url   where to GET {"token": "..."} (same-origin credentials);
 //               empty: the page asks for a token and keeps it for the tab
+//   signin_url  the host's sign-in page, linked when the user is signed out
+//   accent, logo_url, welcome, theme   the look (page.js applyLook)
+// The messages are drawn by chat-thread.js, the connection's state by
+// chat-connection.js.
 import { ChatboxClient } from "./chatbox.js";
-import { renderMarkdown, copyText } from "./markdown.js";
-import { $, el, STATE_TEXT, fetchToken, showBanner, hideBanner, autosize, when } from "./page.js";
+import { $, el, fetchToken, showBanner, autosize, when, applyLook } from "./page.js";
 import { personNotice } from "./chat-person.js";
+import { ChatThread } from "./chat-thread.js";
+import { ConnectionView } from "./chat-connection.js";
+import { closeSidebar } from "./chat-layout.js";
 
 const cfg = JSON.parse($("chatbox-config").textContent || "{}");
 const TOKEN_KEY = "chatbox.token";
+applyLook(cfg);
 
 const ui = {
   current: "", // open conversation id; "" while drafting a new one
-  nodes: new Map(), // message id -> {li, body, meta, role}
-  dirty: new Set(), // assistant messages waiting for a render
-  renderTimer: 0,
   typingTimer: 0,
   otherTyping: "",
-  stickToBottom: true,
   conversations: [],
-  tokenError: "", // why the last token fetch failed
   left: new Map(), // conversation id -> name of the operator who just left
   helping: false, // a help request is on its way
+  draft: "", // a first message written offline, sent once connected
 };
 
 // ---- token ----
 
 let signinWaiter = null;
 async function getToken() {
-  if (cfg.token_url) return fetchToken(cfg.token_url);
+  if (cfg.token_url) {
+    try {
+      const token = await fetchToken(cfg.token_url);
+      conn.tokenError = null;
+      return token;
+    } catch (err) {
+      conn.tokenError = { status: err.status || 0, message: err.message };
+      // Signed out of the host: retrying will not sign the user in.
+      if (err.status === 401 || err.status === 403) client.close();
+      throw err;
+    }
+  }
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) return saved;
   return new Promise((resolve) => { signinWaiter = resolve; showSignin(""); });
 }
 
 function showSignin(error) {
+  conn.signin();
   $("signin").hidden = false;
   $("thread").hidden = true;
   $("composer").hidden = true;
@@ -49,6 +64,7 @@ $("signin").addEventListener("submit", (e) => {
   const token = $("signin-token").value.trim();
   if (!token) return;
   sessionStorage.setItem(TOKEN_KEY, token);
+  conn.status("connecting");
   $("signin").hidden = true;
   $("thread").hidden = false;
   $("composer").hidden = false;
@@ -56,31 +72,18 @@ $("signin").addEventListener("submit", (e) => {
 });
 
 const client = new ChatboxClient({ url: cfg.socket_url || "/chat/ws", getToken });
+const conn = new ConnectionView(client, cfg);
 
 // ---- connection state ----
 
 client.addEventListener("statechange", (e) => {
-  const { state, retryInMs } = e.detail;
-  document.body.dataset.state = state;
-  let text = STATE_TEXT[state] || state;
-  if (state === "reconnecting" && retryInMs > 1500) text = `Reconnecting in ${Math.round(retryInMs / 1000)} s…`;
-  $("status-text").textContent = text;
-  if (state === "open") { hideBanner(); ui.tokenError = ""; }
-  if (state === "reconnecting") {
-    const text = ui.tokenError
-      ? `Could not get a sign-in token (${ui.tokenError}). Retrying…`
-      : "Connection lost. Reconnecting — your messages will be sent when it is back.";
-    showBanner(text, "Reconnect now", () => client.connect());
+  const { state } = e.detail;
+  if (!(state === "connecting" && !$("signin").hidden)) conn.update(e.detail);
+  if (state === "unauthorized" && !cfg.token_url) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showSignin("You could not be signed in: the server refused your access token. Check it and try again.");
   }
-  if (state === "unauthorized") {
-    const why = "You could not be signed in: the server refused your access token.";
-    if (!cfg.token_url) {
-      sessionStorage.removeItem(TOKEN_KEY);
-      showSignin(why + " Check it and try again.");
-    }
-    showBanner(why + (cfg.token_url ? " Sign in again, then retry." : ""), "Retry", () => { hideBanner(); client.connect(); });
-  }
-  if (state === "failed") showBanner("The connection was closed by the server and cannot be resumed.", "Retry", () => client.connect());
+  if (state === "open" && ui.draft) sendDraft();
   updateComposer();
   renderMode();
 });
@@ -88,7 +91,7 @@ client.addEventListener("statechange", (e) => {
 client.addEventListener("error", (e) => {
   const { error, request } = e.detail;
   if (error.code === "token_unavailable") {
-    ui.tokenError = error.message; // shown with the reconnecting state
+    // shown with the reconnecting (or signed-out) state
   } else if (error.code === "unauthorized") {
     // shown by the statechange handler
   } else if (request !== "send") {
@@ -158,21 +161,26 @@ $("new-chat").addEventListener("click", () => {
 
 // ---- rendering the conversation ----
 
+const thread = new ChatThread($("messages"), $("thread"), {
+  operatorName: (conv) => conv?.operator?.name || ui.left.get(conv?.id) || "",
+  retry: (conv, m) => client.retry(conv.id, m.id),
+  ask: (text) => sendText(text),
+});
+
 function showConversation(id) {
   ui.current = id;
   history.replaceState(null, "", id ? "#" + id : location.pathname + location.search);
   const conv = id ? client.conversations.get(id) : null;
   $("conv-title").textContent = conv?.info?.title || "New conversation";
-  $("messages").replaceChildren();
-  ui.nodes.clear();
+  thread.clear();
   ui.otherTyping = "";
-  if (conv) for (const m of conv.messages.values()) renderMessage(conv, m);
+  if (conv) for (const m of conv.messages.values()) thread.render(conv, m);
   $("older").hidden = !conv?.cursor;
   for (const b of document.querySelectorAll(".conv")) b.toggleAttribute("aria-current", b.dataset.id === id);
   updateEmpty();
   updateComposer();
   renderMode();
-  scrollToEnd(true);
+  thread.toEnd(true);
 }
 
 client.addEventListener("conversation", (e) => {
@@ -182,7 +190,7 @@ client.addEventListener("conversation", (e) => {
 client.addEventListener("message", (e) => {
   const { conversation, message } = e.detail;
   if (conversation.id !== ui.current) return;
-  renderMessage(conversation, message);
+  thread.render(conversation, message);
   updateEmpty();
   updateComposer();
   if (message.role === "assistant" && message.status === "complete") refreshListSoon();
@@ -248,106 +256,8 @@ function refreshListSoon() {
   listTimer = setTimeout(refreshList, 300);
 }
 
-const ROLE_NAME = { user: "You", assistant: "Assistant", operator: "Operator", system: "System" };
-const FINISH_NOTE = {
-  abort: "Stopped",
-  length: "Cut short: the reply reached its length limit",
-  content_filter: "Filtered by the model provider",
-  timeout: "The reply took too long and was cut short",
-  interrupted: "Interrupted: the server restarted before the reply finished",
-  handoff: "An operator took over the conversation",
-  error: "The reply failed",
-};
-
-function renderMessage(conv, m) {
-  let n = ui.nodes.get(m.id);
-  if (!n) {
-    const li = el("li", "msg msg-" + (ROLE_NAME[m.role] ? m.role : "other"));
-    li.dataset.id = m.id;
-    const who = el("span", "visually-hidden", (ROLE_NAME[m.role] || m.role) + ": ");
-    const bubble = el("div", "bubble");
-    const body = el("div", m.role === "user" ? "body plain" : "body md");
-    const meta = el("div", "meta");
-    bubble.append(who, body, meta);
-    if (m.role !== "user") li.append(el("div", "avatar", m.role === "operator" ? "OP" : "AI"));
-    if (m.role === "operator") {
-      const label = el("div", "who", "Operator");
-      label.setAttribute("aria-hidden", "true"); // the hidden "Operator: " says it
-      bubble.prepend(label);
-    }
-    li.append(bubble);
-    n = { li, body, meta, text: null };
-    ui.nodes.set(m.id, n);
-    $("messages").append(li);
-  }
-  n.li.dataset.status = m.status;
-  n.li.dataset.finish = m.finishReason || "";
-  if (m.role === "user" || m.role === "system") {
-    if (n.text !== m.text) { n.body.textContent = m.text; n.text = m.text; }
-  } else if (m.status === "streaming") {
-    ui.dirty.add(m.id);
-    if (!ui.renderTimer) ui.renderTimer = setTimeout(flushRenders, 40);
-  } else {
-    ui.dirty.delete(m.id);
-    paintMarkdown(n, m.text);
-  }
-  renderMeta(conv, m, n.meta);
-  scrollToEnd(false);
-}
-
-function flushRenders() {
-  ui.renderTimer = 0;
-  const conv = client.conversations.get(ui.current);
-  for (const id of ui.dirty) {
-    const m = conv?.messages.get(id);
-    const n = ui.nodes.get(id);
-    if (m && n) paintMarkdown(n, m.text);
-  }
-  ui.dirty.clear();
-  scrollToEnd(false);
-}
-
-function paintMarkdown(n, text) {
-  if (n.text === text) return;
-  n.text = text;
-  n.body.replaceChildren(renderMarkdown(text));
-}
-
-function renderMeta(conv, m, meta) {
-  const parts = [];
-  if (m.role === "user") {
-    if (m.status === "queued") parts.push(el("span", "note", "Waiting for the connection…"));
-    if (m.status === "sending") parts.push(el("span", "note", "Sending…"));
-    if (m.status === "failed") {
-      parts.push(el("span", "note error", `Not sent: ${m.error?.message || "error"}`));
-      parts.push(action("Retry", `Send the message again`, () => client.retry(conv.id, m.id)));
-    }
-  } else if (m.status === "complete") {
-    const reason = m.finishReason;
-    if (reason && reason !== "stop") {
-      const text = FINISH_NOTE[reason] || `Ended: ${reason}`;
-      parts.push(el("span", "note" + (reason === "error" || reason === "timeout" ? " error" : ""), m.error?.message && reason === "error" ? `${text}: ${m.error.message}` : text));
-      const question = conv.messages.get(m.replyTo);
-      if (question && ["error", "timeout", "interrupted", "abort", "length"].includes(reason) && !conv.ended) {
-        parts.push(action("Retry", "Ask again", () => sendText(question.text)));
-      }
-    }
-    if (m.text) parts.push(action("Copy", "Copy the reply", (b) => copyText(m.text, b)));
-  }
-  meta.replaceChildren(...parts);
-  meta.hidden = parts.length === 0;
-}
-
-function action(label, aria, fn) {
-  const b = el("button", "meta-btn", label);
-  b.type = "button";
-  b.setAttribute("aria-label", aria);
-  b.addEventListener("click", () => fn(b));
-  return b;
-}
-
 function updateEmpty() {
-  $("empty").hidden = ui.nodes.size > 0;
+  $("empty").hidden = thread.size > 0 || !!ui.draft;
 }
 
 function updateComposer() {
@@ -356,9 +266,12 @@ function updateComposer() {
   const online = client.state === "open";
   const ended = !!conv?.ended;
   const text = $("composer-text");
-  text.disabled = ended || client.state === "unauthorized";
-  text.placeholder = client.state === "unauthorized" ? "Sign in to chat" : ended ? "This conversation has ended. Start a new chat." : "Write a message…";
-  $("send").disabled = text.disabled || streaming || !text.value.trim() || (!online && !conv);
+  const signedOut = client.state === "unauthorized" || client.state === "closed";
+  text.disabled = ended || signedOut;
+  text.placeholder = signedOut ? "Sign in to chat" : ended ? "This conversation has ended. Start a new chat." : "Write a message…";
+  // Offline, a first message waits as a draft (shown queued) until the
+  // connection is back; one draft at a time.
+  $("send").disabled = text.disabled || streaming || !text.value.trim() || (!online && !conv && !!ui.draft);
   $("send").hidden = streaming;
   $("stop").hidden = !streaming;
   $("model").disabled = !!conv;
@@ -370,18 +283,9 @@ function updateComposer() {
   const withPerson = conv?.mode === "operator";
   $("hint-who").textContent = withPerson ? `You are talking to ${conv.operator?.name || "a person from the team"}.` : "Replies are written by an AI model and may be wrong.";
   const help = $("help");
-  help.hidden = ended || client.state === "unauthorized" || (conv && conv.mode !== "ai");
+  help.hidden = ended || signedOut || (conv && conv.mode !== "ai");
   help.disabled = !online || ui.helping;
 }
-
-function scrollToEnd(force) {
-  const t = $("thread");
-  if (force || ui.stickToBottom) t.scrollTop = t.scrollHeight;
-}
-$("thread").addEventListener("scroll", () => {
-  const t = $("thread");
-  ui.stickToBottom = t.scrollHeight - t.scrollTop - t.clientHeight < 80;
-});
 
 $("older").addEventListener("click", async () => {
   if (!ui.current) return;
@@ -395,6 +299,13 @@ $("older").addEventListener("click", async () => {
 
 async function sendText(raw) {
   const text = raw.trim();
+  if (!ui.current && client.state !== "open") {
+    // No conversation yet and no connection: keep the message, show it
+    // waiting, and send it once connected.
+    ui.draft = text;
+    showDraft();
+    return true;
+  }
   if (!ui.current) {
     try {
       const conv = await client.open({ title: titleOf(text), model: $("model").value || undefined });
@@ -411,9 +322,31 @@ async function sendText(raw) {
     showBanner(err.message);
     return false;
   }
-  ui.stickToBottom = true;
+  thread.toEnd(true);
   return true;
 }
+
+function showDraft() {
+  $("draft").hidden = !ui.draft;
+  $("draft-text").textContent = ui.draft;
+  updateEmpty();
+  updateComposer();
+}
+
+async function sendDraft() {
+  const text = ui.draft;
+  ui.draft = "";
+  showDraft();
+  if (!(await sendText(text))) { ui.draft = text; showDraft(); }
+}
+
+$("draft-cancel").addEventListener("click", () => {
+  $("composer-text").value ||= ui.draft;
+  ui.draft = "";
+  showDraft();
+  autosize($("composer-text"));
+  $("composer-text").focus();
+});
 
 function titleOf(text) {
   const words = text.trim().split(/\s+/).join(" ");
@@ -432,8 +365,17 @@ $("composer").addEventListener("submit", async (e) => {
   updateComposer();
 });
 
+// Enter sends, Shift+Enter starts a new line. The line break Enter would
+// insert is refused in beforeinput too: some input paths deliver it even
+// after keydown was cancelled.
+let enterSends = false;
+$("composer-text").addEventListener("beforeinput", (e) => {
+  if (enterSends && (e.inputType === "insertLineBreak" || e.inputType === "insertParagraph")) e.preventDefault();
+});
+$("composer-text").addEventListener("keyup", () => { enterSends = false; });
 $("composer-text").addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+  enterSends = e.key === "Enter" && !e.shiftKey && !e.isComposing;
+  if (enterSends) {
     e.preventDefault();
     $("composer").requestSubmit();
   }
@@ -454,23 +396,6 @@ $("stop").addEventListener("click", () => {
   client.stop(ui.current).catch((err) => showBanner(`Could not stop the reply: ${err.message}`));
   $("composer-text").focus();
 });
-
-// ---- phone layout: the conversation list slides in ----
-
-function closeSidebar() {
-  document.body.classList.remove("sidebar-open");
-  $("menu").setAttribute("aria-expanded", "false");
-  $("scrim").hidden = true;
-}
-$("menu").addEventListener("click", () => {
-  const open = !document.body.classList.contains("sidebar-open");
-  document.body.classList.toggle("sidebar-open", open);
-  $("menu").setAttribute("aria-expanded", String(open));
-  $("scrim").hidden = !open;
-  if (open) $("new-chat").focus();
-});
-$("scrim").addEventListener("click", closeSidebar);
-document.addEventListener("keydown", (e) => { if (e.key === "Escape" && document.body.classList.contains("sidebar-open")) closeSidebar(); });
 
 window.chatbox = client; // for the host page and for debugging
 client.connect();

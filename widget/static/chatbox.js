@@ -1,4 +1,5 @@
-// chatbox.js: a dependency-free browser client of the chatbox protocol v1.
+// chatbox.js: a browser client of the chatbox protocol v1, with no dependency
+// outside this directory (chatbox-state.js holds its conversation state).
 //
 //   import { ChatboxClient } from "./chatbox.js";
 //   const chat = new ChatboxClient({ url: "/chat/ws", getToken: async () => myToken() });
@@ -35,38 +36,19 @@
 // role) also have watch, takeover and release; their send and typing are
 // the ordinary ones.
 
-export const PROTOCOL = "chatbox.v1";
+import { ChatboxError, fromWire, applyOpened, applyEvent, reattach, lost, transmit, onAck, setStatus } from "./chatbox-state.js";
 
-// Errors of requests carry the protocol's error code.
-export class ChatboxError extends Error {
-  constructor(body) {
-    super(body.message || body.code);
-    this.name = "ChatboxError";
-    this.code = body.code;
-    this.retryable = !!body.retryable;
-    this.retryAfterMs = body.retry_after_ms || 0;
-    this.field = body.field || "";
-  }
-}
+export { ChatboxError };
+export const PROTOCOL = "chatbox.v1";
 
 // Close codes after which reconnecting cannot help (see PROTOCOL.md).
 const FATAL_CLOSE = new Set([1009, 4000]);
 const EVENTS = new Set(["message", "reply.start", "reply.delta", "reply.end", "conversation.ended", "mode"]);
 const RESPONSES = new Set(["ready", "opened", "conversations", "history", "ack", "resumed", "ok", "mode"]);
-const MAX_SEND_ATTEMPTS = 4;
 
 let idCounter = 0;
 const randomId = (prefix) =>
   prefix + Date.now().toString(36) + (crypto.randomUUID ? crypto.randomUUID().replaceAll("-", "").slice(0, 12) : (++idCounter).toString(36) + Math.random().toString(36).slice(2, 10));
-
-function fromWire(m) {
-  return {
-    id: m.id, role: m.role, text: m.text || "",
-    status: m.status === "streaming" ? "streaming" : m.role === "user" ? "sent" : "complete",
-    finishReason: m.finish_reason || "", error: m.error ? { code: m.error } : null,
-    replyTo: m.reply_to || "", model: m.model || "", createdAt: m.created_at || "",
-  };
-}
 
 // ChatboxClient talks to one chatbox Server over one WebSocket.
 //
@@ -394,99 +376,18 @@ export class ChatboxClient extends EventTarget {
     }
   }
 
-  _reattach(conv) {
-    const frame = { type: "resume", conversation_id: conv.id, after_seq: conv.lastSeq };
-    this._request(frame).catch((err) => {
-      if (err.code === "replay_unavailable") {
-        this._request({ type: conv.watched ? "watch" : "open", conversation_id: conv.id }).catch((e) => this._lost(conv, e));
-      } else this._lost(conv, err);
-    });
-  }
+  _reattach(conv) { return reattach(this, conv); }
+  _lost(conv, err) { return lost(this, conv, err); }
+  _transmit(messageId) { return transmit(this, messageId); }
+  _onAck(f) { return onAck(this, f); }
+  _setStatus(conversationId, messageId, status, error = null) { return setStatus(this, conversationId, messageId, status, error); }
 
-  _lost(conv, err) {
-    if (err.code === "not_found") {
-      this.conversations.delete(conv.id);
-    }
-    if (err.code !== "disconnected") this._emit("error", { error: err, conversationId: conv.id, request: "resume" });
-  }
-
-  _onOpened(f, watched) {
-    const prev = this.conversations.get(f.conversation_id);
-    const conv = prev || { id: f.conversation_id, messages: new Map(), lastSeq: 0, wanted: true, mode: "ai", operator: null };
-    conv.info = f.conversation || conv.info || { id: f.conversation_id };
-    conv.ended = conv.info.status === "ended";
-    conv.watched = watched || !!conv.watched;
-    const previous = conv.mode;
-    conv.mode = conv.info.mode || "ai";
-    // The operator's name comes with mode events; it is kept while the mode is unchanged.
-    if (conv.info.operator?.name) conv.operator = conv.info.operator;
-    else if (conv.mode !== "operator" || previous !== "operator") conv.operator = null;
-    conv.cursor = f.cursor || "";
-    conv.lastSeq = f.last_seq || 0;
-    conv.replyId = "";
-    conv.wanted = true;
-    const messages = new Map();
-    for (const m of f.messages || []) {
-      const msg = fromWire(m);
-      messages.set(msg.id, msg);
-      if (msg.status === "streaming") conv.replyId = msg.id;
-    }
-    if (f.reply) {
-      const r = f.reply;
-      messages.set(r.reply_id, { id: r.reply_id, role: "assistant", text: r.text || "", status: "streaming", finishReason: "", error: null, replyTo: r.reply_to || "", model: r.model || "", createdAt: "" });
-      conv.replyId = r.reply_id;
-    }
-    for (const [id, p] of this._pending) {
-      if (p.conversationId === conv.id && !messages.has(id)) messages.set(id, conv.messages.get(id) || { id, role: "user", text: p.text, status: "queued", error: null });
-    }
-    conv.messages = messages;
-    this.conversations.set(conv.id, conv);
-    this._emit("conversation", { conversation: conv });
-    if (prev && previous !== conv.mode) this._emit("mode", { conversationId: conv.id, mode: conv.mode, operator: conv.operator, previous, conversation: conv });
-    this._onAttached(conv);
-  }
+  _onOpened(f, watched) { applyOpened(this, f, watched); }
 
   _onAttached(conv) {
     if (!conv) return;
     conv.attached = true;
     for (const [id, p] of this._pending) if (p.conversationId === conv.id && !p.requestId) this._transmit(id);
-  }
-
-  _transmit(messageId) {
-    const p = this._pending.get(messageId);
-    const conv = p && this.conversations.get(p.conversationId);
-    if (!conv || !conv.attached || !this._ready) return; // sent once the conversation is attached again
-    p.attempts++;
-    const req = this._request({ type: "send", conversation_id: p.conversationId, message_id: messageId, text: p.text });
-    p.requestId = "q" + this._nextId;
-    this._setStatus(p.conversationId, messageId, "sending");
-    req.catch((err) => {
-      if (this._pending.get(messageId) !== p || err.code === "disconnected") return; // resent after reconnect
-      p.requestId = "";
-      if (err.retryable && p.attempts < MAX_SEND_ATTEMPTS) {
-        setTimeout(() => this._transmit(messageId), err.retryAfterMs || 1000 * p.attempts);
-        return;
-      }
-      this._pending.delete(messageId);
-      const msg = this._setStatus(p.conversationId, messageId, "failed", err);
-      this._emit("error", { error: err, conversationId: p.conversationId, request: "send", message: msg });
-    });
-  }
-
-  _onAck(f) {
-    this._pending.delete(f.message_id);
-    this._setStatus(f.conversation_id, f.message_id, "sent");
-  }
-
-  _setStatus(conversationId, messageId, status, error = null) {
-    const conv = this.conversations.get(conversationId);
-    const msg = conv?.messages.get(messageId);
-    if (!msg || (msg.status === status && !error) || msg.status === "complete") return msg;
-    if (msg.status === "sent" && status !== "sent") return msg;
-    msg.status = status;
-    msg.error = error;
-    this._emit("message", { conversation: conv, message: msg });
-    return msg;
   }
 
   _onError(f, req) {
@@ -500,59 +401,7 @@ export class ChatboxClient extends EventTarget {
     this._emit("error", { error: err, conversationId: f.conversation_id || "", request: req?.frame.type || "" });
   }
 
-  _onEvent(f) {
-    const conv = this.conversations.get(f.conversation_id);
-    if (!conv) return;
-    if (f.seq) {
-      if (f.seq <= conv.lastSeq) return; // already seen
-      conv.lastSeq = f.seq;
-    }
-    const msgs = conv.messages;
-    let msg;
-    switch (f.type) {
-      case "message": {
-        const m = fromWire(f.message);
-        msg = msgs.get(m.id);
-        if (msg) Object.assign(msg, m, { status: msg.status === "failed" ? "sent" : m.status });
-        else msgs.set(m.id, (msg = m));
-        this._pending.delete(m.id);
-        break;
-      }
-      case "reply.start":
-        msg = msgs.get(f.reply_id);
-        if (msg) Object.assign(msg, { text: "", status: "streaming", finishReason: "", error: null });
-        else msgs.set(f.reply_id, (msg = { id: f.reply_id, role: "assistant", text: "", status: "streaming", finishReason: "", error: null, replyTo: f.reply_to || "", model: f.model || "", createdAt: new Date().toISOString() }));
-        conv.replyId = f.reply_id;
-        break;
-      case "reply.delta":
-        msg = msgs.get(f.reply_id);
-        if (!msg) msgs.set(f.reply_id, (msg = { id: f.reply_id, role: "assistant", text: "", status: "streaming", finishReason: "", error: null }));
-        msg.text += f.text || "";
-        break;
-      case "reply.end":
-        msg = msgs.get(f.reply_id);
-        if (!msg) return;
-        msg.status = "complete";
-        msg.finishReason = f.finish_reason || "stop";
-        msg.error = f.error ? new ChatboxError(f.error) : null;
-        if (conv.replyId === f.reply_id) conv.replyId = "";
-        break;
-      case "conversation.ended":
-        conv.ended = true;
-        if (conv.info) conv.info.status = "ended";
-        this._emit("ended", { conversation: conv });
-        return;
-      case "mode": {
-        const previous = conv.mode;
-        conv.mode = f.mode || "ai";
-        conv.operator = f.operator || null;
-        if (conv.info) conv.info.mode = conv.mode;
-        this._emit("mode", { conversationId: conv.id, mode: conv.mode, operator: conv.operator, previous, conversation: conv });
-        return;
-      }
-    }
-    this._emit("message", { conversation: conv, message: msg });
-  }
+  _onEvent(f) { applyEvent(this, f); }
 
   _conv(id) {
     const conv = this.conversations.get(id);

@@ -1,14 +1,10 @@
 // operator-thread.js: the operator console's view of one conversation's
-// messages, updated live as chatbox.js reports them. Replies are painted
-// with the safe Markdown renderer at most every 40 ms while they stream.
-import { renderMarkdown, copyText } from "./markdown.js";
+// messages, updated live as chatbox.js reports them. Message content is
+// drawn by message-parts.js, at most every 40 ms while a reply streams.
+// The view follows new messages while the operator is at the end of it.
+import { copyText } from "./markdown.js";
+import { MessageBody, finishNote } from "./message-parts.js";
 import { el } from "./page.js";
-
-const FINISH_NOTE = {
-  abort: "Stopped", length: "Cut short at the length limit", content_filter: "Filtered by the model provider",
-  timeout: "Took too long and was cut short", interrupted: "Interrupted by a server restart",
-  handoff: "Stopped: an operator took over", error: "The reply failed",
-};
 
 export class Thread {
   // list is the <ol> of messages, scroller the element that scrolls it.
@@ -19,9 +15,24 @@ export class Thread {
     this.scroller = scroller;
     this.names = names;
     this.onRetry = onRetry;
-    this.nodes = new Map(); // message id -> {li, who, body, meta, text}
+    this.nodes = new Map(); // message id -> {li, who, body, meta}
     this.dirty = new Map(); // message id -> streaming message to paint
     this.timer = 0;
+    // Whether the operator is at the end, as of their last scroll. Read
+    // from scroll events, not measured before each change: a scroll still
+    // under way (smooth scrolling) would look like the operator scrolled up.
+    this.following = true;
+    scroller.addEventListener("scroll", () => {
+      this.following = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+    });
+  }
+
+  // toEnd scrolls to the newest message, at once (a smooth scroll would
+  // leave the view short of the end when more arrives during it).
+  toEnd(force) {
+    if (!force && !this.following) return;
+    this.scroller.scrollTo({ top: this.scroller.scrollHeight, behavior: "instant" });
+    this.following = true;
   }
 
   // show replaces the view with every message of conv (null: none).
@@ -30,13 +41,11 @@ export class Thread {
     this.nodes.clear();
     this.dirty.clear();
     if (conv) for (const m of conv.messages.values()) this.render(m);
-    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.toEnd(true);
   }
 
   // render adds message m or updates it in place.
   render(m) {
-    const sc = this.scroller;
-    const stick = sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80;
     let n = this.nodes.get(m.id);
     const role = ["user", "assistant", "operator"].includes(m.role) ? m.role : "other";
     const { who, avatar } = this.names(m);
@@ -45,10 +54,11 @@ export class Thread {
       li.dataset.id = m.id;
       const head = el("div", "msg-head");
       const time = m.createdAt ? new Date(m.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
-      n = { li, who: el("span", "msg-who"), body: el("div", role === "user" ? "body plain" : "body md"), meta: el("div", "meta"), text: null };
+      const body = el("div", "body");
+      n = { li, who: el("span", "msg-who"), body: new MessageBody(body), meta: el("div", "meta") };
       head.append(n.who, el("time", "msg-time", time));
       const bubble = el("div", "bubble");
-      bubble.append(head, n.body, n.meta);
+      bubble.append(head, body, n.meta);
       li.append(el("div", "avatar", avatar), bubble);
       this.nodes.set(m.id, n);
       this.list.append(li);
@@ -56,18 +66,16 @@ export class Thread {
     n.li.dataset.status = m.status;
     n.li.dataset.finish = m.finishReason || "";
     n.who.textContent = who;
-    if (role === "user") {
-      if (n.text !== m.text) n.body.textContent = n.text = m.text;
-    } else if (m.status === "streaming") {
+    if (m.status === "streaming") {
       this.dirty.set(m.id, m);
       if (!this.timer) this.timer = setTimeout(() => this.flush(), 40);
     } else {
       this.dirty.delete(m.id);
-      this.paint(n, m.text);
+      n.body.update(m);
     }
     n.meta.replaceChildren(...this.notes(m));
     n.meta.hidden = !n.meta.firstChild;
-    if (stick) sc.scrollTop = sc.scrollHeight;
+    this.toEnd(false);
   }
 
   notes(m) {
@@ -75,31 +83,19 @@ export class Thread {
     if (m.status === "queued" || m.status === "sending") out.push(el("span", "note", m.status === "queued" ? "Waiting for the connection…" : "Sending…"));
     if (m.status === "failed") {
       out.push(el("span", "note error", `Not sent: ${m.error?.code === "conflict" ? "you no longer hold this conversation" : m.error?.message || "error"}`));
-      out.push(button("Retry", "Send the message again", () => this.onRetry(m)));
+      out.push(button("Retry", "Retry: send the message again", () => this.onRetry(m)));
     }
-    if (m.status === "complete" && m.finishReason && m.finishReason !== "stop") {
-      out.push(el("span", "note" + (m.finishReason === "error" ? " error" : ""), FINISH_NOTE[m.finishReason] || `Ended: ${m.finishReason}`));
-    }
+    const note = m.status === "complete" ? finishNote(m) : null;
+    if (note) out.push(el("span", "note" + (note.error ? " error" : ""), note.text));
     if (m.status === "complete" && m.role === "assistant" && m.text) out.push(button("Copy", "Copy the reply", (b) => copyText(m.text, b)));
     return out;
   }
 
-  paint(n, text) {
-    if (n.text === text) return;
-    n.text = text;
-    n.body.replaceChildren(renderMarkdown(text));
-  }
-
   flush() {
-    const sc = this.scroller;
-    const stick = sc.scrollHeight - sc.scrollTop - sc.clientHeight < 80;
     this.timer = 0;
-    for (const [id, m] of this.dirty) {
-      const n = this.nodes.get(id);
-      if (n) this.paint(n, m.text);
-    }
+    for (const [id, m] of this.dirty) this.nodes.get(id)?.body.update(m);
     this.dirty.clear();
-    if (stick) sc.scrollTop = sc.scrollHeight;
+    this.toEnd(false);
   }
 }
 

@@ -50,7 +50,8 @@ export function row(c, { current, me, onSelect, waiting = false }) {
 export function statsList(s) {
   if (!s) return [];
   const st = s.stats || {};
-  const tokens = typeof st.input_tokens === "number" ? `${num(st.input_tokens)} in · ${num(st.output_tokens || 0)} out` : "";
+  // No figure rather than "0 in · 0 out" when the provider reported no usage.
+  const tokens = st.input_tokens > 0 || st.output_tokens > 0 ? `${num(st.input_tokens || 0)} in · ${num(st.output_tokens || 0)} out` : "";
   const avg = typeof st.response_ms_avg === "number" && st.responses ? `${(st.response_ms_avg / 1000).toFixed(1)} s` : "";
   const items = [
     ["Messages", num(st.message_count)],

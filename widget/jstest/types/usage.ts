@@ -1,0 +1,34 @@
+// usage.ts: a page using chatbox.js as its README shows, checked against
+// chatbox.d.ts by the TypeScript compiler (tsc --noEmit). A wrong type in
+// the declarations, or a declaration missing, fails the check.
+import { ChatboxClient, ChatboxError, type Message, type ConnectionState } from "../../static/chatbox.js";
+
+const chat = new ChatboxClient({ url: "/chat/ws", getToken: () => fetch("/chat-token").then((r) => r.json()).then((b: { token: string }) => b.token) });
+chat.addEventListener("statechange", (e) => {
+  const s: ConnectionState = e.detail.state;
+  const wait: number | undefined = e.detail.retryInMs;
+  console.log(s, wait);
+});
+chat.addEventListener("message", (e) => {
+  const m: Message = e.detail.message;
+  if (m.status === "complete" && m.finishReason === "error") console.log(m.error?.code);
+});
+chat.addEventListener("mode", (e) => { if (e.detail.mode === "operator") console.log(e.detail.operator?.name); });
+chat.addEventListener("error", (e) => {
+  const err: ChatboxError = e.detail.error;
+  console.log(err.code, err.retryable, err.retryAfterMs, err.ref);
+});
+chat.addEventListener("ready", async (e) => {
+  console.log(e.detail.models.map((m) => m.id), e.detail.defaultModel);
+  const conv = await chat.open({ title: "Order 1234" });
+  const sent: Message = chat.send(conv.id, "Where is my parcel?");
+  console.log(sent.id, conv.mode, conv.messages.size);
+  const page = await chat.list({ limit: 10 });
+  console.log(page.conversations[0]?.title, page.cursor);
+  await chat.stop(conv.id);
+  await chat.takeover(conv.id, { force: true });
+}, { once: true });
+chat.connect();
+
+// @ts-expect-error: url is required
+new ChatboxClient({ token: "t" });

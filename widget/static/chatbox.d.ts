@@ -1,0 +1,125 @@
+// Type declarations of chatbox.js, the browser client of the chatbox
+// protocol v1 (see protocol/PROTOCOL.md). They describe the module as it
+// is: no build step is needed to use it from JavaScript.
+
+export declare const PROTOCOL: "chatbox.v1";
+
+/** A protocol error, or a client-side one ("disconnected", "timeout", "token_unavailable", "bad_url"). */
+export declare class ChatboxError extends Error {
+  constructor(body: { code: string; message?: string; retryable?: boolean; retry_after_ms?: number; field?: string; ref?: string });
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly retryAfterMs: number;
+  /** The offending request field, for invalid_field. */
+  readonly field: string;
+  /** Identifies an internal failure in the server's log ("" when absent). */
+  readonly ref: string;
+}
+
+export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "unauthorized" | "failed" | "closed";
+export type Mode = "ai" | "waiting" | "operator";
+export type Role = "user" | "assistant" | "operator" | "system";
+export type MessageStatus = "queued" | "sending" | "sent" | "failed" | "streaming" | "complete";
+export type FinishReason = "" | "stop" | "length" | "content_filter" | "abort" | "error" | "timeout" | "interrupted" | "handoff";
+
+export interface Message {
+  id: string;
+  role: Role | string;
+  text: string;
+  status: MessageStatus;
+  finishReason: FinishReason | string;
+  /** Why a send or a reply failed. After a reload only the code is known. */
+  error: ChatboxError | { code: string; message: string; ref: string } | null;
+  replyTo: string;
+  model: string;
+  createdAt: string;
+}
+
+export interface ConversationInfo {
+  id: string;
+  title?: string;
+  model?: string;
+  status?: "active" | "ended" | string;
+  mode?: Mode;
+  operator?: { name: string };
+  user_id?: string;
+  created_at?: string;
+  updated_at?: string;
+  [key: string]: unknown;
+}
+
+export interface Conversation {
+  id: string;
+  info: ConversationInfo;
+  messages: Map<string, Message>;
+  lastSeq: number;
+  cursor: string;
+  attached: boolean;
+  wanted: boolean;
+  watched: boolean;
+  ended: boolean;
+  /** The id of the reply being generated, or "". */
+  replyId: string;
+  mode: Mode;
+  operator: { name: string } | null;
+}
+
+export interface User { id: string; name?: string; roles?: string[] }
+export interface Model { id: string; name?: string }
+export interface Limits { max_frame_bytes: number; max_text_bytes: number }
+
+export interface ChatboxEventMap {
+  statechange: CustomEvent<{ state: ConnectionState; previous: ConnectionState; code?: number; reason?: string; retryInMs?: number }>;
+  ready: CustomEvent<{ user: User; models: Model[]; defaultModel: string; limits: Limits | null }>;
+  conversation: CustomEvent<{ conversation: Conversation }>;
+  message: CustomEvent<{ conversation: Conversation; message: Message }>;
+  mode: CustomEvent<{ conversationId: string; mode: Mode; operator: { name: string } | null; previous: Mode; conversation: Conversation }>;
+  typing: CustomEvent<{ conversationId: string; role: Role | string; active: boolean }>;
+  ended: CustomEvent<{ conversation: Conversation }>;
+  error: CustomEvent<{ error: ChatboxError; conversationId?: string; request?: string; message?: Message }>;
+  frame: CustomEvent<{ frame: { type: string; [key: string]: unknown } }>;
+}
+
+export interface ChatboxClientOptions {
+  /** The socket endpoint: "/chat/ws" (same host) or "wss://...". */
+  url: string;
+  token?: string;
+  /** Called before every connection, so it may refresh an expired token. */
+  getToken?: () => string | Promise<string>;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export declare class ChatboxClient extends EventTarget {
+  constructor(options: ChatboxClientOptions);
+  readonly url: string;
+  readonly state: ConnectionState;
+  readonly user: User | null;
+  readonly models: Model[];
+  readonly defaultModel: string;
+  readonly limits: Limits | null;
+  readonly conversations: Map<string, Conversation>;
+
+  connect(): void;
+  close(): void;
+  setToken(token: string): void;
+  open(options?: { conversationId?: string; title?: string; model?: string; metadata?: Record<string, string>; limit?: number }): Promise<Conversation>;
+  watch(conversationId: string, options?: { limit?: number }): Promise<Conversation>;
+  help(conversationId: string): Promise<unknown>;
+  takeover(conversationId: string, options?: { force?: boolean }): Promise<unknown>;
+  release(conversationId: string): Promise<unknown>;
+  list(options?: { limit?: number; cursor?: string }): Promise<{ conversations: ConversationInfo[]; cursor: string }>;
+  loadOlder(conversationId: string, limit?: number): Promise<number>;
+  send(conversationId: string, text: string, options?: { messageId?: string }): Message;
+  retry(conversationId: string, messageId: string): void;
+  stop(conversationId: string): Promise<unknown>;
+  typing(conversationId: string, active: boolean): void;
+  end(conversationId: string): Promise<unknown>;
+  leave(conversationId: string): Promise<void>;
+
+  addEventListener<K extends keyof ChatboxEventMap>(type: K, listener: (event: ChatboxEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ChatboxEventMap>(type: K, listener: (event: ChatboxEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}

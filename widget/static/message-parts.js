@@ -1,0 +1,109 @@
+// message-parts.js: how one message's content is drawn, shared by the chat
+// page and the operator console. A message is a list of parts, each of a
+// kind; each kind has a renderer. Today the protocol carries text only
+// (one "text" part); new kinds (tool calls, reasoning, attachments) add a
+// renderer with registerPart and need no change elsewhere.
+//
+// A renderer is {create(part, message) -> state, update(state, part, message)}:
+// create returns {element, ...} once, update brings it up to date as the
+// message changes (a streaming reply calls it every few tens of ms).
+import { MarkdownView } from "./markdown.js";
+import { el } from "./page.js";
+
+const renderers = new Map();
+
+// registerPart sets the renderer of a part kind.
+export function registerPart(kind, renderer) { renderers.set(kind, renderer); }
+
+// partsOf returns the parts of a message: its parts when the client
+// carries them, else one text part.
+export function partsOf(m) {
+  return Array.isArray(m.parts) && m.parts.length ? m.parts : [{ kind: "text", text: m.text || "" }];
+}
+
+// Text a user wrote is shown as written; replies and operator messages are
+// Markdown, re-rendered block by block while they stream.
+registerPart("text", {
+  create(part, m) {
+    const element = el("div", m.role === "user" ? "part plain" : "part md");
+    element.dataset.kind = "text";
+    return { element, view: m.role === "user" ? null : new MarkdownView(element) };
+  },
+  update(state, part, m) {
+    if (state.view) state.view.update(part.text || "");
+    else if (state.text !== part.text) state.element.textContent = part.text || "";
+    state.text = part.text;
+    void m;
+  },
+});
+
+// A part of a kind this page does not know says so rather than vanishing.
+const unknown = {
+  create(part) {
+    const element = el("div", "part part-unknown", `[${part.kind}]`);
+    element.dataset.kind = part.kind;
+    return { element };
+  },
+  update() {},
+};
+
+// MessageBody keeps a message's body element in step with its parts.
+export class MessageBody {
+  constructor(element) {
+    this.element = element;
+    this.parts = []; // {kind, state}
+  }
+
+  update(m) {
+    const parts = partsOf(m);
+    parts.forEach((part, i) => {
+      let slot = this.parts[i];
+      if (slot && slot.kind !== part.kind) {
+        for (const s of this.parts.splice(i)) s.state.element.remove();
+        slot = null;
+      }
+      if (!slot) {
+        const r = renderers.get(part.kind) || unknown;
+        slot = { kind: part.kind, r, state: r.create(part, m) };
+        this.parts.push(slot);
+        this.element.append(slot.state.element);
+      }
+      slot.r.update(slot.state, part, m);
+    });
+    for (const s of this.parts.splice(parts.length)) s.state.element.remove();
+  }
+}
+
+// What a reply's end means, in a sentence for the person reading it.
+const FINISH = {
+  abort: "Stopped.",
+  length: "The reply was cut short: it reached the model's length limit.",
+  content_filter: "The model's provider withheld the rest of this reply.",
+  timeout: "The reply took too long and was cut short.",
+  interrupted: "The reply was interrupted: the server restarted before it finished.",
+  handoff: "A person took over the conversation, so the assistant stopped.",
+};
+
+// Why a reply failed (finish reason "error"), by error code.
+const FAILED = {
+  provider_error: "The assistant could not answer just now. Try again in a moment.",
+  unavailable: "The service is briefly unavailable. Try again in a moment.",
+  timeout: "The assistant took too long to answer.",
+  rate_limited: "Too many requests right now. Wait a moment, then try again.",
+  internal: "Something went wrong on our side.",
+  shutting_down: "The server was restarting. Try again in a moment.",
+};
+
+// finishNote returns {text, error} for a finished reply, or null when it
+// ended normally. error: the note reports a failure.
+export function finishNote(m) {
+  const reason = m.finishReason;
+  if (!reason || reason === "stop") return null;
+  if (reason === "error") {
+    const code = m.error?.code || "";
+    let text = FAILED[code] || "The reply failed.";
+    if (m.error?.ref) text += ` Reference: ${m.error.ref}.`;
+    return { text, error: true };
+  }
+  return { text: FINISH[reason] || `The reply ended (${reason}).`, error: reason === "timeout" };
+}
