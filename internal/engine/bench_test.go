@@ -75,7 +75,7 @@ func BenchmarkCoalescedDeltas(b *testing.B) {
 	defer sub.Close()
 	e := &Engine{cfg: &conf.Config{Broker: br}, log: slog.New(slog.DiscardHandler)}
 	st := newConversation(e, "c_bench")
-	g := newGeneration(ctx, time.Hour)
+	g := newGeneration(ctx, "c_bench", time.Hour)
 	g.pubCtx = ctx
 	defer g.cancel(nil)
 	p := e.startPump(g, st)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"log/slog"
 	"crypto/rand"
 	"fmt"
 	"strings"
@@ -20,6 +21,7 @@ type generation struct {
 	cancel  func(cause error)
 	pubCtx  context.Context // publishing; set by run
 	replyID string
+	convID  string
 	done    chan struct{} // closed once the reply has ended and reply.end went out
 	// The reply's lease across instances (lease.go); empty without one.
 	leaseKey, leaseHolder string
@@ -37,13 +39,14 @@ type generation struct {
 	text    strings.Builder
 }
 
-func newGeneration(parent context.Context, timeout time.Duration) *generation {
+func newGeneration(parent context.Context, convID string, timeout time.Duration) *generation {
 	ctx, cancelCause := context.WithCancelCause(parent)
 	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	return &generation{
 		ctx:     ctx,
 		cancel:  func(cause error) { cancelCause(cause); cancelTimeout() },
 		replyID: "r_" + rand.Text(),
+		convID:  convID,
 		done:    make(chan struct{}),
 	}
 }
@@ -91,7 +94,7 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 			if p := recover(); p != nil {
 				// A panicking store or broker must not take the host down:
 				// the conversation is freed and the reply still ends.
-				perr := internalError(e.log.With("conversation", c.id, "reply", g.replyID), fmt.Errorf("panic: %v", p), "generate")
+				perr := internalError(e.replyLog(g), fmt.Errorf("panic: %v", p), "generate")
 				c.finish(g)
 				g.cancel(nil)
 				e.releaseLease(g)
@@ -150,7 +153,6 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 // produce stores the reply's row, loads the history, announces the reply
 // and streams it.
 func (e *Engine) produce(c *conversation, g *generation, reply *storage.Message, userID string) outcome {
-	log := e.log.With("conversation", c.id, "reply", g.replyID)
 	// The reply is stored first, with a context a stop cannot cancel, so
 	// that however it ends there is a row to finish.
 	pctx, cancel := e.persistCtx(g.ctx)
@@ -163,15 +165,15 @@ func (e *Engine) produce(c *conversation, g *generation, reply *storage.Message,
 	e.publishReply(g, c, &protocol.ServerFrame{Type: protocol.TypeReplyStart, ConversationID: c.id, ReplyID: g.replyID, ReplyTo: reply.ReplyTo, Model: reply.Model})
 	switch {
 	case err != nil && g.ctx.Err() != nil:
-		return e.failure(g, err, log) // stopped, ended or shut down before the reply began
+		return e.failure(g, err) // stopped, ended or shut down before the reply began
 	case err != nil:
-		return outcome{reason: llm.FinishError, err: storeError(log, err, "start reply")}
+		return outcome{reason: llm.FinishError, err: storeError(e.replyLog(g), err, "start reply")}
 	}
 	pump := e.startPump(g, c)
 	defer pump.stop() // also if host code panics below
 	out := e.stream(g, pump, llm.Request{
 		System: e.cfg.SystemPrompt, Messages: history, User: userID, ConversationID: c.id, MaxTokens: e.cfg.MaxTokens,
-	}, e.models.entry(reply.Model), log)
+	}, e.models.entry(reply.Model))
 	pump.stop() // every delta is published before the reply ends
 	return out
 }
@@ -193,6 +195,11 @@ func (e *Engine) persistEnd(c *conversation, g *generation, reply *storage.Messa
 	if err := e.cfg.Store.UpdateMessage(pctx, *reply); err != nil {
 		e.log.Error("persist reply end", "conversation", c.id, "reply", g.replyID, "err", err)
 	}
+}
+
+// replyLog is the logger of g's lines, built only when something is logged.
+func (e *Engine) replyLog(g *generation) *slog.Logger {
+	return e.log.With("conversation", g.convID, "reply", g.replyID)
 }
 
 // finish frees the conversation for the next reply.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"time"
 
 	"github.com/chatboxsdk/chatbox/protocol"
 )
@@ -11,24 +12,33 @@ import (
 // its answers and never comes near it.
 const maxQueuedFrames = 64
 
+// workerLinger is how long an idle worker waits for the next frame before
+// it exits: a chatting socket keeps one worker (and its grown stack), an
+// idle socket has none.
+const workerLinger = 2 * time.Second
+
 // inbox is a socket's queue of decoded frames and the switch of its worker.
 // The read loop pushes and goes back to reading, so a slow store call never
 // stalls the reading of pongs; the worker runs the frames one at a time, in
-// order. Like the outbox's writer, the worker runs only while there are
-// frames, so an idle socket costs no goroutine for it.
+// order. Like the outbox's writer, the worker runs only while there is work
+// (and for workerLinger after it), so an idle socket costs no goroutine for
+// it.
 type inbox struct {
 	mu      sync.Mutex
 	frames  []*protocol.ClientFrame
-	running bool
+	running bool // a worker goroutine exists
+	waiting bool // the worker waits for a frame (wake it)
 	closed  bool
+	wake    chan struct{} // capacity 1
+	timer   *time.Timer   // the worker's linger; used by the worker only
 	workers sync.WaitGroup
 	run     func()
 }
 
-func newInbox(run func()) *inbox { return &inbox{run: run} }
+func newInbox(run func()) *inbox { return &inbox{run: run, wake: make(chan struct{}, 1)} }
 
-// push queues f and starts the worker if none runs. It reports false when
-// the queue is full or closed.
+// push queues f and starts or wakes the worker. It reports false when the
+// queue is full or closed.
 func (in *inbox) push(f *protocol.ClientFrame) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -36,7 +46,14 @@ func (in *inbox) push(f *protocol.ClientFrame) bool {
 		return false
 	}
 	in.frames = append(in.frames, f)
-	if !in.running {
+	switch {
+	case in.waiting:
+		in.waiting = false
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
+	case !in.running:
 		in.running = true
 		in.workers.Add(1)
 		go func() {
@@ -47,23 +64,54 @@ func (in *inbox) push(f *protocol.ClientFrame) bool {
 	return true
 }
 
-// next hands the worker the next frame; when there is none it marks the
-// worker as gone in the same critical section, so a push a moment later
-// starts a new one.
+// next hands the worker the next frame, waiting up to workerLinger for
+// one. When none comes it marks the worker as gone in the same critical
+// section, so a push a moment later starts a new one.
 func (in *inbox) next() (*protocol.ClientFrame, bool) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if len(in.frames) == 0 || in.closed {
-		in.running = false
-		return nil, false
+	lingered := false
+	for {
+		in.mu.Lock()
+		switch {
+		case in.closed:
+			in.running, in.waiting = false, false
+			in.mu.Unlock()
+			return nil, false
+		case len(in.frames) > 0:
+			f := in.frames[0]
+			in.frames[0] = nil
+			in.frames = in.frames[1:]
+			if len(in.frames) == 0 {
+				in.frames = nil // do not keep a burst's backing array
+			}
+			in.waiting = false
+			in.mu.Unlock()
+			return f, true
+		case lingered:
+			in.running, in.waiting = false, false
+			in.mu.Unlock()
+			return nil, false
+		}
+		in.waiting = true
+		in.mu.Unlock()
+		lingered = in.linger()
 	}
-	f := in.frames[0]
-	in.frames[0] = nil
-	in.frames = in.frames[1:]
-	if len(in.frames) == 0 {
-		in.frames = nil // do not keep a burst's backing array
+}
+
+// linger waits for a wake-up or for workerLinger; it reports whether the
+// time ran out.
+func (in *inbox) linger() bool {
+	if in.timer == nil {
+		in.timer = time.NewTimer(workerLinger)
+	} else {
+		in.timer.Reset(workerLinger)
 	}
-	return f, true
+	select {
+	case <-in.wake:
+		in.timer.Stop()
+		return false
+	case <-in.timer.C:
+		return true
+	}
 }
 
 // close drops the frames not yet started and waits for the one running.
@@ -71,6 +119,12 @@ func (in *inbox) close() {
 	in.mu.Lock()
 	in.closed = true
 	in.frames = nil
+	if in.waiting {
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
+	}
 	in.mu.Unlock()
 	in.workers.Wait()
 }

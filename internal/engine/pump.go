@@ -70,7 +70,7 @@ func (p *deltaPump) run() {
 	defer close(p.done)
 	defer func() {
 		if v := recover(); v != nil { // a broker panic ends the reply, not the process
-			internalError(p.e.log.With("conversation", p.c.id, "reply", p.g.replyID), fmt.Errorf("panic: %v", v), "publish delta")
+			internalError(p.e.replyLog(p.g), fmt.Errorf("panic: %v", v), "publish delta")
 			p.g.cancel(errPublish)
 		}
 	}()

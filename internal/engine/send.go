@@ -211,7 +211,7 @@ func (c *conversation) claim(parent context.Context, timeout time.Duration, now 
 	if c.gen != nil {
 		return nil, time.Time{}, protocol.Errorf(protocol.CodeBusy, "a reply is being generated: wait for it or stop it")
 	}
-	g := newGeneration(parent, timeout)
+	g := newGeneration(parent, c.id, timeout)
 	c.gen = g
 	return g, c.nextTime(now), nil
 }

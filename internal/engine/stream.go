@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strings"
 
@@ -21,10 +20,10 @@ var errProviderPanic = errors.New("provider panicked")
 // stream relays the model's events until the reply ends. The model's
 // provider falls back along its chain before the first delta (modelSet);
 // out.model names the model that answered.
-func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *modelEntry, log *slog.Logger) outcome {
+func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *modelEntry) outcome {
 	st, err := startStream(g.ctx, m.provider, req)
 	if err != nil {
-		out := e.failure(g, err, log)
+		out := e.failure(g, err)
 		out.model = m.chain[len(m.chain)-1].ID // every model failed; the last one's failure is reported
 		if len(m.chain) == 1 || !out.retryable {
 			out.model = m.model.ID
@@ -42,7 +41,7 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 			if eof {
 				err = &llm.Error{Kind: llm.KindUnavailable, Provider: "stream", Err: errors.New("stream ended without a finish event")}
 			}
-			out := e.failure(g, err, log)
+			out := e.failure(g, err)
 			out.usage, out.model = usage, answering()
 			if (streamed || eof) && g.ctx.Err() == nil {
 				// Failures before the first delta were counted by the
@@ -75,7 +74,7 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 
 // failure turns a stream error into an outcome, telling a cancellation
 // (stop, end, shutdown, time limit) from a provider failure.
-func (e *Engine) failure(g *generation, err error, log *slog.Logger) outcome {
+func (e *Engine) failure(g *generation, err error) outcome {
 	if g.ctx.Err() != nil {
 		switch cause := context.Cause(g.ctx); {
 		case errors.Is(cause, errStopped), errors.Is(cause, errEnded):
@@ -92,7 +91,7 @@ func (e *Engine) failure(g *generation, err error, log *slog.Logger) outcome {
 		return outcome{reason: llm.FinishAbort}
 	}
 	kind := llm.KindOf(err)
-	log.Warn("provider failed", "kind", kind, "err", err)
+	e.replyLog(g).Warn("provider failed", "kind", kind, "err", err)
 	var le *llm.Error
 	retryable := errors.As(err, &le) && le.Retryable()
 	perr := protocol.Errorf(protocol.CodeProviderError, "the model failed to answer (%s)", kind)
