@@ -267,9 +267,17 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Con
 		httpError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeUnsupportedProtocol, "offer the %s subprotocol", protocol.Subprotocol))
 		return nil, nil
 	}
+	// A token in the URL, or a query that hides one, is a malformed
+	// request (400); past that, the only refusal is a blank bearer token,
+	// a bad credential like any other (401).
+	if perr := access.CheckURL(r, s.cfg.QueryToken); perr != nil {
+		httpError(w, http.StatusBadRequest, perr)
+		return nil, nil
+	}
 	token, found, perr := access.Source{Cookie: s.cfg.TokenCookie, Query: s.cfg.QueryToken}.Token(r)
 	if perr != nil {
-		httpError(w, http.StatusBadRequest, perr)
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		httpError(w, http.StatusUnauthorized, perr)
 		return nil, nil
 	}
 	identity, answered := s.requestIdentity(w, r) // WithRequestAuthenticator (options_signin.go)
