@@ -281,37 +281,9 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (conn *websocke
 		httpError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeUnsupportedProtocol, "offer the %s subprotocol", protocol.Subprotocol))
 		return nil, nil, nil
 	}
-	// A token in the URL, or a query that hides one, is a malformed
-	// request (400); past that, the only refusal is a blank bearer token,
-	// a bad credential like any other (401).
-	if perr := access.CheckURL(r, s.cfg.QueryToken); perr != nil {
-		httpError(w, http.StatusBadRequest, perr)
+	identity, refused := s.upgradeIdentity(w, r)
+	if refused {
 		return nil, nil, nil
-	}
-	token, found, perr := access.Source{Cookie: s.cfg.TokenCookie, Query: s.cfg.QueryToken}.Token(r)
-	if perr != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		httpError(w, http.StatusUnauthorized, perr)
-		return nil, nil, nil
-	}
-	var answered bool
-	identity, answered = s.requestIdentity(w, r) // WithRequestAuthenticator (options_signin.go)
-	if answered {
-		return nil, nil, nil
-	}
-	if found && identity == nil {
-		id, perr := s.verifier.Verify(r.Context(), token)
-		switch {
-		case perr == nil:
-			identity = &id
-		case perr.Code == protocol.CodeUnauthorized:
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			httpError(w, http.StatusUnauthorized, perr)
-			return nil, nil, nil
-		default:
-			httpError(w, http.StatusServiceUnavailable, perr)
-			return nil, nil, nil
-		}
 	}
 	var err error
 	conn, err = websocket.Accept(w, r, &websocket.AcceptOptions{
@@ -323,6 +295,44 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (conn *websocke
 		return nil, nil, nil // Accept has written the HTTP error
 	}
 	return conn, identity, free
+}
+
+// upgradeIdentity finds who the upgrade request proves to be (nil: the
+// client authenticates with its hello frame), or answers it with an HTTP
+// error and reports refused.
+func (s *Server) upgradeIdentity(w http.ResponseWriter, r *http.Request) (identity *auth.Identity, refused bool) {
+	// A token in the URL, or a query that hides one, is a malformed
+	// request (400); past that, the only refusal is a blank bearer token,
+	// a bad credential like any other (401).
+	if perr := access.CheckURL(r, s.cfg.QueryToken); perr != nil {
+		httpError(w, http.StatusBadRequest, perr)
+		return nil, true
+	}
+	token, found, perr := access.Source{Cookie: s.cfg.TokenCookie, Query: s.cfg.QueryToken}.Token(r)
+	if perr != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		httpError(w, http.StatusUnauthorized, perr)
+		return nil, true
+	}
+	identity, answered := s.requestIdentity(w, r) // WithRequestAuthenticator (options_signin.go)
+	if answered {
+		return nil, true
+	}
+	if found && identity == nil {
+		id, perr := s.verifier.Verify(r.Context(), token)
+		switch {
+		case perr == nil:
+			identity = &id
+		case perr.Code == protocol.CodeUnauthorized:
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			httpError(w, http.StatusUnauthorized, perr)
+			return nil, true
+		default:
+			httpError(w, http.StatusServiceUnavailable, perr)
+			return nil, true
+		}
+	}
+	return identity, false
 }
 
 func offersSubprotocol(r *http.Request) bool {
