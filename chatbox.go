@@ -234,9 +234,9 @@ func (s *Server) close() {
 func (s *Server) LiveConversations() int { return s.engine.LiveConversations() }
 
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
-	conn, identity := s.upgrade(w, r)
+	conn, identity, release := s.upgrade(w, r)
 	if conn != nil {
-		s.engine.Serve(conn, identity)
+		s.engine.Serve(conn, identity, release)
 	}
 }
 
@@ -245,36 +245,78 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 // so that its large frame is not parked on every idle socket's stack.
 //
 //go:noinline
-func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *auth.Identity) {
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (conn *websocket.Conn, identity *auth.Identity, release func()) {
 	if s.engine.ShuttingDown() {
 		httpError(w, http.StatusServiceUnavailable, protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down"))
-		return nil, nil
+		return nil, nil, nil
 	}
 	// The origin is checked first, so a hostile page cannot spend its
 	// visitors' connection budget.
 	if !s.origins.allows(r) {
 		httpError(w, http.StatusForbidden, protocol.Errorf(protocol.CodeForbiddenOrigin, "this origin may not open sockets"))
-		return nil, nil
+		return nil, nil, nil
 	}
 	ip := clientIP(r, s.proxies)
 	if perr := access.Allow(r.Context(), s.cfg.Limiter, "ip:"+ip, s.cfg.ConnectionRate, s.cfg.Logger); perr != nil {
 		s.metrics.LimiterDenied("connect")
 		perr.Message = "too many connection attempts"
 		httpError(w, http.StatusTooManyRequests, perr)
-		return nil, nil
+		return nil, nil, nil
 	}
+	// Sockets open at once per address (WithMaxSocketsPerAddress), counted
+	// by the same address rule; released when the socket ends, or below if
+	// the upgrade is refused.
+	free, ok := s.engine.AcquireAddress(ip)
+	if !ok {
+		s.metrics.LimiterDenied("address_sockets")
+		httpError(w, http.StatusTooManyRequests, protocol.Errorf(protocol.CodeLimitReached, "too many sockets open from this address"))
+		return nil, nil, nil
+	}
+	defer func() {
+		if conn == nil {
+			free()
+		}
+	}()
 	if !offersSubprotocol(r) {
 		httpError(w, http.StatusBadRequest, protocol.Errorf(protocol.CodeUnsupportedProtocol, "offer the %s subprotocol", protocol.Subprotocol))
-		return nil, nil
+		return nil, nil, nil
+	}
+	identity, refused := s.upgradeIdentity(w, r)
+	if refused {
+		return nil, nil, nil
+	}
+	var err error
+	conn, err = websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols: []string{protocol.Subprotocol},
+		// The origin was checked above, with scheme-aware patterns.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return nil, nil, nil // Accept has written the HTTP error
+	}
+	return conn, identity, free
+}
+
+// upgradeIdentity finds who the upgrade request proves to be (nil: the
+// client authenticates with its hello frame), or answers it with an HTTP
+// error and reports refused.
+func (s *Server) upgradeIdentity(w http.ResponseWriter, r *http.Request) (identity *auth.Identity, refused bool) {
+	// A token in the URL, or a query that hides one, is a malformed
+	// request (400); past that, the only refusal is a blank bearer token,
+	// a bad credential like any other (401).
+	if perr := access.CheckURL(r, s.cfg.QueryToken); perr != nil {
+		httpError(w, http.StatusBadRequest, perr)
+		return nil, true
 	}
 	token, found, perr := access.Source{Cookie: s.cfg.TokenCookie, Query: s.cfg.QueryToken}.Token(r)
 	if perr != nil {
-		httpError(w, http.StatusBadRequest, perr)
-		return nil, nil
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		httpError(w, http.StatusUnauthorized, perr)
+		return nil, true
 	}
 	identity, answered := s.requestIdentity(w, r) // WithRequestAuthenticator (options_signin.go)
 	if answered {
-		return nil, nil
+		return nil, true
 	}
 	if found && identity == nil {
 		id, perr := s.verifier.Verify(r.Context(), token)
@@ -284,21 +326,13 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Con
 		case perr.Code == protocol.CodeUnauthorized:
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			httpError(w, http.StatusUnauthorized, perr)
-			return nil, nil
+			return nil, true
 		default:
 			httpError(w, http.StatusServiceUnavailable, perr)
-			return nil, nil
+			return nil, true
 		}
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols: []string{protocol.Subprotocol},
-		// The origin was checked above, with scheme-aware patterns.
-		InsecureSkipVerify: true,
-	})
-	if err != nil {
-		return nil, nil // Accept has written the HTTP error
-	}
-	return conn, identity
+	return identity, false
 }
 
 func offersSubprotocol(r *http.Request) bool {

@@ -72,6 +72,10 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	if rep.Status != "ok" {
 		code = http.StatusServiceUnavailable
 	}
+	if !s.cfg.ReadinessDetail { // WithReadinessDetail(false): the status alone
+		writeJSON(w, code, map[string]string{"status": rep.Status})
+		return
+	}
 	writeJSON(w, code, rep)
 }
 

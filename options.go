@@ -45,6 +45,8 @@ func defaultConfig() config {
 
 		ConnectionRate:        ratelimit.Per(60, time.Minute, 30),
 		MaxSocketsPerUser:     20,
+		MaxSocketsPerAddress:  DefaultMaxSocketsPerAddress,
+		ReadinessDetail:       true,
 		MaxGenerationsPerUser: 4,
 
 		OperatorRoles: []string{DefaultOperatorRole},

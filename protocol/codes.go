@@ -73,8 +73,10 @@ func Errorf(code Code, format string, args ...any) *Error {
 const (
 	CloseNormal             = 1000 // the client asked to close, or the session ended normally
 	CloseGoingAway          = 1001 // the server is shutting down; reconnect later and resume
+	CloseWireViolation      = 1002 // the client broke the WebSocket protocol itself (RFC 6455), such as an unmasked frame
 	CloseMessageTooBig      = 1009 // a frame exceeded the hard frame limit
 	CloseInternalError      = 1011 // unexpected server failure
+	CloseTryAgainLater      = 1013 // a dependency (a key server, the store) could not answer; reconnect later
 	CloseProtocolError      = 4000 // no hello in time, or the first frame was not hello
 	CloseUnauthorized       = 4001 // token missing, invalid or expired; reconnect with a new token
 	CloseSlowConsumer       = 4008 // the client read too slowly; reconnect and resume

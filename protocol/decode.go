@@ -202,8 +202,11 @@ func checkMetadata(md map[string]string, lim DecodeLimits) *Error {
 		return fieldError(CodeTooLarge, "metadata", "too many metadata entries")
 	}
 	for k, v := range md {
-		if k == "" || len(k) > MaxMetadataKey || strings.ContainsRune(k, 0) {
-			return fieldError(CodeInvalidField, "metadata", "metadata keys must be 1 to 64 bytes without NUL")
+		if len(k) > MaxMetadataKey {
+			return fieldError(CodeTooLarge, "metadata", "a metadata key is too long")
+		}
+		if k == "" || strings.ContainsRune(k, 0) {
+			return fieldError(CodeInvalidField, "metadata", "metadata keys must not be empty or contain NUL")
 		}
 		if len(v) > maxValue {
 			return fieldError(CodeTooLarge, "metadata", "a metadata value is too long")

@@ -41,6 +41,9 @@ func TestDecodeRejectsBadFramesWithDocumentedCodes(t *testing.T) {
 		{"limit too big", `{"type":"list","limit":1000}`, protocol.CodeInvalidField, "limit"},
 		{"title too long", `{"type":"open","title":"` + strings.Repeat("t", 201) + `"}`, protocol.CodeTooLarge, "title"},
 		{"metadata empty key", `{"type":"open","metadata":{"":"v"}}`, protocol.CodeInvalidField, "metadata"},
+		{"metadata key too long", `{"type":"open","metadata":{"` + strings.Repeat("k", protocol.MaxMetadataKey+1) + `":"v"}}`, protocol.CodeTooLarge, "metadata"},
+		{"metadata value too long", `{"type":"open","metadata":{"k":"` + strings.Repeat("v", protocol.DefaultMaxMetadataValue+1) + `"}}`, protocol.CodeTooLarge, "metadata"},
+		{"request id too long", `{"type":"list","id":"` + strings.Repeat("a", 129) + `"}`, protocol.CodeTooLarge, "id"},
 		{"deep nesting", `{"type":"open","metadata":` + strings.Repeat(`{"a":`, 20000) + `1` + strings.Repeat(`}`, 20000) + `}`, protocol.CodeBadFrame, ""},
 	}
 	for _, tc := range cases {

@@ -83,6 +83,7 @@ type Config struct {
 
 	ConnectionRate        ratelimit.Limit
 	MaxSocketsPerUser     int // 0: unlimited
+	MaxSocketsPerAddress  int // sockets open at once per client address; 0: unlimited
 	MaxGenerationsPerUser int // 0: unlimited
 
 	OperatorRoles     []string
@@ -90,6 +91,9 @@ type Config struct {
 	AdminRate         ratelimit.Limit // each operator's admin requests and operator frames
 	HelpRate          ratelimit.Limit
 	MetricsRegisterer prometheus.Registerer
+	// ReadinessDetail: readiness answers carry their checks and counts,
+	// not only the status.
+	ReadinessDetail bool
 
 	// Built by New, never set by an option.
 

@@ -77,6 +77,7 @@ type Engine struct {
 	// at zero, so the maps hold only users with live activity.
 	userSockets map[string]int
 	userGens    map[string]int
+	addrSockets map[string]int // per client address, when capped
 
 	sockWG    sync.WaitGroup
 	genWG     sync.WaitGroup
@@ -105,7 +106,7 @@ func New(cfg *conf.Config) (*Engine, error) {
 		limits: protocol.DecodeLimits{
 			MaxTextBytes: cfg.MaxTextBytes, MaxMetadataKeys: cfg.MaxMetadataEntries, MaxMetadataValueBytes: cfg.MaxMetadataValueBytes,
 		},
-		userSockets: make(map[string]int), userGens: make(map[string]int),
+		userSockets: make(map[string]int), userGens: make(map[string]int), addrSockets: make(map[string]int),
 	}
 	e.base, e.cancelBase = context.WithCancel(context.Background())
 	e.genCtx, e.cancelGen = context.WithCancelCause(e.base)
@@ -143,22 +144,42 @@ func (e *Engine) ShuttingDown() bool {
 	return e.shuttingDown
 }
 
+// AcquireAddress counts one more socket for a client address, unless the
+// address already has MaxSocketsPerAddress open (0: unlimited). The
+// returned release gives it back; it may be called more than once.
+func (e *Engine) AcquireAddress(addr string) (release func(), ok bool) {
+	limit := e.cfg.MaxSocketsPerAddress
+	if limit <= 0 {
+		return func() {}, true
+	}
+	if !e.acquireCount(e.addrSockets, addr, limit) {
+		return nil, false
+	}
+	return sync.OnceFunc(func() { e.releaseCount(e.addrSockets, addr) }), true
+}
+
 // Serve takes over one accepted socket and returns at once; the socket runs
 // in a goroutine of the Engine (awaited by Shutdown) until it closes.
 // identity is the identity proven at upgrade, or nil when the client must
-// authenticate with its first frame.
+// authenticate with its first frame. done, when not nil, is called once the
+// socket has ended (it releases the socket's address, AcquireAddress).
 //
 // Returning lets the HTTP handler's goroutine, whose stack grew through the
 // upgrade, end: an idle socket then costs one small goroutine.
-func (e *Engine) Serve(conn *websocket.Conn, identity *auth.Identity) {
+func (e *Engine) Serve(conn *websocket.Conn, identity *auth.Identity, done func()) {
+	if done == nil {
+		done = func() {}
+	}
 	s := newSocket(e, conn)
 	if !e.track(s) {
 		_ = conn.Close(websocket.StatusCode(protocol.CloseGoingAway), "server shutting down")
+		done()
 		return
 	}
 	e.cfg.Metrics.SocketOpened()
 	go func() {
 		defer e.untrack(s)
+		defer done() // first: the address is free before Shutdown can return
 		s.run(identity)
 	}()
 }

@@ -3,8 +3,10 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,6 +222,9 @@ func (s *socket) handle(data []byte) {
 func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
 	typ, rd, err := s.conn.Reader(s.ctx)
 	if err != nil {
+		if brokeWireProtocol(s.ctx, err) {
+			s.out.close(protocol.CloseWireViolation, "protocol violation")
+		}
 		return nil, false
 	}
 	buf.Reset()
@@ -242,6 +247,21 @@ func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
 		return nil, true
 	}
 	return buf.Bytes(), true
+}
+
+// brokeWireProtocol reports whether err, from waiting for the next message,
+// is the peer breaking RFC 6455 (an unmasked frame, reserved bits, an
+// unknown opcode, a malformed control frame) rather than the peer closing
+// or leaving, or the socket being closed. The library answers some of
+// these with 1002 itself and drops the connection on others (an unmasked
+// frame); the socket then closes with 1002 for all of them.
+func brokeWireProtocol(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || websocket.CloseStatus(err) != -1 {
+		return false
+	}
+	var ne net.Error
+	return !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &ne)
 }
 
 // keptReadBuf bounds the read buffer a socket keeps between frames.
