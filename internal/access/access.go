@@ -47,7 +47,8 @@ func CheckURL(r *http.Request, optIn string) *protocol.Error {
 		}
 		for _, p := range tokenParams {
 			if strings.EqualFold(name, p) {
-				return protocol.Errorf(protocol.CodeUnauthorized, "tokens in URLs are refused: send it in the hello frame or an Authorization header")
+				return &protocol.Error{Code: protocol.CodeUnauthorized, Field: name,
+					Message: "tokens in URLs are refused: send it in the hello frame or an Authorization header"}
 			}
 		}
 	}

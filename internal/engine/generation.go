@@ -2,9 +2,9 @@ package engine
 
 import (
 	"context"
-	"log/slog"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
