@@ -77,6 +77,8 @@ type Engine struct {
 	// at zero, so the maps hold only users with live activity.
 	userSockets map[string]int
 	userGens    map[string]int
+	// leased holds the replies running here under a lease (lease.go).
+	leased      map[*generation]struct{}
 	addrSockets map[string]int // per client address, when capped
 
 	sockWG    sync.WaitGroup
@@ -106,7 +108,7 @@ func New(cfg *conf.Config) (*Engine, error) {
 		limits: protocol.DecodeLimits{
 			MaxTextBytes: cfg.MaxTextBytes, MaxMetadataKeys: cfg.MaxMetadataEntries, MaxMetadataValueBytes: cfg.MaxMetadataValueBytes,
 		},
-		userSockets: make(map[string]int), userGens: make(map[string]int), addrSockets: make(map[string]int),
+		userSockets: make(map[string]int), userGens: make(map[string]int), leased: make(map[*generation]struct{}), addrSockets: make(map[string]int),
 	}
 	e.base, e.cancelBase = context.WithCancel(context.Background())
 	e.genCtx, e.cancelGen = context.WithCancelCause(e.base)
@@ -120,10 +122,14 @@ func New(cfg *conf.Config) (*Engine, error) {
 		reg.Run(e.base, interval)
 	}()
 	if l := e.leases(); l != nil {
-		e.janitorWG.Add(1)
+		e.janitorWG.Add(2)
 		go func() {
 			defer e.janitorWG.Done()
 			e.sweepLapsedReplies(l)
+		}()
+		go func() {
+			defer e.janitorWG.Done()
+			e.renewLeases(l)
 		}()
 	}
 	return e, nil

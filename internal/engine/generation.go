@@ -114,7 +114,7 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 	var cancelPub context.CancelFunc
 	g.pubCtx, cancelPub = context.WithTimeout(context.WithoutCancel(g.ctx), e.cfg.GenerationTimeout+2*e.cfg.StoreTimeout)
 	defer cancelPub()
-	stopRenewal := e.renewLease(g)
+	stopRenewal := e.trackLease(g)
 	defer stopRenewal() // also if host code panics below
 	started := e.cfg.Now()
 

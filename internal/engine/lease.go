@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/chatboxsdk/chatbox/broker"
@@ -69,35 +68,51 @@ func (e *Engine) leaseReply(ctx context.Context, c *conversation, g *generation)
 	return nil
 }
 
-// renewLease keeps g's lease while it runs; the returned function stops the
-// renewal and waits for it, and may be called more than once. A lease found
-// lost ends the reply.
-func (e *Engine) renewLease(g *generation) (stop func()) {
-	l := e.leases()
-	if l == nil || g.leaseKey == "" {
-		return func() {}
-	}
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(e.cfg.ReplyLeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				ctx, cancel := context.WithTimeout(g.pubCtx, e.cfg.StoreTimeout)
-				ok, err := l.RenewLease(ctx, g.leaseKey, g.leaseHolder, e.cfg.ReplyLeaseTTL)
-				cancel()
-				if err == nil && !ok {
-					g.cancel(errLeaseLost)
-				}
+// renewLeases runs until the engine stops: every third of the lease TTL it
+// renews the lease of every reply running here (one goroutine for all of
+// them, not one per reply). A lease found lost ends its reply.
+func (e *Engine) renewLeases(l broker.Leases) {
+	t := time.NewTicker(e.cfg.ReplyLeaseTTL / 3)
+	defer t.Stop()
+	var running []*generation
+	for {
+		select {
+		case <-e.base.Done():
+			return
+		case <-t.C:
+		}
+		e.mu.Lock()
+		running = running[:0]
+		for g := range e.leased {
+			running = append(running, g)
+		}
+		e.mu.Unlock()
+		for _, g := range running {
+			ctx, cancel := context.WithTimeout(e.base, e.cfg.StoreTimeout)
+			ok, err := l.RenewLease(ctx, g.leaseKey, g.leaseHolder, e.cfg.ReplyLeaseTTL)
+			cancel()
+			if err == nil && !ok {
+				g.cancel(errLeaseLost)
 			}
 		}
-	}()
-	var once sync.Once
-	return func() { once.Do(func() { close(quit) }); <-done }
+		clear(running)
+	}
+}
+
+// trackLease adds g to the replies whose lease renewLeases renews; the
+// returned function removes it, and may be called more than once.
+func (e *Engine) trackLease(g *generation) (untrack func()) {
+	if g.leaseKey == "" {
+		return func() {}
+	}
+	e.mu.Lock()
+	e.leased[g] = struct{}{}
+	e.mu.Unlock()
+	return func() {
+		e.mu.Lock()
+		delete(e.leased, g)
+		e.mu.Unlock()
+	}
 }
 
 // releaseLease gives g's lease back once the reply has ended.
