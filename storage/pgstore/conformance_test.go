@@ -13,5 +13,5 @@ import (
 // full (the MongoDB test server runs a smaller one).
 func TestConformance(t *testing.T) {
 	requireURL(t)
-	storagetest.Run(t, func(t *testing.T) storage.Store { return newStore(t) })
+	storagetest.Run(t, func(t *testing.T) storage.Store { return newStore(t) }, storagetest.LargeListingEveryDirection())
 }

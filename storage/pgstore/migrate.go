@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The schema's migrations: migrations/NNNN_name.sql, applied in order of
@@ -70,15 +71,30 @@ func migrateLockKey(schema string) int64 {
 	return int64(h.Sum64())
 }
 
-// Migrate brings the schema to this package's version: it creates the
-// schema and its schema_migrations table if missing, then applies the
-// migrations not recorded there, in order, in one transaction. It holds
-// a transaction-level advisory lock on the schema meanwhile, so several
-// processes may call it at once: one applies, the others find nothing left
-// to do. A current schema is left untouched. Migrations never drop or
-// rewrite data.
-func (s *Store) Migrate(ctx context.Context) error {
+// Migrate brings the schema of the store New would open on pool with
+// opts (see WithSchema) to this package's version: it creates the schema
+// and its schema_migrations table if missing, then applies the migrations
+// not recorded there, in order, in one transaction. It holds a
+// transaction-level advisory lock on the schema meanwhile, so several
+// processes may call it at once: one applies, the others find nothing
+// left to do. A current schema is left untouched. Migrations never drop
+// or rewrite data. It retries like every call of the Store, within ctx.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, opts ...Option) error {
+	s, err := newUnchecked(pool, opts)
+	if err != nil {
+		return err
+	}
 	return s.migrateTo(ctx, latestVersion())
+}
+
+// SchemaVersion returns the version of the last migration applied to the
+// schema of the store New would open on pool with opts, 0 when none was.
+func SchemaVersion(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (int, error) {
+	s, err := newUnchecked(pool, opts)
+	if err != nil {
+		return 0, err
+	}
+	return s.schemaVersion(ctx)
 }
 
 // migrateTo applies the migrations up to version target.
@@ -122,9 +138,9 @@ func (s *Store) migrateTo(ctx context.Context, target int) error {
 	})
 }
 
-// SchemaVersion returns the version of the last migration applied to the
+// schemaVersion returns the version of the last migration applied to the
 // store's schema, 0 when none was.
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+func (s *Store) schemaVersion(ctx context.Context) (int, error) {
 	var v int
 	err := s.do(ctx, "read schema version", func(ctx context.Context) error {
 		err := s.pool.QueryRow(ctx, s.sql("SELECT coalesce(max(version), 0) FROM @.schema_migrations")).Scan(&v)

@@ -51,7 +51,7 @@ func WithSchema(name string) Option {
 }
 
 // WithAutoMigrate makes New apply the pending schema migrations (see
-// Store.Migrate) before returning. Without it New only checks the schema
+// Migrate) before returning. Without it New only checks the schema
 // is current and fails, naming Migrate, when it is not. Default: false.
 func WithAutoMigrate(on bool) Option {
 	return func(c *config) error {

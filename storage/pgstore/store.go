@@ -12,8 +12,7 @@ import (
 )
 
 // ErrMigrationNeeded: the database schema is older than this package's
-// and New was not asked to migrate it (see Store.Migrate and
-// WithAutoMigrate).
+// and New was not asked to migrate it (see Migrate and WithAutoMigrate).
 var ErrMigrationNeeded = errors.New("pgstore: schema migration needed")
 
 // Store is a storage.Store on PostgreSQL. It is safe for concurrent use
@@ -30,25 +29,22 @@ var _ storage.Store = (*Store)(nil)
 
 // New returns a Store on pool, which the caller owns: Close does not
 // close it. New checks, under ctx and the retry policy, that the schema is
-// current: with WithAutoMigrate it applies the pending migrations,
-// otherwise a schema behind this package's gives ErrMigrationNeeded. It
-// reports every invalid option at once.
+// current: with WithAutoMigrate it applies the pending migrations (see
+// Migrate), otherwise a schema behind this package's gives
+// ErrMigrationNeeded. It reports every invalid option at once.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
-	cfg, err := buildConfig(opts)
-	if pool == nil {
-		err = errors.Join(err, errors.New("nil pool"))
-	}
+	s, err := newUnchecked(pool, opts)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: %w", err)
+		return nil, err
 	}
-	s := &Store{cfg: cfg, pool: pool, tables: strings.NewReplacer("@.", quoteIdent(cfg.schema)+".")}
+	cfg := s.cfg
 	if cfg.autoMigrate {
-		if err := s.Migrate(ctx); err != nil {
+		if err := s.migrateTo(ctx, latestVersion()); err != nil {
 			return nil, err
 		}
 		return s, nil
 	}
-	v, err := s.SchemaVersion(ctx)
+	v, err := s.schemaVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +58,19 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 			"schema", cfg.schema, "version", v, "known", latest)
 	}
 	return s, nil
+}
+
+// newUnchecked returns a Store on pool with opts, validated, without
+// looking at the database.
+func newUnchecked(pool *pgxpool.Pool, opts []Option) (*Store, error) {
+	cfg, err := buildConfig(opts)
+	if pool == nil {
+		err = errors.Join(err, errors.New("nil pool"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	return &Store{cfg: cfg, pool: pool, tables: strings.NewReplacer("@.", quoteIdent(cfg.schema)+".")}, nil
 }
 
 // Open connects to the PostgreSQL server at url (a connection string or
