@@ -86,6 +86,13 @@ func dropSchema(t testing.TB, p *pgxpool.Pool, schema string) {
 // t ends.
 func newStore(t testing.TB, opts ...pgstore.Option) *pgstore.Store {
 	t.Helper()
+	st, _ := newStoreSchema(t, opts...)
+	return st
+}
+
+// newStoreSchema is newStore, returning the schema's name too.
+func newStoreSchema(t testing.TB, opts ...pgstore.Option) (*pgstore.Store, string) {
+	t.Helper()
 	p := pool(t)
 	schema := newSchemaName()
 	dropSchema(t, p, schema)
@@ -93,5 +100,5 @@ func newStore(t testing.TB, opts ...pgstore.Option) *pgstore.Store {
 	if err != nil {
 		t.Fatalf("pgstore.New: %v", err)
 	}
-	return st
+	return st, schema
 }
