@@ -4,16 +4,17 @@ GO ?= go
 .PHONY: test vet quickstart bench fuzz browser-test
 
 # test: everything CI runs. The MongoDB-compatible test server (FerretDB,
-# built from tools/ferretdb) is started for the whole race-detector pass and
-# stopped afterwards; the churn test and the 100,000-message paging test (too
-# slow under the race detector) run in their own pass; benchmarks run once
-# each so they cannot rot.
+# built from tools/ferretdb) and a private PostgreSQL cluster
+# (scripts/postgres.sh) are started for the whole race-detector pass and
+# stopped afterwards; the churn test and the in-memory 100,000-message
+# paging test (too slow under the race detector) run in their own pass;
+# benchmarks run once each so they cannot rot.
 test: vet
 	cd tools/ferretdb && $(GO) test -count=1 ./...
-	scripts/ferretdb.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
+	scripts/ferretdb.sh run -- scripts/postgres.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
 	$(GO) test -count=1 -run 'Churn' .
 	$(GO) test -count=1 -run TestHundredThousandMessages ./storage/encrypted/
-	scripts/ferretdb.sh run -- $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
+	scripts/ferretdb.sh run -- scripts/postgres.sh run -- $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 	$(MAKE) browser-test
 
 # browser-test: the e2e module drives Debian's chromium against the real
