@@ -99,8 +99,9 @@ run() {
 	chmod 755 "$dir"
 	mkdir "$dir/data" "$dir/socket"
 	[[ -n "$runas" ]] && chown "$runas" "$dir/data" "$dir/socket"
-	# Stop the server and remove its folder on every exit path.
-	trap 'as_owner "$bin/pg_ctl" -D "$dir/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+	# Stop the command, the server, and remove the folder on every exit path.
+	child=""
+	trap '[[ -n "$child" ]] && kill -TERM "$child" 2>/dev/null; as_owner "$bin/pg_ctl" -D "$dir/data" stop -m immediate >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
@@ -126,7 +127,12 @@ run() {
 	fi
 	url="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 	echo "postgres.sh: listening at $url (data in $dir/data)" >&2
-	CHATBOX_TEST_POSTGRES_URL="$url" CHATBOX_TEST_POSTGRES_BIN="$bin" CHATBOX_TEST_POSTGRES_RUNAS="$runas" "$@" || status=$?
+	# CMD runs in the background so that a signal to this script is handled
+	# at once (bash runs traps only between foreground commands).
+	CHATBOX_TEST_POSTGRES_URL="$url" CHATBOX_TEST_POSTGRES_BIN="$bin" CHATBOX_TEST_POSTGRES_RUNAS="$runas" "$@" <&0 &
+	child=$!
+	wait "$child" || status=$?
+	child=""
 	exit "$status"
 }
 
