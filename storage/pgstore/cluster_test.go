@@ -110,7 +110,7 @@ func (c *cluster) start(t *testing.T) {
 	}
 }
 
-// stop stops the server: "fast" ends every session and shuts down
+// stop stops the server: "fast" closes every connection and shuts down
 // cleanly, "immediate" kills the server as a crash would.
 func (c *cluster) stop(t *testing.T, mode string) {
 	t.Helper()

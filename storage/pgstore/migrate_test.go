@@ -91,8 +91,8 @@ func TestMigrateFromSeveralPoolsAtOnce(t *testing.T) {
 	url := requireURL(t)
 	schema := newSchemaName()
 	dropSchema(t, pool(t), schema)
-	// Two pools stand for two processes: their connections are distinct
-	// sessions, which only the database's lock keeps apart.
+	// Two pools stand for two processes: nothing but the database's lock
+	// keeps their connections apart.
 	var pools []*pgxpool.Pool
 	for range 2 {
 		p, err := pgxpool.New(t.Context(), url)
