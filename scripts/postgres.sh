@@ -11,7 +11,8 @@
 #                                        did; exits with CMD's status
 #
 # When CHATBOX_TEST_POSTGRES_URL is already set, CMD runs against that server
-# and no cluster is started.
+# and no cluster is started (the bin folder and user are still exported, for
+# the tests that start a server of their own).
 #
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the
 # unprivileged user chatbox-test (created if missing) and the server programs
@@ -81,20 +82,21 @@ run() {
 		echo "usage: $0 run -- command [args...]" >&2
 		exit 2
 	fi
-	local status=0
-	if [[ -n "${CHATBOX_TEST_POSTGRES_URL:-}" ]]; then
-		echo "postgres.sh: using the server at CHATBOX_TEST_POSTGRES_URL" >&2
-		CHATBOX_TEST_POSTGRES_BIN="${CHATBOX_TEST_POSTGRES_BIN:-$(find_bin || true)}" "$@" || status=$?
-		exit "$status"
-	fi
-	local bin dir port url
-	bin="$(ensure_bin)"
+	local status=0 bin dir port url
 	runas=""
 	if [[ "$(id -u)" -eq 0 ]]; then
 		runas="$test_user"
 		id -u "$runas" >/dev/null 2>&1 ||
 			useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$runas"
 	fi
+	if [[ -n "${CHATBOX_TEST_POSTGRES_URL:-}" ]]; then
+		# Tests that run a server of their own still get the programs.
+		echo "postgres.sh: using the server at CHATBOX_TEST_POSTGRES_URL" >&2
+		CHATBOX_TEST_POSTGRES_BIN="${CHATBOX_TEST_POSTGRES_BIN:-$(find_bin || true)}" \
+			CHATBOX_TEST_POSTGRES_RUNAS="${CHATBOX_TEST_POSTGRES_RUNAS-$runas}" "$@" || status=$?
+		exit "$status"
+	fi
+	bin="$(ensure_bin)"
 	dir="$(mktemp -d "${TMPDIR:-/tmp}/chatbox-postgres.XXXXXX")"
 	chmod 755 "$dir"
 	mkdir "$dir/data" "$dir/socket"
