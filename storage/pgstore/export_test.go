@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chatboxsdk/chatbox/storage"
 )
 
 // MigrateTo applies the migrations up to version target, as an older
@@ -21,3 +23,10 @@ var LatestVersion = latestVersion
 
 // Percentiles are the fractions Aggregate asks percentile_disc for.
 var Percentiles = percentiles
+
+// ConversationPageSQL returns the statement and arguments of the page q
+// asks for.
+func (s *Store) ConversationPageSQL(q storage.ConversationQuery) (string, []any, error) {
+	pq, err := s.conversationPage(q)
+	return pq.sql, pq.args, err
+}

@@ -85,37 +85,13 @@ func (s *Store) ListConversations(ctx context.Context, q storage.ConversationQue
 	if err := ctx.Err(); err != nil {
 		return storage.ConversationPage{}, fmt.Errorf("pgstore: list conversations: %w", err)
 	}
-	if q.Sort < storage.SortByCreated || q.Sort > storage.SortByTokens {
-		return storage.ConversationPage{}, fmt.Errorf("pgstore: list conversations: unknown sort %d: %w", q.Sort, storage.ErrInvalid)
+	pq, err := s.conversationPage(q)
+	if err != nil {
+		return storage.ConversationPage{}, err
 	}
-	if q.Mode != "" && !q.Mode.Valid() {
-		return storage.ConversationPage{}, fmt.Errorf("pgstore: list conversations: unknown mode %q: %w", q.Mode, storage.ErrInvalid)
-	}
-	l := listing{kind: kindConversations, order: storage.Descending, sort: q.Sort}
-	dir := "DESC"
-	if q.Ascending {
-		l.order, dir = storage.Ascending, "ASC"
-	}
-	where, args := conversationFilter(q)
-	countSQL := s.sql("SELECT count(*) FROM @.conversations WHERE " + where)
-	countArgs := args
-	col := sortColumn(q.Sort)
-	if q.Cursor != "" {
-		p, err := decodeCursor(q.Cursor, l)
-		if err != nil {
-			return storage.ConversationPage{}, err
-		}
-		var cond string
-		cond, args = after(p, col, "id", l.order, args[:len(args):len(args)])
-		where += " AND " + cond
-	}
-	limit := storage.ClampLimit(q.Limit)
-	args = append(args, limit+1)
-	pageSQL := s.sql(fmt.Sprintf("SELECT %s FROM @.conversations WHERE %s ORDER BY %s %s, id %s LIMIT $%d",
-		convColumns, where, col, dir, dir, len(args)))
 	page := storage.ConversationPage{Total: -1}
-	err := s.do(ctx, "list conversations", func(ctx context.Context) error {
-		rows, err := s.pool.Query(ctx, pageSQL, args...)
+	err = s.do(ctx, "list conversations", func(ctx context.Context) error {
+		rows, err := s.pool.Query(ctx, pq.sql, pq.args...)
 		if err != nil {
 			return err
 		}
@@ -126,20 +102,65 @@ func (s *Store) ListConversations(ctx context.Context, q storage.ConversationQue
 			return err
 		}
 		if q.WithTotal {
-			return s.pool.QueryRow(ctx, countSQL, countArgs...).Scan(&page.Total)
+			return s.pool.QueryRow(ctx, pq.countSQL, pq.countArgs...).Scan(&page.Total)
 		}
 		return nil
 	})
 	if err != nil {
 		return storage.ConversationPage{}, err
 	}
-	if len(page.Conversations) > limit {
+	if limit := pq.limit; len(page.Conversations) > limit {
 		page.Conversations = page.Conversations[:limit]
 		last := page.Conversations[limit-1]
-		page.NextCursor = encodeCursor(l, position{sortKey(last, q.Sort), last.ID})
+		page.NextCursor = encodeCursor(pq.l, position{sortKey(last, q.Sort), last.ID})
 	}
 	if page.Conversations == nil {
 		page.Conversations = []storage.Conversation{}
 	}
 	return page, nil
+}
+
+// pageQuery is the statement of one page of a listing and, for
+// conversations, of its total.
+type pageQuery struct {
+	l         listing
+	limit     int
+	sql       string
+	args      []any
+	countSQL  string
+	countArgs []any
+}
+
+// conversationPage builds the statements of the page q asks for: the
+// matches after the cursor, in the order of the sort, one more than the
+// limit to tell whether another page follows.
+func (s *Store) conversationPage(q storage.ConversationQuery) (pageQuery, error) {
+	if q.Sort < storage.SortByCreated || q.Sort > storage.SortByTokens {
+		return pageQuery{}, fmt.Errorf("pgstore: list conversations: unknown sort %d: %w", q.Sort, storage.ErrInvalid)
+	}
+	if q.Mode != "" && !q.Mode.Valid() {
+		return pageQuery{}, fmt.Errorf("pgstore: list conversations: unknown mode %q: %w", q.Mode, storage.ErrInvalid)
+	}
+	l := listing{kind: kindConversations, order: storage.Descending, sort: q.Sort}
+	dir := "DESC"
+	if q.Ascending {
+		l.order, dir = storage.Ascending, "ASC"
+	}
+	where, args := conversationFilter(q)
+	pq := pageQuery{l: l, limit: storage.ClampLimit(q.Limit), countSQL: s.sql("SELECT count(*) FROM @.conversations WHERE " + where), countArgs: args}
+	col := sortColumn(q.Sort)
+	if q.Cursor != "" {
+		p, err := decodeCursor(q.Cursor, l)
+		if err != nil {
+			return pageQuery{}, err
+		}
+		var cond string
+		cond, args = after(p, col, "id", l.order, args[:len(args):len(args)])
+		where += " AND " + cond
+	}
+	args = append(args, pq.limit+1)
+	pq.sql = s.sql(fmt.Sprintf("SELECT %s FROM @.conversations WHERE %s ORDER BY %s %s, id %s LIMIT $%d",
+		convColumns, where, col, dir, dir, len(args)))
+	pq.args = args
+	return pq, nil
 }
