@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -94,9 +95,9 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 	}
 	if created {
 		// What the row holds: times at the database's precision.
-		stored.CreatedAt = stored.CreatedAt.Truncate(1000).UTC()
+		stored.CreatedAt = stored.CreatedAt.Truncate(time.Microsecond).UTC()
 		if !stored.UpdatedAt.IsZero() {
-			stored.UpdatedAt = stored.UpdatedAt.Truncate(1000).UTC()
+			stored.UpdatedAt = stored.UpdatedAt.Truncate(time.Microsecond).UTC()
 		}
 	}
 	return stored, created, nil
