@@ -63,3 +63,26 @@ func BenchmarkListMessagesPage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkChangeMode measures an operator's takeover or release of a
+// conversation, alternately, so every call changes the mode.
+func BenchmarkChangeMode(b *testing.B) {
+	ctx := b.Context()
+	s := memory.New()
+	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.CreateConversation(ctx, storage.Conversation{ID: "c1", UserID: "u", CreatedAt: start}); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		c := storage.ModeChange{ConversationID: "c1", From: []storage.Mode{storage.ModeAI}, To: storage.ModeOperator,
+			Operator: "op-1", At: start.Add(time.Duration(i) * time.Millisecond)}
+		if i%2 == 1 {
+			c.From, c.To = []storage.Mode{storage.ModeOperator}, storage.ModeAI
+		}
+		if _, changed, err := s.ChangeMode(ctx, c); err != nil || !changed {
+			b.Fatal(changed, err)
+		}
+		i++
+	}
+}
