@@ -7,13 +7,15 @@ GO ?= go
 # built from tools/ferretdb), a private PostgreSQL cluster
 # (scripts/postgres.sh) and a private Redis (scripts/redis.sh) are started
 # once for the whole race-detector pass and stopped afterwards, and again for
-# the benchmark pass; the churn test and the in-memory 100,000-message
-# paging test (too slow under the race detector) run in their own pass;
+# the benchmark pass (the root package's end-to-end tests run a second time
+# with PostgreSQL as the Server's store, CHATBOX_TEST_STORE=postgres); the
+# churn test and the in-memory 100,000-message paging test (too slow under the race detector) run in their own pass;
 # benchmarks run once each so they cannot rot.
 test: vet js-test
 	cd tools/ferretdb && $(GO) test -count=1 ./...
 	cd examples/routers && $(GO) vet ./... && $(GO) test -race -count=1 ./...
-	scripts/ferretdb.sh run -- scripts/postgres.sh run -- scripts/redis.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
+	scripts/ferretdb.sh run -- scripts/postgres.sh run -- scripts/redis.sh run -- \
+		sh -c '$(GO) test -race -count=1 -timeout 45m ./... && CHATBOX_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 20m .'
 	$(GO) test -count=1 -run 'Churn' .
 	$(GO) test -count=1 -run TestHundredThousandMessages ./storage/encrypted/
 	scripts/ferretdb.sh run -- scripts/postgres.sh run -- scripts/redis.sh run -- $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...

@@ -1,7 +1,13 @@
 // Package chatboxtest starts a real chatbox Server on an httptest server and
 // dials it with the real client, for tests of the library and of host
-// applications. Everything in it behaves for real: the memory store, the
-// scripted provider and static tokens.
+// applications. Everything in it behaves for real: the store, the scripted
+// provider and static tokens.
+//
+// The store is the memory store unless Config.Store names another, or the
+// environment chooses one for every Harness of a test run: with
+// CHATBOX_TEST_STORE=postgres each Harness gets a fresh schema of the
+// PostgreSQL database at CHATBOX_TEST_POSTGRES_URL (dropped when the test
+// ends), so a whole suite of tests runs once per store without copies.
 package chatboxtest
 
 import (
@@ -17,7 +23,7 @@ import (
 	"github.com/chatboxsdk/chatbox/client"
 	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/llm/scripted"
-	"github.com/chatboxsdk/chatbox/storage/memory"
+	"github.com/chatboxsdk/chatbox/storage"
 )
 
 // Users known to every Harness; each one's token is "token-" + name.
@@ -38,6 +44,8 @@ type Config struct {
 	// Options are passed to chatbox.New after the harness's own (store,
 	// provider, authenticator), so they can override them.
 	Options []chatbox.Option
+	// Store is where the Server persists; default: see the package doc.
+	Store storage.Store
 	// SocketBufferBytes, when positive, shrinks the kernel send and receive
 	// buffers of every accepted connection, so a client that stops reading
 	// fills the server's queue after a few KiB instead of megabytes.
@@ -53,7 +61,7 @@ type Harness struct {
 	// AdminURL is the http:// address of the operator API (with the
 	// default WithAdminPrefix), ending in "/".
 	AdminURL string
-	Store    *memory.Store
+	Store    storage.Store
 	// Provider is the configured provider (the default echo provider when
 	// Config.Provider was nil).
 	Provider llm.Provider
@@ -74,7 +82,10 @@ func Echo() func(llm.Request) scripted.Reply {
 // New starts a Harness; it is shut down when the test ends.
 func New(t testing.TB, cfg Config) *Harness {
 	t.Helper()
-	h := &Harness{Store: memory.New(), Provider: cfg.Provider}
+	h := &Harness{Store: cfg.Store, Provider: cfg.Provider}
+	if h.Store == nil {
+		h.Store = newStore(t)
+	}
 	if h.Provider == nil {
 		h.Provider = scripted.New(scripted.WithResponder(Echo()))
 	}
