@@ -7,6 +7,12 @@
 // several instances, a backend that loses everything, a dropped
 // connection; every case checks that a subscriber never misses an event
 // silently: it gets it or the ending notice (broker.Event.Err).
+//
+// A broker that implements [broker.Leases] also runs the lease cases:
+// acquiring, renewing and releasing, a second holder refused until the
+// lease lapses, and lapsed leases taken exactly once by concurrent callers
+// (on two instances with Options.Shared), oldest first, never an unexpired
+// one. They use TTLs of tens of milliseconds and real time.
 package brokertest
 
 import (
@@ -54,6 +60,7 @@ func RunWith(t *testing.T, newBroker func(t *testing.T) broker.Broker, opts Opti
 	}
 	run := newRunID(t)
 	runBackendCases(t, run, newBroker, opts)
+	runLeaseCases(t, run, newBroker, opts)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBroker(t)

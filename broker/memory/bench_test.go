@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/broker/brokertest"
 	"github.com/chatboxsdk/chatbox/broker/memory"
 )
 
@@ -99,4 +100,9 @@ func BenchmarkSubscribeReplay(b *testing.B) {
 	if received != b.N*memory.DefaultMaxReplayEvents {
 		b.Fatalf("replayed %d, want %d", received, b.N*memory.DefaultMaxReplayEvents)
 	}
+}
+
+// BenchmarkLeases measures AcquireLease, RenewLease and ReleaseLease.
+func BenchmarkLeases(b *testing.B) {
+	brokertest.BenchmarkLeases(b, newBroker(b, memory.Config{}))
 }

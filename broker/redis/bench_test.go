@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chatboxsdk/chatbox/broker"
+	"github.com/chatboxsdk/chatbox/broker/brokertest"
 	redisbroker "github.com/chatboxsdk/chatbox/broker/redis"
 	"github.com/chatboxsdk/chatbox/broker/redis/redistest"
 )
@@ -107,4 +108,10 @@ func BenchmarkFanOutOtherInstance(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLeases measures AcquireLease, RenewLease and ReleaseLease: three
+// script round trips.
+func BenchmarkLeases(b *testing.B) {
+	brokertest.BenchmarkLeases(b, newBroker(b, redistest.Addr(b), redisbroker.Config{}))
 }

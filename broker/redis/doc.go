@@ -63,6 +63,20 @@
 // Signals are PUBLISHed without a number and are not kept; one sent while a
 // subscriber's connection is down is lost, as ephemeral events may be.
 //
+// # Leases
+//
+// The Broker implements [broker.Leases] with two structures under
+// Config.KeyPrefix that share one hash tag: a sorted set of lease keys
+// scored by expiry, and a hash of their holders. Each operation is one
+// script, so it is atomic across every instance; expiries are Redis's clock
+// (TIME, in microseconds), never an instance's. TakeLapsedLeases reads the
+// lapsed keys oldest first (ZRANGEBYSCORE with LIMIT) and removes them with
+// their holders in the same script, so each goes to one caller. A released
+// or taken lease is removed: the structures hold the leases in use plus the
+// lapsed ones no instance has taken yet (acquiring a lapsed key replaces it).
+// Lease keys and holders are stored as members and fields, never as Redis
+// key names. All leases live in one cluster slot.
+//
 // # Goroutines
 //
 // New starts two goroutines (the pub/sub connection's owner and the
