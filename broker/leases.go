@@ -17,8 +17,11 @@ import (
 // Broker implements it.
 type Leases interface {
 	// AcquireLease takes the lease key for holder until ttl from now. It
-	// reports false when another holder has an unexpired lease on key.
-	// Acquiring a lease the holder already has renews it.
+	// reports false while another holder has a lease on key, unexpired or
+	// lapsed: a lapsed lease stays until TakeLapsedLeases hands it to the
+	// one caller that finishes what it covered (or its holder releases it),
+	// so no work a dead holder left is forgotten. Acquiring a lease the
+	// holder already has renews it.
 	AcquireLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
 
 	// RenewLease extends holder's lease on key to ttl from now. It reports

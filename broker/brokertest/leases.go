@@ -168,12 +168,25 @@ func testLeaseSecondHolder(t *testing.T, leases func() broker.Leases, key func()
 	if acquire(t, other, k, "B", longTTL) && time.Since(start) < shortTTL {
 		t.Fatalf("a second holder acquired the lease %v after the first, before its TTL %v", time.Since(start), shortTTL)
 	}
-	eventually(t, "AcquireLease by a second holder after the first lapsed", func() error {
-		if !acquire(t, other, k, "B", longTTL) {
-			return errors.New("refused")
+	lapse(t, start, shortTTL)
+	if acquire(t, other, k, "B", longTTL) {
+		t.Fatal("a second holder acquired a lapsed lease before it was taken")
+	}
+	eventually(t, "TakeLapsedLeases hands over the lapsed lease", func() error {
+		got, err := other.TakeLapsedLeases(t.Context(), 1000)
+		if err != nil {
+			return err
 		}
-		return nil
+		for _, l := range got {
+			if l.Key == k && l.Holder == "A" {
+				return nil
+			}
+		}
+		return errors.New("not taken yet")
 	})
+	if !acquire(t, other, k, "B", longTTL) {
+		t.Fatal("AcquireLease by a second holder after the lapsed lease was taken reported false")
+	}
 	if renew(t, a, k, "A", longTTL) {
 		t.Fatal("RenewLease by the holder whose lease lapsed and was acquired by another reported true")
 	}

@@ -36,8 +36,8 @@ func (b *Broker) AcquireLease(ctx context.Context, key, holder string, ttl time.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := b.now()
-	if l, ok := t.leases[key]; ok && l.holder != holder && now.Before(l.expires) {
-		return false, nil
+	if l, ok := t.leases[key]; ok && l.holder != holder {
+		return false, nil // held, or lapsed and not yet taken
 	}
 	if t.leases == nil {
 		t.leases = make(map[string]leaseEntry)

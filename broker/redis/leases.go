@@ -41,10 +41,11 @@ end
 `
 
 // acquireLeaseScript gives lease ARGV[1] to holder ARGV[2] for ARGV[3]
-// microseconds unless another holder has it unexpired. Returns 1 or 0.
+// microseconds unless another holder has it, unexpired or lapsed and not
+// yet taken. Returns 1 or 0.
 var acquireLeaseScript = rueidis.NewLuaScript(leasePrelude + `
 local t = now()
-local h = live(ARGV[1], t)
+local h = redis.call('HGET', holders, ARGV[1])
 if h and h ~= ARGV[2] then return 0 end
 set(ARGV[1], ARGV[2], t + tonumber(ARGV[3]))
 return 1
