@@ -95,6 +95,11 @@ type Config struct {
 	// empty: the page asks the user to paste a token and keeps it for the
 	// browser tab only (sessionStorage).
 	TokenURL string
+	// CookieSignIn says the chat Server knows the page's user from the
+	// browser's own sign-in (chatbox.WithRequestAuthenticator, a session
+	// cookie): the page sends no token and asks for none. Exclusive with
+	// TokenURL. Default false.
+	CookieSignIn bool
 	// Title is shown in the page header and the browser tab. Default
 	// DefaultTitle; at most MaxTitleBytes.
 	Title string
@@ -147,6 +152,7 @@ type handler struct {
 type pageConfig struct {
 	SocketURL string `json:"socket_url"`
 	TokenURL  string `json:"token_url,omitempty"`
+	Cookie    bool   `json:"cookie_sign_in,omitempty"`
 	AdminURL  string `json:"admin_url,omitempty"`
 	SignInURL string `json:"signin_url,omitempty"`
 	Accent    string `json:"accent,omitempty"`
@@ -184,6 +190,9 @@ func Handler(cfg Config) (http.Handler, error) {
 	if len(cfg.WelcomeText) > MaxWelcomeBytes || !utf8.ValidString(cfg.WelcomeText) {
 		errWelcome = fmt.Errorf("widget: WelcomeText must be valid UTF-8 of at most %d bytes", MaxWelcomeBytes)
 	}
+	if cfg.CookieSignIn && cfg.TokenURL != "" {
+		errToken = errors.Join(errToken, errors.New("widget: CookieSignIn and TokenURL exclude each other"))
+	}
 	switch cfg.Theme {
 	case "", "auto", "light", "dark":
 	default:
@@ -195,6 +204,7 @@ func Handler(cfg Config) (http.Handler, error) {
 	look := pageConfig{Accent: cfg.AccentColor, Logo: logo, Theme: cfg.Theme}
 	chatConf, consoleConf := look, look
 	chatConf.SocketURL, chatConf.TokenURL, chatConf.SignInURL, chatConf.Welcome = socket, token, signIn, cfg.WelcomeText
+	chatConf.Cookie = cfg.CookieSignIn
 	consoleConf.SocketURL, consoleConf.TokenURL, consoleConf.AdminURL = socket, opToken, admin
 	pages := map[string]struct {
 		path    string

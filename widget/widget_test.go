@@ -286,3 +286,14 @@ func TestOperatorConsoleCarriesItsConfigAndAPolicyForTheAdminAPI(t *testing.T) {
 		t.Fatal("the chat page carries the console's settings")
 	}
 }
+
+func TestCookieSignInPageAsksForNoToken(t *testing.T) {
+	h := mustHandler(t, widget.Config{CookieSignIn: true})
+	page := serve(t, h, http.MethodGet, "/", nil).Body.String()
+	if !strings.Contains(page, `"cookie_sign_in":true`) {
+		t.Fatalf("chat page config lacks cookie_sign_in:\n%s", page)
+	}
+	if _, err := widget.Handler(widget.Config{CookieSignIn: true, TokenURL: "/token"}); err == nil || !strings.Contains(err.Error(), "CookieSignIn") {
+		t.Fatalf("CookieSignIn with TokenURL: %v, want an error naming both", err)
+	}
+}

@@ -32,6 +32,7 @@ const ui = {
 
 let signinWaiter = null;
 async function getToken() {
+  if (cfg.cookie_sign_in) return ""; // the browser's own sign-in (a cookie) identifies the user
   if (cfg.token_url) {
     try {
       const token = await fetchToken(cfg.token_url);

@@ -48,7 +48,7 @@ func newRouter(model llm.Provider, sessions *demo.Sessions) (http.Handler, *chat
 	if err != nil {
 		return nil, nil, err
 	}
-	page, err := widget.Handler(widget.Config{SocketURL: "/chat/ws"})
+	page, err := widget.Handler(widget.Config{SocketURL: "/chat/ws", CookieSignIn: true})
 	if err != nil {
 		_ = chat.Close()
 		return nil, nil, err
