@@ -15,15 +15,11 @@ import (
 
 	"github.com/chatboxsdk/chatbox/admin"
 	"github.com/chatboxsdk/chatbox/auth"
-	"github.com/chatboxsdk/chatbox/auth/jwt"
-	memorybroker "github.com/chatboxsdk/chatbox/broker/memory"
 	"github.com/chatboxsdk/chatbox/internal/access"
 	"github.com/chatboxsdk/chatbox/internal/engine"
 	"github.com/chatboxsdk/chatbox/internal/metrics"
 	"github.com/chatboxsdk/chatbox/notify"
 	"github.com/chatboxsdk/chatbox/protocol"
-	"github.com/chatboxsdk/chatbox/ratelimit"
-	memorystore "github.com/chatboxsdk/chatbox/storage/memory"
 )
 
 // DefaultModel is the id under which the provider given to WithLLM is
@@ -62,98 +58,18 @@ type Server struct {
 // at once, in the returned error (joined with errors.Join); each message
 // names its option.
 func New(opts ...Option) (*Server, error) {
-	cfg := defaultConfig()
-	var errs []error
-	for _, opt := range opts {
-		if opt == nil {
-			errs = append(errs, errors.New("nil Option"))
-			continue
-		}
-		if err := opt(&cfg); err != nil {
-			errs = append(errs, err)
-		}
+	cfg, verifier, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
 	}
-	errs = append(errs, validate(&cfg)...)
-	var verifier *jwt.Verifier
-	if cfg.JWT != nil && cfg.Authenticator == nil {
-		// Built here so its configuration problems are reported with the
-		// others; its key refresh lives until Shutdown.
-		jcfg := *cfg.JWT
-		if jcfg.Logger == nil {
-			jcfg.Logger = cfg.Logger
-		}
-		j, err := jwt.New(context.Background(), jcfg)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("WithJWT: %w", err))
-		} else {
-			verifier = j
-		}
-	}
-	if len(errs) > 0 {
-		if verifier != nil {
-			_ = verifier.Close()
-		}
-		return nil, fmt.Errorf("chatbox: invalid options: %w", errors.Join(errs...))
-	}
-
 	s := &Server{}
 	if verifier != nil {
 		cfg.Authenticator = verifier
 		s.closers = append(s.closers, verifier.Close)
 	}
-	if cfg.Authenticator == nil {
-		cfg.Authenticator = noTokens{} // only WithRequestAuthenticator (options_signin.go)
-	}
-	s.origins, _ = parseOriginPatterns(cfg.AllowedOrigins) // validated by the option
-	s.origins.allowAny, s.origins.requireOrigin = cfg.AllowAnyOrigin, cfg.OriginRequired
-	s.proxies, _ = parseTrustedProxies(cfg.TrustedProxies)
-	if cfg.AllowAnyOrigin {
-		cfg.Logger.Warn("chatbox: WithAllowAnyOrigin: pages on ANY origin may open sockets; make sure tokens never travel in cookies")
-	}
-	if cfg.Store == nil {
-		cfg.Store = memorystore.New()
-	}
-	if cfg.MetricsRegisterer != nil {
-		m, err := metrics.New(cfg.MetricsRegisterer, "")
-		if err != nil {
-			s.close()
-			return nil, fmt.Errorf("chatbox: WithMetrics: %w", err)
-		}
-		s.metrics = m // stays registered after Shutdown, which it measures
-		cfg.Store = meteredStore{inner: cfg.Store, m: m, now: time.Now}
-	}
-	if cfg.Limiter == nil {
-		tb, err := ratelimit.NewTokenBucket(ratelimit.TokenBucketConfig{})
-		if err != nil {
-			s.close()
-			return nil, fmt.Errorf("chatbox: default limiter: %w", err)
-		}
-		cfg.Limiter = tb
-	}
-	if cfg.Broker == nil {
-		// The broker remembers conversations as long as their live state
-		// may be kept, and no more of them.
-		mb, err := memorybroker.New(memorybroker.Config{MaxConversations: cfg.MaxSessions, IdleTTL: cfg.SessionTTL})
-		if err != nil {
-			s.close()
-			return nil, fmt.Errorf("chatbox: default broker: %w", err)
-		}
-		cfg.Broker = mb
-		s.closers = append(s.closers, mb.Close)
-	}
-	var notifier notify.Notifier
-	if cfg.Notifier != nil {
-		a := notify.NewAsync(cfg.Notifier, 0, cfg.Logger)
-		s.notifier, notifier = a, a
-		// Shutdown closes it with its own deadline first; this covers the
-		// failure paths of New.
-		s.closers = append(s.closers, func() error { return a.Close(context.Background()) })
-	}
-	cfg.Notifier = notifier
-	cfg.Metrics = s.metrics
-	cfg.Now = time.Now
-	if cfg.DefaultModel == "" {
-		cfg.DefaultModel = cfg.Models[0].ID
+	if err := s.complete(&cfg); err != nil {
+		s.close()
+		return nil, err
 	}
 	s.cfg = cfg // from here on read only, by everything
 	e, err := engine.New(&s.cfg)
@@ -163,17 +79,16 @@ func New(opts ...Option) (*Server, error) {
 	}
 	s.engine = e
 	s.verifier = access.Verifier{Authenticator: s.cfg.Authenticator, Timeout: s.cfg.StoreTimeout, Now: s.cfg.Now, Logger: s.cfg.Logger}
-	r := e
 	adminAPI, err := admin.New(admin.Config{
 		Store: cfg.Store, Authenticator: cfg.Authenticator, Limiter: cfg.Limiter, Limit: cfg.AdminRate,
 		OperatorRoles: cfg.OperatorRoles, TokenCookie: cfg.TokenCookie, Logger: cfg.Logger,
-		ActiveConversations: r.ActiveConversations, StoreTimeout: cfg.StoreTimeout,
+		ActiveConversations: e.ActiveConversations, StoreTimeout: cfg.StoreTimeout,
 		ClientAddress: func(req *http.Request) string { return clientIP(req, s.proxies) },
 
 		RequestAuthenticator: adminSignIn(&cfg), // WithRequestAuthenticator (options_signin.go)
 	})
 	if err != nil {
-		_ = r.Shutdown(context.Background())
+		_ = e.Shutdown(context.Background())
 		s.close()
 		return nil, fmt.Errorf("chatbox: admin API: %w", err)
 	}
