@@ -190,48 +190,6 @@ func (r *Registry[V]) drop(e *entry[V]) {
 	delete(r.entries, e.key)
 }
 
-// Get returns the value for key without taking a reference or marking the
-// entry as used. The value may be evicted right after Get returns; use
-// Acquire to keep it.
-func (r *Registry[V]) Get(key string) (V, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if e, ok := r.entries[key]; ok {
-		return e.val, true
-	}
-	var zero V
-	return zero, false
-}
-
-// Touch marks key's entry as used now, restarting its idle time. It does
-// nothing if key is absent.
-func (r *Registry[V]) Touch(key string) {
-	now := r.now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.entries[key]
-	if !ok {
-		return
-	}
-	e.lastUsed = now
-	if e.refs == 0 {
-		r.idle.MoveToFront(e.elem)
-	}
-}
-
-// Remove deletes key's entry if it exists and is unreferenced, and reports
-// whether it did. OnEvict is not called.
-func (r *Registry[V]) Remove(key string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.entries[key]
-	if !ok || e.refs > 0 {
-		return false
-	}
-	r.drop(e)
-	return true
-}
-
 // Len reports the number of entries, referenced or not.
 func (r *Registry[V]) Len() int {
 	r.mu.Lock()

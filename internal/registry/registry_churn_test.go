@@ -132,7 +132,7 @@ func TestConcurrentAcquireCreatesOneValue(t *testing.T) {
 				if v != first.Load() {
 					t.Error("two values for one key")
 				}
-				r.Touch("k")
+				registry.Touch(r, "k")
 				release()
 				r.Sweep() // nothing is idle long enough: must never evict
 			}

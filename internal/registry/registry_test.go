@@ -79,10 +79,10 @@ func TestAcquireCreatesOnce(t *testing.T) {
 	if creates != 1 || v1 != v2 {
 		t.Fatalf("creates = %d, same value = %v; want 1, true", creates, v1 == v2)
 	}
-	if got, ok := r.Get("k"); !ok || got != v1 {
+	if got, ok := registry.Get(r, "k"); !ok || got != v1 {
 		t.Fatalf("Get = %v, %v", got, ok)
 	}
-	if _, ok := r.Get("absent"); ok {
+	if _, ok := registry.Get(r, "absent"); ok {
 		t.Fatal("Get of an absent key reported ok")
 	}
 	rel1()
@@ -130,9 +130,9 @@ func TestSweepEvictsOnlyIdle(t *testing.T) {
 		clk.Advance(time.Minute)
 	}
 	// Now a, b, c, d are idle for 4, 3, 2, 1 minutes.
-	r.Touch("a")  // restarts a's idle time
-	r.Get("b")    // Get refreshes nothing
-	r.Touch("no") // absent: nothing happens
+	registry.Touch(r, "a")  // restarts a's idle time
+	registry.Get(r, "b")    // Get refreshes nothing
+	registry.Touch(r, "no") // absent: nothing happens
 	clk.Advance(7 * time.Minute)
 	// a: 7m, b: 10m, c: 9m, d: 8m.
 	if n := r.Sweep(); n != 1 {
@@ -145,7 +145,7 @@ func TestSweepEvictsOnlyIdle(t *testing.T) {
 	if got := log.get(); !slices.Equal(got, []string{"b", "c", "d"}) {
 		t.Fatalf("evicted %q, want [b c d]", got)
 	}
-	if _, ok := r.Get("a"); !ok || r.Len() != 1 {
+	if _, ok := registry.Get(r, "a"); !ok || r.Len() != 1 {
 		t.Fatal("touched entry was evicted")
 	}
 }
@@ -159,7 +159,7 @@ func TestCapEvictsLeastRecentlyUsed(t *testing.T) {
 		release()
 		clk.Advance(time.Second)
 	}
-	r.Touch("a") // order, least recent first: b, c, a
+	registry.Touch(r, "a") // order, least recent first: b, c, a
 	_, relD := acquire(t, r, "d")
 	_, relE := acquire(t, r, "e")
 	if got := log.get(); !slices.Equal(got, []string{"b", "c"}) {
@@ -208,7 +208,7 @@ func TestReferencedEntrySurvivesCapAndErrFull(t *testing.T) {
 	} else {
 		rel()
 	}
-	if _, ok := r.Get("a"); !ok {
+	if _, ok := registry.Get(r, "a"); !ok {
 		t.Fatal("referenced entry was evicted")
 	}
 	relA()
@@ -223,12 +223,12 @@ func TestReleaseIsIdempotent(t *testing.T) {
 	rel1()
 	rel1() // must not drop the second reference
 	clk.Advance(time.Hour)
-	if r.Remove("k") || r.Sweep() != 0 {
+	if registry.Remove(r, "k") || r.Sweep() != 0 {
 		t.Fatal("entry still referenced by rel2 was removed or evicted")
 	}
 	rel2()
 	rel2()
-	if !r.Remove("k") {
+	if !registry.Remove(r, "k") {
 		t.Fatal("entry with every reference released could not be removed")
 	}
 }
@@ -237,14 +237,14 @@ func TestRemove(t *testing.T) {
 	var log evictLog
 	r := newRegistry(t, registry.Config{OnEvict: log.add})
 	_, release := acquire(t, r, "k")
-	if r.Remove("k") {
+	if registry.Remove(r, "k") {
 		t.Fatal("removed a referenced entry")
 	}
 	release()
-	if !r.Remove("k") || r.Len() != 0 {
+	if !registry.Remove(r, "k") || r.Len() != 0 {
 		t.Fatal("could not remove an unreferenced entry")
 	}
-	if r.Remove("k") || r.Remove("never") {
+	if registry.Remove(r, "k") || registry.Remove(r, "never") {
 		t.Fatal("Remove of an absent key reported true")
 	}
 	if len(log.get()) != 0 {
