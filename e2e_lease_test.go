@@ -60,7 +60,7 @@ func (b *severableBroker) TakeLapsedLeases(ctx context.Context, n int) ([]broker
 
 // twoInstances starts two Servers sharing a store and a broker; the first
 // one's view of the broker can be severed. Replies stall after two deltas.
-func twoInstances(t *testing.T, leaseTTL time.Duration) (a, b *chatboxtest.Harness, severA func(), store *memory.Store) {
+func twoInstances(t *testing.T, leaseTTL time.Duration, extra ...chatbox.Option) (a, b *chatboxtest.Harness, severA func(), store *memory.Store) {
 	t.Helper()
 	store = memory.New()
 	shared, err := memorybroker.New(memorybroker.Config{})
@@ -75,6 +75,7 @@ func twoInstances(t *testing.T, leaseTTL time.Duration) (a, b *chatboxtest.Harne
 	}))
 	viewA := &severableBroker{Broker: shared}
 	common := append(generousRates(), chatbox.WithStore(store), chatbox.WithReplyLeaseTTL(leaseTTL))
+	common = append(common, extra...)
 	a = chatboxtest.New(t, chatboxtest.Config{Provider: p, Options: append(common, chatbox.WithBroker(viewA))})
 	b = chatboxtest.New(t, chatboxtest.Config{Provider: p, Options: append(common, chatbox.WithBroker(shared))})
 	return a, b, func() { viewA.severed.Store(true) }, store
@@ -138,5 +139,57 @@ func TestOneReplyPerConversationAcrossInstances(t *testing.T) {
 	}
 	if _, err := onB.Send(ctx, conv, "m2", "and another"); err != nil {
 		t.Fatalf("after the reply ended, the other instance accepts a message: %v", err)
+	}
+}
+
+func TestPerUserCapsHoldAcrossInstances(t *testing.T) {
+	a, b, _, _ := twoInstances(t, time.Minute, chatbox.WithMaxSocketsPerUser(2), chatbox.WithMaxGenerationsPerUser(1))
+	ctx := testCtx(t)
+	onA, onB := a.Dial(t, "alice"), b.Dial(t, "alice")
+	if _, err := client.Dial(ctx, a.URL, client.Options{Token: chatboxtest.Token("alice")}); client.Code(err) != protocol.CodeLimitReached {
+		t.Fatalf("a third socket of a user capped at 2 (one on each instance): %v, want limit_reached", err)
+	}
+	first, second := openNew(t, onA), openNew(t, onB)
+	if _, err := onA.Send(ctx, first, "m1", "tell me a long story"); err != nil {
+		t.Fatal(err)
+	}
+	waitFrame(t, ctx, onA, "the first delta", func(f protocol.ServerFrame) bool { return f.Type == protocol.TypeReplyDelta })
+	if _, err := onB.Send(ctx, second, "m2", "and one more"); client.Code(err) != protocol.CodeBusy {
+		t.Fatalf("a second running reply of a user capped at 1, through the other instance: %v, want busy", err)
+	}
+	if err := onA.Stop(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	waitFrame(t, ctx, onA, "the reply's end", isReplyEnd(first))
+	if _, err := onB.Send(ctx, second, "m2", "and one more"); err != nil {
+		t.Fatalf("once the first reply ended, the other instance starts one: %v", err)
+	}
+	_ = onB.Close()
+	eventually(t, "a place freed by a closed socket is taken again", func() error {
+		c, err := client.Dial(ctx, b.URL, client.Options{Token: chatboxtest.Token("alice")})
+		if err == nil {
+			_ = c.Close()
+		}
+		return err
+	})
+}
+
+// eventually polls cond until it succeeds or the test's context ends: for
+// server-side effects a client has no event to wait for.
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	ctx := testCtx(t)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: %v", what, err)
+		case <-tick.C:
+		}
 	}
 }

@@ -77,8 +77,9 @@ type Engine struct {
 	// at zero, so the maps hold only users with live activity.
 	userSockets map[string]int
 	userGens    map[string]int
-	// leased holds the replies running here under a lease (lease.go).
-	leased      map[*generation]struct{}
+	// leased holds the leases this engine renews, each with what to do if
+	// it is lost (lease.go).
+	leased      map[leaseRef]func()
 	addrSockets map[string]int // per client address, when capped
 
 	sockWG    sync.WaitGroup
@@ -108,7 +109,7 @@ func New(cfg *conf.Config) (*Engine, error) {
 		limits: protocol.DecodeLimits{
 			MaxTextBytes: cfg.MaxTextBytes, MaxMetadataKeys: cfg.MaxMetadataEntries, MaxMetadataValueBytes: cfg.MaxMetadataValueBytes,
 		},
-		userSockets: make(map[string]int), userGens: make(map[string]int), leased: make(map[*generation]struct{}), addrSockets: make(map[string]int),
+		userSockets: make(map[string]int), userGens: make(map[string]int), leased: make(map[leaseRef]func()), addrSockets: make(map[string]int),
 	}
 	e.base, e.cancelBase = context.WithCancel(context.Background())
 	e.genCtx, e.cancelGen = context.WithCancelCause(e.base)

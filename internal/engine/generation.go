@@ -62,9 +62,9 @@ type outcome struct {
 }
 
 // startReply runs g as an Engine job answering userMsg. The caller holds a
-// reply slot of userID; the job gives it back when it ends, and startReply
-// does not take it over when it fails.
-func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Message, userID string) error {
+// place among userID's running replies; the job gives it back when it ends,
+// and startReply does not take it over when it fails.
+func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Message, userID string, slot place) error {
 	e.mu.Lock()
 	if e.shuttingDown {
 		e.mu.Unlock()
@@ -86,7 +86,7 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 	}
 	go func() {
 		defer e.genWG.Done()
-		defer e.releaseCount(e.userGens, userID)
+		defer slot.release()
 		defer release()
 		defer c.leaveFeed()
 		defer close(g.done)
@@ -114,7 +114,7 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 	var cancelPub context.CancelFunc
 	g.pubCtx, cancelPub = context.WithTimeout(context.WithoutCancel(g.ctx), e.cfg.GenerationTimeout+2*e.cfg.StoreTimeout)
 	defer cancelPub()
-	stopRenewal := e.trackLease(g)
+	stopRenewal := e.trackReplyLease(g)
 	defer stopRenewal() // also if host code panics below
 	started := e.cfg.Now()
 

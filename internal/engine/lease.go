@@ -68,13 +68,21 @@ func (e *Engine) leaseReply(ctx context.Context, c *conversation, g *generation)
 	return nil
 }
 
+// leaseRef names a lease this engine renews.
+type leaseRef struct{ key, holder string }
+
 // renewLeases runs until the engine stops: every third of the lease TTL it
-// renews the lease of every reply running here (one goroutine for all of
-// them, not one per reply). A lease found lost ends its reply.
+// renews every lease this engine holds (one goroutine for all of them, not
+// one per reply). A lease found lost calls its lost function (a reply
+// ends).
 func (e *Engine) renewLeases(l broker.Leases) {
 	t := time.NewTicker(e.cfg.ReplyLeaseTTL / 3)
 	defer t.Stop()
-	var running []*generation
+	type held struct {
+		leaseRef
+		lost func()
+	}
+	var all []held
 	for {
 		select {
 		case <-e.base.Done():
@@ -82,37 +90,42 @@ func (e *Engine) renewLeases(l broker.Leases) {
 		case <-t.C:
 		}
 		e.mu.Lock()
-		running = running[:0]
-		for g := range e.leased {
-			running = append(running, g)
+		all = all[:0]
+		for ref, lost := range e.leased {
+			all = append(all, held{ref, lost})
 		}
 		e.mu.Unlock()
-		for _, g := range running {
+		for _, h := range all {
 			ctx, cancel := context.WithTimeout(e.base, e.cfg.StoreTimeout)
-			ok, err := l.RenewLease(ctx, g.leaseKey, g.leaseHolder, e.cfg.ReplyLeaseTTL)
+			ok, err := l.RenewLease(ctx, h.key, h.holder, e.cfg.ReplyLeaseTTL)
 			cancel()
-			if err == nil && !ok {
-				g.cancel(errLeaseLost)
+			if err == nil && !ok && h.lost != nil {
+				h.lost()
 			}
 		}
-		clear(running)
+		clear(all)
 	}
 }
 
-// trackLease adds g to the replies whose lease renewLeases renews; the
-// returned function removes it, and may be called more than once.
-func (e *Engine) trackLease(g *generation) (untrack func()) {
-	if g.leaseKey == "" {
-		return func() {}
-	}
+// trackLease adds a lease to the ones renewLeases renews; the returned
+// function removes it, and may be called more than once.
+func (e *Engine) trackLease(ref leaseRef, lost func()) (untrack func()) {
 	e.mu.Lock()
-	e.leased[g] = struct{}{}
+	e.leased[ref] = lost
 	e.mu.Unlock()
 	return func() {
 		e.mu.Lock()
-		delete(e.leased, g)
+		delete(e.leased, ref)
 		e.mu.Unlock()
 	}
+}
+
+// trackReplyLease renews g's lease while it runs; a lost lease ends it.
+func (e *Engine) trackReplyLease(g *generation) (untrack func()) {
+	if g.leaseKey == "" {
+		return func() {}
+	}
+	return e.trackLease(leaseRef{g.leaseKey, g.leaseHolder}, func() { g.cancel(errLeaseLost) })
 }
 
 // releaseLease gives g's lease back once the reply has ended.

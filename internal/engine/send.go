@@ -32,7 +32,8 @@ func (s *socket) handleSend(f *protocol.ClientFrame) *protocol.Error {
 
 func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *conversation) *protocol.Error {
 	uid := s.identity.UserID
-	if !s.e.acquireCount(s.e.userGens, uid, s.e.cfg.MaxGenerationsPerUser) {
+	slot, ok := s.e.takePlace(ctx, "replies", s.e.userGens, uid, s.e.cfg.MaxGenerationsPerUser)
+	if !ok {
 		// An answered resend is acknowledged; anything else, a stored
 		// message still waiting for its reply included, is told to come
 		// back (resending the same id then answers it).
@@ -44,7 +45,7 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 	}
 	g, createdAt, perr := s.claimReply(ctx, c)
 	if perr != nil {
-		s.e.releaseCount(s.e.userGens, uid)
+		slot.release()
 		if perr.Code == protocol.CodeBusy && c.resendState(ctx, f.MessageID, nil) != resendNew {
 			s.ack(f, true) // the running reply answers it
 			return nil
@@ -58,7 +59,7 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 		if !started {
 			c.unclaim(g)
 			s.e.releaseLease(g)
-			s.e.releaseCount(s.e.userGens, uid)
+			slot.release()
 		}
 	}()
 	// The store is the authority on who answers (another instance may have
@@ -86,7 +87,7 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 	if created {
 		s.announce(ctx, c, stored)
 	}
-	if err := s.e.startReply(c, g, stored, uid); err != nil {
+	if err := s.e.startReply(c, g, stored, uid, slot); err != nil {
 		// Acknowledged already: the request gets no second answer. The
 		// message is stored; resending its id answers it.
 		s.frameLog().Warn("reply not started", "conversation", f.ConversationID, "err", err)

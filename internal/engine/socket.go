@@ -49,7 +49,7 @@ type socket struct {
 	expiresAt   atomic.Int64
 	expiryTimer *time.Timer // worker only (created on first use)
 	pingTimer   *time.Timer
-	userCounted bool
+	userPlace   place // among the user's sockets; set by the handshake
 	// closeCode is the close code the writer sent (0: none); for metrics.
 	closeCode atomic.Int32
 }
@@ -102,8 +102,8 @@ func (s *socket) run(preauth *auth.Identity) {
 	}
 	s.cancel()
 	s.abort()
-	if s.userCounted {
-		s.e.releaseCount(s.e.userSockets, s.identity.UserID)
+	if s.userPlace.release != nil {
+		s.userPlace.release()
 	}
 	code := int(s.closeCode.Load())
 	if code == 0 {
@@ -151,12 +151,13 @@ func (s *socket) handshake(preauth *auth.Identity) bool {
 		}
 		s.identity = id
 	}
-	if !s.e.acquireCount(s.e.userSockets, s.identity.UserID, s.e.cfg.MaxSocketsPerUser) {
+	place, ok := s.e.takePlace(s.ctx, "sockets", s.e.userSockets, s.identity.UserID, s.e.cfg.MaxSocketsPerUser)
+	if !ok {
 		s.sendError(f.ID, "", protocol.Errorf(protocol.CodeLimitReached, "too many connections for this user"))
 		s.out.close(protocol.CloseTooManyConnections, "too many connections")
 		return false
 	}
-	s.userCounted = true
+	s.userPlace = place
 	s.setExpiry(s.identity.ExpiresAt)
 	s.log = s.log.With("user", s.identity.UserID)
 	s.send(&protocol.ServerFrame{
