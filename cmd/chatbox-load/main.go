@@ -52,7 +52,7 @@ func main() {
 // options are the parsed flags.
 type options struct {
 	mode, targets, server, url, token, cpuProfile, heapProfile string
-	serve, addr                                                string
+	serve, addr, redis                                         string
 	conns, deltas, turns, dialConc, pid, users                 int
 	duration, warmup, settle, interval, timeout                time.Duration
 	jsonOut                                                    bool
@@ -82,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 0, "hard bound on the whole invocation; default: enough for the configured phases plus 2 minutes per target")
 	fs.StringVar(&o.serve, "serve", "", "internal: serve one target (chatbox, floor-single or floor-batched) on -addr, print \"listening <ws url>\" and stop when stdin closes")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "with -serve: the loopback address to listen on")
+	fs.StringVar(&o.redis, "redis", "", "host:port of a Redis the chatbox target uses as its broker (broker/redis); default: the in-memory broker")
 	fs.IntVar(&o.users, "users", 100, "with -serve: how many load tokens the chatbox target accepts")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: chatbox-load [flags]\n\n"+
@@ -136,7 +137,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	shape := replyShape{Deltas: o.deltas, Interval: o.interval}
+	shape := replyShape{Deltas: o.deltas, Interval: o.interval, Redis: o.redis}
 	if o.serve != "" {
 		return serveChild(o.serve, o.addr, shape, o.users)
 	}

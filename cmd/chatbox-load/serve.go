@@ -20,6 +20,7 @@ import (
 
 	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/auth"
+	redisbroker "github.com/chatboxsdk/chatbox/broker/redis"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 )
 
@@ -64,18 +65,33 @@ func startLocal(kind, addr string, shape replyShape, users int) (*localServer, e
 		// comes from 127.0.0.1: the rate limits are raised so the run
 		// measures the path, not the limiter's refusals.
 		unlimited := ratelimit.Limit{Rate: 1e9, Burst: 1 << 30}
-		srv, err := chatbox.New(
+		opts := []chatbox.Option{
 			chatbox.WithLLM(newStampingProvider(shape)),
 			chatbox.WithAuthenticator(authn),
 			chatbox.WithMessageRate(unlimited),
 			chatbox.WithConversationRate(unlimited),
 			chatbox.WithConnectionRate(unlimited),
 			chatbox.WithMaxSocketsPerAddress(0), // every socket comes from this machine
-		)
+		}
+		var closeBroker func() error
+		if shape.Redis != "" {
+			b, err := redisbroker.New(redisbroker.Config{Addr: shape.Redis})
+			if err != nil {
+				return nil, fmt.Errorf("-redis: %w", err)
+			}
+			opts, closeBroker = append(opts, chatbox.WithBroker(b)), b.Close
+		}
+		srv, err := chatbox.New(opts...)
 		if err != nil {
 			return nil, err
 		}
-		handler, stop = srv, srv.Shutdown
+		handler, stop = srv, func(ctx context.Context) error {
+			err := srv.Shutdown(ctx)
+			if closeBroker != nil {
+				err = errors.Join(err, closeBroker())
+			}
+			return err
+		}
 	case kindFloorSingle, kindFloorBatched:
 		f := newFloorServer(shape, kind == kindFloorBatched)
 		handler = f

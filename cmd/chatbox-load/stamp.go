@@ -63,6 +63,9 @@ func eachStamp(text string, fn func(time.Time)) int {
 type replyShape struct {
 	Deltas   int           // deltas per reply
 	Interval time.Duration // wait before each delta (0: as fast as possible)
+	// Redis, when set, is the address of the Redis the chatbox target uses
+	// as its broker (broker/redis) instead of the in-memory one.
+	Redis string
 }
 
 // stampingProvider is the scripted provider whose delta texts are replaced

@@ -123,7 +123,8 @@ func spawn(kind string, shape replyShape, users int) (*target, error) {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "-serve", kind, "-addr", "127.0.0.1:0",
-		"-deltas", strconv.Itoa(shape.Deltas), "-interval", shape.Interval.String(), "-users", strconv.Itoa(users))
+		"-deltas", strconv.Itoa(shape.Deltas), "-interval", shape.Interval.String(), "-users", strconv.Itoa(users),
+		"-redis", shape.Redis)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
