@@ -70,6 +70,7 @@ func startLocal(kind, addr string, shape replyShape, users int) (*localServer, e
 			chatbox.WithAuthenticator(authn),
 			chatbox.WithMessageRate(unlimited),
 			chatbox.WithConversationRate(unlimited),
+			chatbox.WithReadRate(unlimited),
 			chatbox.WithConnectionRate(unlimited),
 			chatbox.WithMaxSocketsPerAddress(0), // every socket comes from this machine
 		}
