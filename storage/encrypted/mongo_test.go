@@ -57,7 +57,7 @@ func TestConformanceOverMongo(t *testing.T) {
 			t.Fatal(err)
 		}
 		return wrap(t, inner, key)
-	}, storagetest.LargeListing(1_000)) // the full 10,000 run over memory and in mongostore's own suite
+	}, storagetest.LargeListing(1_000), storagetest.PagedMessages(120)) // the full sizes run over memory and pgstore
 }
 
 func TestRawDocumentsHoldNoPlaintext(t *testing.T) {

@@ -10,12 +10,13 @@ import (
 )
 
 // TestConformance runs the suite with a listing of 1,000 conversations
-// rather than 10,000. The test server (FerretDB on SQLite) reads and sorts
+// rather than 10,000, and pages 120 messages at every page size rather than
+// 1,000. The test server (FerretDB on SQLite) reads and sorts
 // the whole collection for every page, so the full listing cost minutes of
 // every test run here while proving nothing a smaller one does not: the
-// store's paging is the same statement at any size. The full 10,000, in
-// every sort and direction, runs in pgstore's suite, whose test server
-// pages from indexes as MongoDB does.
+// store's paging is the same statement at any size. The full sizes (10,000
+// conversations in every sort and direction, 1,000 messages) run in
+// pgstore's suite, whose test server pages from indexes as MongoDB does.
 func TestConformance(t *testing.T) {
 	requireURI(t)
 	storagetest.Run(t, func(t *testing.T) storage.Store {
@@ -23,5 +24,5 @@ func TestConformance(t *testing.T) {
 		// detector (milliseconds on MongoDB), so attempts get more time.
 		st, _ := newStore(t, mongostore.WithOperationTimeout(time.Minute))
 		return st
-	}, storagetest.LargeListing(1_000))
+	}, storagetest.LargeListing(1_000), storagetest.PagedMessages(120))
 }

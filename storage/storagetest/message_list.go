@@ -114,13 +114,14 @@ func (s suite) testListMessages(t *testing.T) {
 	t.Run("PaginationWithoutGapsOrDuplicates", func(t *testing.T) {
 		st := s.store(t)
 		mustCreate(t, st, conv("conv-1", "alice", 0))
-		ms := tiedMessages("conv-1", 1000)
+		n := s.pagedMessages
+		ms := tiedMessages("conv-1", n)
 		mustAppend(t, st, shuffled(ms, 8)...)
 		for _, o := range orders {
 			want := inOrder(ms, o)
-			for _, limit := range []int{1, 7, 50, 333, 499, 500, 999, 1000} {
+			for _, limit := range []int{1, 7, min(50, n), n / 3, n/2 - 1, n / 2, n - 1, n} {
 				q := storage.MessageQuery{ConversationID: "conv-1", Order: o, Limit: limit}
-				checkPages(t, fmt.Sprintf("%s, limit %d", orderName(o), limit), listMsgPages(t, st, q, 1010), want, limit)
+				checkPages(t, fmt.Sprintf("%s, limit %d", orderName(o), limit), listMsgPages(t, st, q, n+10), want, limit)
 			}
 			t.Run("LimitIsClamped/"+orderName(o), func(t *testing.T) {
 				for _, limit := range []int{0, -1, storage.MaxPageSize + 1, 1 << 30} {

@@ -121,6 +121,18 @@ func LargeListing(n int) RunOption {
 	return func(s *suite) { s.largeListing = n }
 }
 
+// PagedMessages sets how many messages ListMessages' paging subtest walks
+// through at every page size, one page size being 1 (default
+// DefaultPagedMessages). Like LargeListing, a run over a test server that
+// sorts without indexes may use fewer: the boundaries checked (a page of
+// one, a third, half, all but one, all) scale with it.
+func PagedMessages(n int) RunOption {
+	return func(s *suite) { s.pagedMessages = n }
+}
+
+// DefaultPagedMessages is PagedMessages' default.
+const DefaultPagedMessages = 1000
+
 // LargeListingEveryDirection makes the TenThousandConversations subtest
 // page through every sort in both directions instead of one direction per
 // sort (both are always checked on a small data set). It doubles the
@@ -136,12 +148,15 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...RunOpt
 	if newStore == nil {
 		t.Fatal("storagetest.Run: newStore is nil")
 	}
-	s := suite{newStore: newStore, largeListing: DefaultLargeListing}
+	s := suite{newStore: newStore, largeListing: DefaultLargeListing, pagedMessages: DefaultPagedMessages}
 	for _, o := range opts {
 		o(&s)
 	}
 	if s.largeListing < 1 {
 		t.Fatalf("storagetest.Run: LargeListing(%d) must be positive", s.largeListing)
+	}
+	if s.pagedMessages < 10 {
+		t.Fatalf("storagetest.Run: PagedMessages(%d) must be at least 10", s.pagedMessages)
 	}
 	t.Run("CreateConversation", s.testCreateConversation)
 	t.Run("EndConversation", s.testEndConversation)
@@ -165,6 +180,7 @@ type suite struct {
 	newStore      func(t *testing.T) storage.Store
 	largeListing  int
 	largeBothWays bool
+	pagedMessages int
 }
 
 // store returns a fresh store for t.
