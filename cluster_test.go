@@ -62,7 +62,7 @@ func TestClusterResumeOnAnotherInstanceHasNoGapNoDuplicate(t *testing.T) {
 	cl := newCluster(t, clusterConfig{Provider: p, Options: generousRates()})
 	ctx := testCtx(t)
 	first := cl.dialOn(t, 0, "alice")
-	watcher := cl.dialOn(t, 2, "alice") // tells the test when the reply is over
+	watcher := cl.dialOn(t, 2, "alice") // tells the test what was published
 	conv := openNew(t, first)
 	if _, err := watcher.Open(ctx, conv); err != nil {
 		t.Fatal(err)
@@ -82,16 +82,23 @@ func TestClusterResumeOnAnotherInstanceHasNoGapNoDuplicate(t *testing.T) {
 	last := first.LastSeq(conv)
 	first.CloseNow() // the tab loses its connection mid-reply
 
-	s.send("gamma ", "delta")
-	s.finish()
-	if r, _, err := watcher.ReadReply(ctx, conv, nil); err != nil || r.FinishReason != string(llm.FinishStop) {
-		t.Fatalf("the reply did not finish while the tab was away: %v, %v", r, err)
-	}
+	// While the tab is away the reply goes on; the watcher on C sees it.
+	s.send("gamma ", "delta ")
+	away := ""
+	waitFrame(t, ctx, watcher, "the deltas sent while the tab is away", func(f protocol.ServerFrame) bool {
+		if f.Type == protocol.TypeReplyDelta {
+			away += f.Text
+		}
+		return away == "alpha beta gamma delta "
+	})
 
 	again := cl.dialOn(t, 1, "alice") // the load balancer sends it to B
 	if _, err := again.Resume(ctx, conv, last); err != nil {
 		t.Fatalf("resume on another instance after %d: %v", last, err)
 	}
+	// The rest of the reply arrives live, after the replayed events.
+	s.send("epsilon")
+	s.finish()
 	r, _, err := again.ReadReply(ctx, conv, &client.Reply{Text: seen})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +107,7 @@ func TestClusterResumeOnAnotherInstanceHasNoGapNoDuplicate(t *testing.T) {
 		t.Errorf("resumed after %d, got events %v: want %d onwards, one by one", last, r.Seqs, last+1)
 	}
 	stored := storedReply(t, cl, conv)
-	if r.Text != stored.Text || r.Text != "alpha beta gamma delta" || r.FinishReason != stored.FinishReason {
+	if r.Text != stored.Text || r.Text != "alpha beta gamma delta epsilon" || r.FinishReason != stored.FinishReason {
 		t.Errorf("reassembled %q (%s), stored %q (%s)", r.Text, r.FinishReason, stored.Text, stored.FinishReason)
 	}
 }
