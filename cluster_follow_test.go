@@ -133,15 +133,15 @@ func (f *follower) reconnect(ctx context.Context) (done bool, finish string) {
 	return false, ""
 }
 
-// internalHint explains an internal answer: the Redis connection error a
-// restart causes reached the client as a bug instead of a retryable
-// unavailable.
+// internalHint explains an internal answer: a Redis connection error (Redis
+// down, or the first command on a connection a restart broke) reached the
+// client as a bug instead of a retryable unavailable.
 func internalHint(err error) string {
 	var se *client.ServerError
 	if !errors.As(err, &se) || se.Body.Code != protocol.CodeInternal {
 		return ""
 	}
-	return " (the server answered internal, not retryable, for what is a Redis connection error after the restart; server log ref " + se.Body.Ref + ")"
+	return " (the server answered internal, not retryable, for a Redis connection error; server log ref " + se.Body.Ref + ")"
 }
 
 // retryable calls op again while it fails with a retryable error (a
