@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/chatboxsdk/chatbox"
-	"github.com/chatboxsdk/chatbox/broker"
 	"github.com/chatboxsdk/chatbox/broker/redis/redistest"
 	"github.com/chatboxsdk/chatbox/client"
 	"github.com/chatboxsdk/chatbox/llm"
@@ -13,20 +12,9 @@ import (
 	"github.com/chatboxsdk/chatbox/storage"
 )
 
-// needReplyLeases skips a test that needs the one-reply claim and the
-// expiry of a dead instance's reply across instances, until the Redis
-// broker offers the leases the engine takes them with.
-func needReplyLeases(t *testing.T, cl *cluster) {
-	t.Helper()
-	if _, ok := any(cl.nodes[0].broker).(broker.Leases); !ok {
-		t.Skip("cross-instance reply leases not yet in the engine: broker/redis does not implement broker.Leases")
-	}
-}
-
 func TestClusterOneReplyPerConversationAcrossInstances(t *testing.T) {
 	p := newGatedProvider()
 	cl := newCluster(t, clusterConfig{Provider: p, Options: generousRates()})
-	needReplyLeases(t, cl)
 	ctx := testCtx(t)
 	onA, onB := cl.dialOn(t, 0, "alice"), cl.dialOn(t, 1, "alice")
 	conv := openNew(t, onA)
@@ -60,7 +48,6 @@ func TestClusterReplyOfAKilledInstanceEndsInterruptedWithinTheLease(t *testing.T
 	const leaseTTL = 600 * time.Millisecond
 	p := newGatedProvider()
 	cl := newCluster(t, clusterConfig{Provider: p, Options: append(generousRates(), chatbox.WithReplyLeaseTTL(leaseTTL))})
-	needReplyLeases(t, cl)
 	ctx := testCtx(t)
 	onA := cl.dialOn(t, 0, "alice")
 	conv := openNew(t, onA)
