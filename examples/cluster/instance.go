@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/auth"
@@ -33,6 +34,9 @@ type instanceConfig struct {
 	// channel (before the broker's and the limiter's own prefixes), so
 	// several clusters can share one Redis.
 	KeyPrefix string
+	// WordDelay is the demo model's pause before each word; 0 means the
+	// demo's own.
+	WordDelay time.Duration
 }
 
 // instance is one chat Server with the Redis clients it shares state
@@ -69,12 +73,16 @@ func newInstance(cfg instanceConfig) (*instance, error) {
 		demoToken:         {UserID: "demo", Name: "Demo User"},
 		demoOperatorToken: {UserID: "olivia", Name: "Olivia", Roles: []string{chatbox.DefaultOperatorRole}},
 	})
+	demo := scripted.Demo()
+	if cfg.WordDelay > 0 {
+		demo = scripted.DemoWithDelay(cfg.WordDelay)
+	}
 	if err == nil {
 		in.chat, err = chatbox.New(
 			chatbox.WithStore(cfg.Store),
 			chatbox.WithBroker(in.broker),
 			chatbox.WithLimiter(in.limiter),
-			chatbox.WithLLM(scripted.New(scripted.WithResponder(scripted.Demo()))),
+			chatbox.WithLLM(scripted.New(scripted.WithResponder(demo))),
 			chatbox.WithAuthenticator(authn),
 			chatbox.WithSystemPrompt("You are a helpful assistant."),
 			chatbox.WithLogger(cfg.Logger),

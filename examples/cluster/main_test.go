@@ -33,7 +33,7 @@ func TestACommandWithoutSharedBackendsIsRefused(t *testing.T) {
 // through both.
 func TestTwoInstancesServeOneConversation(t *testing.T) {
 	cfg := instanceConfig{Redis: redistest.Addr(t), Store: memory.New(), KeyPrefix: "chatbox-example-" + rand.Text() + ":",
-		Logger: slog.New(slog.DiscardHandler)}
+		Logger: slog.New(slog.DiscardHandler), WordDelay: time.Millisecond}
 	var urls []string
 	for range 2 {
 		in, err := newInstance(cfg)
