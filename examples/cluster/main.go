@@ -42,6 +42,7 @@ import (
 // options are the command's flags.
 type options struct {
 	addr, redis, mongodb, database string
+	keyPrefix                      string // not a flag: keeps a test run's Redis keys apart
 }
 
 func main() {
@@ -71,17 +72,27 @@ func (o options) check() error {
 	return errors.Join(errs...)
 }
 
-// run serves one instance until ctx is done, then shuts it down.
+// run serves one instance on o.addr until ctx is done, then shuts it down.
 func run(ctx context.Context, o options) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	return serve(ctx, o, ln)
+}
 
+// serve serves one instance on ln until ctx is done; ln is closed when it
+// returns.
+func serve(ctx context.Context, o options, ln net.Listener) error {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	st, err := mongostore.Open(openCtx, o.mongodb, mongostore.WithDatabase(o.database))
 	cancel()
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	defer func() {
@@ -91,16 +102,12 @@ func run(ctx context.Context, o options) error {
 			logger.Warn("close store", "err", err)
 		}
 	}()
-	in, err := newInstance(instanceConfig{Redis: o.redis, Store: st, Logger: logger})
+	in, err := newInstance(instanceConfig{Redis: o.redis, Store: st, Logger: logger, KeyPrefix: o.keyPrefix})
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		_ = in.close(context.Background())
-		return fmt.Errorf("listen on %s: %w", o.addr, err)
-	}
 	// No WriteTimeout: it would cut long-lived sockets.
 	hs := &http.Server{Handler: in.handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf("chatbox instance on http://%[1]s/ (Redis %[2]s)\n"+
