@@ -55,7 +55,11 @@ func brokerError(log *slog.Logger, err error, op string) *protocol.Error {
 	if errors.Is(err, broker.ErrClosed) || errors.Is(err, context.Canceled) {
 		return protocol.Errorf(protocol.CodeShuttingDown, "the server is shutting down")
 	}
-	return internalError(log, err, op)
+	// A broker that fails is, as far as a client can tell, an outage of a
+	// shared backend (a Redis down or restarting): worth a retry.
+	ref := access.NewRef()
+	log.Warn("broker unavailable", "op", op, "ref", ref, "err", err)
+	return &protocol.Error{Code: protocol.CodeUnavailable, Message: "the service is temporarily unavailable", Ref: ref}
 }
 
 func conversationEnded() *protocol.Error {
