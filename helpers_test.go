@@ -30,6 +30,7 @@ func generousRates() []chatbox.Option {
 	return []chatbox.Option{
 		chatbox.WithMessageRate(ratelimit.Limit{Rate: 1e6, Burst: 1e6}),
 		chatbox.WithConversationRate(ratelimit.Limit{Rate: 1e6, Burst: 1e6}),
+		chatbox.WithReadRate(ratelimit.Limit{Rate: 1e6, Burst: 1e6}),
 	}
 }
 
