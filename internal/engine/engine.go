@@ -3,34 +3,39 @@
 //
 // # How a message flows
 //
-// A user's send passes these types, in this order:
+// A user's send passes these types and files, in this order:
 //
 //  1. read (socket.go): the socket's read loop reads one WebSocket message,
-//     decodes it (protocol.Decode) and queues it on the socket's inbox; the
-//     loop goes straight back to reading, so pongs are read while the
-//     store is slow.
-//  2. dispatch (dispatch.go): the inbox's worker takes frames one at a
+//     decodes it (protocol.Decode) and queues it on the socket's inbox
+//     (inbox.go); the loop goes straight back to reading, so pongs are
+//     read while the store is slow.
+//  2. dispatch (dispatch.go): the inbox's worker takes the frames one at a
 //     time, in order, and calls the handler of the frame type; a handler
-//     checks what belongs to the socket (attached? rate limit? role?) and
-//     calls a verb of the conversation.
-//  3. accept and store (conv_send.go): conversation.send claims the
-//     conversation (one reply at a time), reads the store once for the
-//     mode, and stores the message (idempotently, by the client's id)
-//     before the socket acknowledges it.
+//     checks what belongs to the socket (attached? budget? role?) and acts
+//     on the conversation, the one owner of its live state
+//     (conversation.go).
+//  3. accept and store (send.go): the send claims the conversation (one
+//     reply at a time here, and across instances through the reply's lease,
+//     lease.go), takes a place among the user's running replies
+//     (places.go), reads the store once for the mode, and stores the
+//     message (idempotently, by the client's id) before it is acknowledged.
 //  4. publish (conversation.go): events go through the broker, which
 //     numbers them; the conversation's one broker subscription (its feed)
 //     delivers them to every socket attached on this instance, as the same
-//     encoded bytes.
+//     encoded bytes. A socket attaches with open, watch or resume
+//     (attach.go), catching up from the broker's replay window.
 //  5. generate (generation.go): the reply is a job of the Engine, not of a
 //     socket. It stores the reply row, loads the history and streams from
-//     the model's provider (with its fallbacks, modelset.go).
+//     the model's provider, with its fallbacks (modelset.go, stream.go).
 //  6. stream (pump.go): text goes through the reply's pump, which coalesces
 //     what arrives while a delta is being published.
 //  7. finish (generation.go): the reply's row is completed with its finish
-//     reason, the conversation is released, and reply.end is published.
+//     reason, the conversation and its lease are released, and reply.end is
+//     published.
 //
-// Stop, takeover and end reach a reply running on another instance as
-// control events on the conversation's feed (control.go).
+// Stop, takeover and end reach a reply running on another instance, and
+// typing reaches every socket but its sender, as control events on the
+// conversation's feed (control.go, lifecycle.go, operator.go).
 package engine
 
 import (
