@@ -112,8 +112,9 @@ func run(addr string, delay time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (try -addr 127.0.0.1:0): %w", addr, err)
 	}
-	// No WriteTimeout: it would cut long-lived sockets. The Server bounds
-	// its own writes.
+	// No WriteTimeout: the Server bounds each socket write itself, and a
+	// deadline for whole responses would only cut other long responses.
+	// ReadHeaderTimeout stops clients that send headers a byte at a time.
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Printf("chatbox quickstart\n"+
 		"  chat     http://%[1]s/\n"+
