@@ -91,7 +91,7 @@ func (s *Server) complete(cfg *config) error {
 		if err != nil {
 			return fmt.Errorf("chatbox: default broker: %w", err)
 		}
-		cfg.Broker = mb
+		cfg.Broker, cfg.PrivateBroker = mb, true
 		s.closers = append(s.closers, mb.Close)
 	}
 	var notifier notify.Notifier

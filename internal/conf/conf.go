@@ -97,6 +97,9 @@ type Config struct {
 
 	// Built by New, never set by an option.
 
+	// PrivateBroker: the broker was created by New for this Server alone,
+	// so nothing needs coordinating through it (no leases).
+	PrivateBroker bool
 	// Metrics records what happens; nil records nothing.
 	Metrics *metrics.Metrics
 	// Now is the clock; New sets time.Now.

@@ -28,7 +28,12 @@ const replyLeasePrefix = "reply:"
 // errLeaseLost ends a reply whose lease another instance took over.
 var errLeaseLost = errors.New("the reply's lease lapsed")
 
+// leases returns the broker's leases, or nil when there is nothing to
+// coordinate: the broker offers none, or only this Server uses it.
 func (e *Engine) leases() broker.Leases {
+	if e.cfg.PrivateBroker {
+		return nil
+	}
 	l, _ := e.cfg.Broker.(broker.Leases)
 	return l
 }
