@@ -43,6 +43,13 @@ func newModelSet(models []llm.Model, def string, m *metrics.Metrics) *modelSet {
 			providers[i] = cm.Bind()
 		}
 		chain := e.chain
+		if len(chain) == 1 {
+			// Nothing to fall back to: the bound model itself, without a
+			// fallback chain's wrapping per reply (stream records its
+			// failures).
+			e.provider = providers[0]
+			continue
+		}
 		e.provider = llm.FallbackObserved(func(i int, err error) {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				m.ProviderError(chain[i].ID, string(llm.KindOf(err))) // a stop or a time limit is not the provider's failure

@@ -21,9 +21,13 @@ var errProviderPanic = errors.New("provider panicked")
 // provider falls back along its chain before the first delta (modelSet);
 // out.model names the model that answered.
 func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *modelEntry) outcome {
+	observed := len(m.chain) > 1 // the fallback chain records failures before the first delta
 	st, err := startStream(g.ctx, m.provider, req)
 	if err != nil {
 		out := e.failure(g, err)
+		if !observed && g.ctx.Err() == nil {
+			e.cfg.Metrics.ProviderError(m.model.ID, string(llm.KindOf(err)))
+		}
 		out.model = m.chain[len(m.chain)-1].ID // every model failed; the last one's failure is reported
 		if len(m.chain) == 1 || !out.retryable {
 			out.model = m.model.ID
@@ -43,7 +47,7 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 			}
 			out := e.failure(g, err)
 			out.usage, out.model = usage, answering()
-			if (streamed || eof) && g.ctx.Err() == nil {
+			if (streamed || eof || !observed) && g.ctx.Err() == nil {
 				// Failures before the first delta were counted by the
 				// fallback chain's observer; these it does not see.
 				e.cfg.Metrics.ProviderError(out.model, string(llm.KindOf(err)))
