@@ -193,3 +193,24 @@ func eventually(t *testing.T, what string, cond func() error) {
 		}
 	}
 }
+
+func TestAFailedPublishClosesTheSocketsForAResume(t *testing.T) {
+	a, _, severA, _ := twoInstances(t, time.Minute)
+	ctx := testCtx(t)
+	c := a.Dial(t, "alice")
+	conv := openNew(t, c)
+	severA() // the broker stops taking this instance's events
+	if _, err := c.Send(ctx, conv, "m1", "hello"); err != nil {
+		t.Fatalf("the message is stored and acknowledged: %v", err)
+	}
+	for {
+		_, err := c.Next(ctx)
+		if err == nil {
+			continue
+		}
+		if code := client.CloseCode(err); code != protocol.CloseSlowConsumer {
+			t.Fatalf("socket ended with %d (%v), want %d: reconnect and resume", code, err, protocol.CloseSlowConsumer)
+		}
+		return
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -286,10 +287,27 @@ func (c *conversation) signal(ctx context.Context, ctl control) error {
 // publish sends a conversation event through the broker, encoding it once
 // with its sequence number.
 func (c *conversation) publish(ctx context.Context, f *protocol.ServerFrame) (int64, error) {
-	return c.e.cfg.Broker.Publish(ctx, c.id, func(seq int64) ([]byte, error) {
+	seq, err := c.e.cfg.Broker.Publish(ctx, c.id, func(seq int64) ([]byte, error) {
 		f.Seq = seq
 		return protocol.Encode(f)
 	})
+	c.afterPublish(err)
+	return seq, err
+}
+
+// afterPublish makes a failed publish visible: an event the broker did not
+// take reaches no socket, so the sockets attached here are closed with
+// "reconnect and resume"; their clients resume and get either the events
+// or replay_unavailable, never a silent gap (nor a wait with no end).
+func (c *conversation) afterPublish(err error) {
+	if err == nil || errors.Is(err, broker.ErrClosed) || errors.Is(err, context.Canceled) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for s := range c.members {
+		s.out.close(protocol.CloseSlowConsumer, "events could not be delivered: reconnect and resume")
+	}
 }
 
 // snapshot returns the reply being streamed, with its text up to the

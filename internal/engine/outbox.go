@@ -35,6 +35,9 @@ type outbox struct {
 	pingDue  bool
 	writing  bool // a writer goroutine is running
 	finished bool // the writer is gone for good: the connection is closed
+	// overflowed: the close was caused by the budget (a slow consumer),
+	// not requested (a resume the engine asks for).
+	overflowed bool
 
 	writers sync.WaitGroup // every writer goroutine
 	run     func()         // the writer's body; started by kickLocked
@@ -74,6 +77,7 @@ func (o *outbox) add(frame []byte, capped bool) bool {
 	}
 	if capped && o.bytes+len(frame) > o.max || !capped && o.extra+len(frame) > o.extraMax {
 		o.closing = protocol.CloseSlowConsumer
+		o.overflowed = true
 		o.reason = "client too slow: reconnect and resume"
 		clear(o.frames)
 		o.frames = o.frames[:0]
@@ -120,6 +124,8 @@ type work struct {
 	code   int // close with this code after sending frames
 	reason string
 	idle   bool // nothing to do: the writer must exit
+	// overflowed: the close is for a client too slow for its budget.
+	overflowed bool
 }
 
 // take hands the writer everything queued. When there is nothing to do it
@@ -132,7 +138,7 @@ func (o *outbox) take() work {
 		o.writing = false
 		return work{idle: true}
 	}
-	w := work{frames: o.frames, ping: o.pingDue, code: o.closing, reason: o.reason}
+	w := work{frames: o.frames, ping: o.pingDue, code: o.closing, reason: o.reason, overflowed: o.overflowed}
 	clear(o.spare) // drop references to frames already written
 	o.frames = o.spare[:0]
 	o.spare = w.frames

@@ -124,6 +124,7 @@ func (p *deltaPump) publish(text string, buf *[]byte) {
 		g.lastSeq = seq
 	}
 	c.mu.Unlock()
+	c.afterPublish(err)
 	if err != nil {
 		p.e.log.Error("publish delta", "conversation", c.id, "err", err)
 		g.cancel(errPublish)

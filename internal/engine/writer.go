@@ -17,9 +17,10 @@ func (s *socket) writeLoop() {
 		if w.idle {
 			return
 		}
+		// An overflow dropped what was queued (the client resumes from what
+		// it saw); a requested resume still sends what was queued first.
 		frames := w.frames
-		if w.code == protocol.CloseSlowConsumer {
-			frames = nil // the client resumes from what it saw
+		if w.overflowed && w.code != 0 {
 			s.e.cfg.Metrics.SlowConsumerClosed()
 		}
 		if len(frames) > 0 && !s.write(frames) {
