@@ -59,6 +59,17 @@ func (s *socket) handleAttach(f *protocol.ClientFrame, resume bool) *protocol.Er
 	}()
 
 	after, snap, feedSeq := c.addMember(s, f, resume)
+	if resume && after > feedSeq {
+		// Ahead of what this instance has seen: ask the broker, which has
+		// the last word; a number it never gave cannot be resumed from.
+		last, err := s.e.cfg.Broker.LastSeq(ctx, conv.ID)
+		if err != nil {
+			return s.brokerError(err, "last seq")
+		}
+		if after > last {
+			return protocol.Errorf(protocol.CodeReplayUnavailable, "that event number was never sent: open the conversation again")
+		}
+	}
 	var replay [][]byte
 	if after < feedSeq {
 		if replay, err = c.replay(ctx, after, feedSeq); err != nil {

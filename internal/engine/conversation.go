@@ -134,20 +134,40 @@ func (c *conversation) joinFeed(ctx context.Context) error {
 		id := c.feedID
 		c.mu.Unlock()
 
-		sub, err := c.subscribeFeed(ctx, id)
+		_, live, err := c.setUpFeed(ctx, id, w)
+		switch {
+		case err != nil:
+			return err
+		case !live:
+			continue // the broker ended it at once: subscribe again
+		}
+		return nil
+	}
+}
 
+// setUpFeed subscribes the feed numbered id and publishes it (releasing
+// those waiting on w) whatever happens, a panic in the broker included.
+// live is false when the broker ended the subscription before it could be
+// installed.
+func (c *conversation) setUpFeed(ctx context.Context, id uint64, w chan struct{}) (sub broker.Subscription, live bool, err error) {
+	installed := false
+	defer func() {
 		c.mu.Lock()
 		c.feedWait = nil
 		close(w)
-		if err != nil {
-			c.mu.Unlock()
-			return err
+		if err == nil && c.feedID == id {
+			c.feed = sub
+			c.feedUsers++
+			installed = true
 		}
-		c.feed = sub
-		c.feedUsers++
 		c.mu.Unlock()
-		return nil
-	}
+		if sub != nil && !installed {
+			_ = sub.Close()
+		}
+		live = installed
+	}()
+	sub, err = c.subscribeFeed(ctx, id)
+	return sub, false, err
 }
 
 // subscribeFeed subscribes from the broker's current number: what happened
@@ -236,16 +256,17 @@ func (c *conversation) deliver(feedID uint64, ev broker.Event) {
 // user of the conversation subscribes afresh.
 func (c *conversation) feedEnded(feedID uint64, err error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if feedID != c.feedID {
+		c.mu.Unlock()
 		return
 	}
-	c.e.log.Warn("conversation feed ended by the broker; its sockets resume", "conversation", c.id, "err", err)
 	c.staleFeed, c.feed = c.feed, nil
 	c.feedID++
 	for s := range c.members {
 		s.out.close(protocol.CloseSlowConsumer, "events may have been missed: reconnect and resume")
 	}
+	c.mu.Unlock()
+	c.e.log.Warn("conversation feed ended by the broker; its sockets resume", "conversation", c.id, "err", err) // not under c.mu: host code
 }
 
 // control applies a control event from any instance.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chatboxsdk/chatbox/llm"
@@ -17,12 +18,13 @@ import (
 // Engine, not of a socket: its context derives from the Engine's reply
 // context and is bounded by GenerationTimeout.
 type generation struct {
-	ctx     context.Context
-	cancel  func(cause error)
-	pubCtx  context.Context // publishing; set by run
-	replyID string
-	convID  string
-	done    chan struct{} // closed once the reply has ended and reply.end went out
+	ctx      context.Context
+	cancel   func(cause error)
+	pubCtx   context.Context // publishing; set by run
+	replyID  string
+	convID   string
+	done     chan struct{} // closed once the reply has ended and reply.end went out (markDone)
+	doneOnce sync.Once
 	// The reply's lease across instances (lease.go); empty without one.
 	leaseKey, leaseHolder string
 
@@ -51,6 +53,10 @@ func newGeneration(parent context.Context, convID string, timeout time.Duration)
 	}
 }
 
+// markDone records that the reply is over: it ended, or it never started
+// (its claim was given back).
+func (g *generation) markDone() { g.doneOnce.Do(func() { close(g.done) }) }
+
 // outcome is how a reply ended.
 type outcome struct {
 	reason llm.FinishReason
@@ -72,24 +78,31 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 	}
 	e.genWG.Add(1)
 	e.mu.Unlock()
+	started := false
+	release := func() {}
+	defer func() { // every path that does not start the job, a panic in host code included
+		if !started {
+			release()
+			e.genWG.Done()
+		}
+	}()
 	_, release, err := e.convs.Acquire(c.id, func() *conversation { return c })
 	if err != nil {
-		e.genWG.Done()
+		release = func() {}
 		return err
 	}
 	// The reply keeps the feed open, so stop, takeover and end reach it
 	// even when every socket has left.
 	if err := c.joinFeed(g.ctx); err != nil {
-		release()
-		e.genWG.Done()
 		return err
 	}
+	started = true
 	go func() {
 		defer e.genWG.Done()
 		defer slot.release()
 		defer release()
 		defer c.leaveFeed()
-		defer close(g.done)
+		defer g.markDone()
 		defer func() {
 			if p := recover(); p != nil {
 				// A panicking store or broker must not take the host down:

@@ -179,6 +179,15 @@ func (e *Engine) endLapsedReply(ls broker.Lease) {
 	if !isReply || !ok {
 		return
 	}
+	e.mu.Lock()
+	_, runsHere := e.leased[leaseRef{ls.Key, ls.Holder}]
+	e.mu.Unlock()
+	if runsHere {
+		// Its renewal failed for a while (the broker was unreachable): the
+		// reply is alive here, and its next renewal, finding the lease
+		// gone, ends it as interrupted itself.
+		return
+	}
 	ctx, cancel := context.WithTimeout(e.base, 2*e.cfg.StoreTimeout)
 	defer cancel()
 	log := e.log.With("conversation", convID, "reply", replyID)

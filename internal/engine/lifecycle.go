@@ -74,7 +74,9 @@ func (s *socket) handleEnd(f *protocol.ClientFrame) *protocol.Error {
 		case <-ctx.Done():
 		}
 	}
-	if _, err := c.publish(ctx, &protocol.ServerFrame{Type: protocol.TypeEnded, ConversationID: f.ConversationID}); err != nil {
+	pctx, cancel := s.e.persistCtx(ctx) // the wait may have used ctx up; the end must still be told
+	defer cancel()
+	if _, err := c.publish(pctx, &protocol.ServerFrame{Type: protocol.TypeEnded, ConversationID: f.ConversationID}); err != nil {
 		return s.brokerError(err, "publish ended")
 	}
 	s.ok(f)

@@ -43,25 +43,27 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 		}
 		return protocol.Errorf(protocol.CodeBusy, "too many replies are running for this user: wait for one to end")
 	}
+	// From here every path that does not start the reply, a panic in host
+	// code included, gives back the place and, once taken, the claim.
+	var g *generation
+	started := false
+	defer func() {
+		if !started {
+			if g != nil {
+				c.unclaim(g)
+				s.e.releaseLease(g)
+			}
+			slot.release()
+		}
+	}()
 	g, createdAt, perr := s.claimReply(ctx, c)
 	if perr != nil {
-		slot.release()
 		if perr.Code == protocol.CodeBusy && c.resendState(ctx, f.MessageID, nil) != resendNew {
 			s.ack(f, true) // the running reply answers it
 			return nil
 		}
 		return perr
 	}
-	// From here every path that does not start the reply, a panic in host
-	// code included, gives back both the claim and the slot.
-	started := false
-	defer func() {
-		if !started {
-			c.unclaim(g)
-			s.e.releaseLease(g)
-			slot.release()
-		}
-	}()
 	// The store is the authority on who answers (another instance may have
 	// changed the mode), read once, after the claim: a takeover writes the
 	// store and then stops the claimed reply (through the feed), so
@@ -193,10 +195,16 @@ func (s *socket) claimReply(ctx context.Context, c *conversation) (*generation, 
 	if perr != nil {
 		return nil, createdAt, perr
 	}
+	leased := false
+	defer func() {
+		if !leased { // refused, or the broker panicked
+			c.unclaim(g)
+		}
+	}()
 	if perr := s.e.leaseReply(ctx, c, g); perr != nil {
-		c.unclaim(g)
 		return nil, createdAt, perr
 	}
+	leased = true
 	return g, createdAt, nil
 }
 
@@ -225,4 +233,5 @@ func (c *conversation) unclaim(g *generation) {
 	}
 	c.mu.Unlock()
 	g.cancel(nil)
+	g.markDone()
 }
