@@ -77,11 +77,11 @@ func TestClusterReplyOfAKilledInstanceEndsInterruptedWithinTheLease(t *testing.T
 
 	killed := time.Now()
 	cl.kill(0)
-	// The lease lapses at most leaseTTL after the kill (it was renewed
-	// before), and a sweeper looks for lapsed leases every half lease: the
-	// end comes within one and a half leases, plus scheduling slack. Far
-	// below the 15s default, so the option must have been applied.
-	limit := leaseTTL + leaseTTL/2 + 400*time.Millisecond
+	// WithReplyLeaseTTL is the bound (the lease lapses within two thirds
+	// of it after the kill, and a sweeper looks every sixth), plus
+	// scheduling slack. Far below the 15s default, so the option must
+	// have been applied.
+	limit := leaseTTL + 400*time.Millisecond
 	for name, c := range others {
 		end, _ := waitFrame(t, ctx, c, "the reply's end on "+name, isReplyEnd(conv))
 		if end.FinishReason != string(llm.FinishInterrupted) {

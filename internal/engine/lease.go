@@ -25,6 +25,16 @@ import (
 // conversation id follows (ids are validated before they reach here).
 const replyLeasePrefix = "reply:"
 
+// Within ReplyLeaseTTL (the TTL below), a dead instance's reply is ended:
+// its leases last two thirds of the TTL from their last renewal (renewals
+// come every third, so one may be missed), and every instance looks for
+// lapsed leases every sixth.
+func (e *Engine) leaseLength() time.Duration   { return e.cfg.ReplyLeaseTTL * 2 / 3 }
+func (e *Engine) renewInterval() time.Duration { return e.cfg.ReplyLeaseTTL / 3 }
+func (e *Engine) lapsedInterval() time.Duration {
+	return max(e.cfg.ReplyLeaseTTL/6, 5*time.Millisecond)
+}
+
 // errLeaseLost ends a reply whose lease another instance took over.
 var errLeaseLost = errors.New("the reply's lease lapsed")
 
@@ -61,7 +71,7 @@ func (e *Engine) leaseReply(ctx context.Context, c *conversation, g *generation)
 	after := c.feedSeq
 	c.mu.Unlock()
 	g.leaseKey, g.leaseHolder = replyLeasePrefix+c.id, leaseHolder(g.replyID, after)
-	ok, err := l.AcquireLease(ctx, g.leaseKey, g.leaseHolder, e.cfg.ReplyLeaseTTL)
+	ok, err := l.AcquireLease(ctx, g.leaseKey, g.leaseHolder, e.leaseLength())
 	switch {
 	case err != nil:
 		g.leaseKey = ""
@@ -81,7 +91,7 @@ type leaseRef struct{ key, holder string }
 // one per reply). A lease found lost calls its lost function (a reply
 // ends).
 func (e *Engine) renewLeases(l broker.Leases) {
-	t := time.NewTicker(e.cfg.ReplyLeaseTTL / 3)
+	t := time.NewTicker(e.renewInterval())
 	defer t.Stop()
 	type held struct {
 		leaseRef
@@ -102,7 +112,7 @@ func (e *Engine) renewLeases(l broker.Leases) {
 		e.mu.Unlock()
 		for _, h := range all {
 			ctx, cancel := context.WithTimeout(e.base, e.cfg.StoreTimeout)
-			ok, err := l.RenewLease(ctx, h.key, h.holder, e.cfg.ReplyLeaseTTL)
+			ok, err := l.RenewLease(ctx, h.key, h.holder, e.leaseLength())
 			cancel()
 			if err == nil && !ok && h.lost != nil {
 				h.lost()
@@ -149,7 +159,7 @@ func (e *Engine) releaseLease(g *generation) {
 // sweepLapsedReplies runs until the engine stops: it ends the replies of
 // instances that died.
 func (e *Engine) sweepLapsedReplies(l broker.Leases) {
-	interval := max(e.cfg.ReplyLeaseTTL/2, 10*time.Millisecond)
+	interval := e.lapsedInterval()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

@@ -31,7 +31,7 @@ func (e *Engine) takePlace(ctx context.Context, kind string, counts map[string]i
 		prefix := "place:" + kind + ":" + user + "#"
 		for i := range limit {
 			key := prefix + strconv.Itoa(i)
-			ok, err := l.AcquireLease(ctx, key, holder, e.cfg.ReplyLeaseTTL)
+			ok, err := l.AcquireLease(ctx, key, holder, e.leaseLength())
 			if err != nil {
 				e.log.Warn("per-user cap not shared: the broker cannot take a place", "kind", kind, "err", err)
 				break // fall back to this process's count
