@@ -24,12 +24,17 @@ const (
 	RoleUser      Role = "user"
 	RoleAssistant Role = "assistant"
 	RoleOperator  Role = "operator"
+	// RoleTool holds the results (PartToolResult) of the tool calls of the
+	// assistant turn before it.
+	RoleTool Role = "tool"
 )
 
-// Message is one turn of the history sent to the model.
+// Message is one turn of the history sent to the model. A message without
+// Parts is one text part holding Text; a message with Parts ignores Text.
 type Message struct {
-	Role Role
-	Text string
+	Role  Role
+	Text  string
+	Parts []Part
 }
 
 // Request is one generation request.
@@ -50,6 +55,9 @@ type Request struct {
 	// tracking). ConversationID identifies the conversation.
 	User           string
 	ConversationID string
+	// Tools the model may call; none when empty. A provider that cannot
+	// call tools returns an *Error of KindInvalidRequest when Tools is set.
+	Tools []ToolDef
 }
 
 // FinishReason says why a reply ended.
@@ -66,12 +74,23 @@ const (
 	FinishTimeout       FinishReason = "timeout"        // a time limit ended it
 	FinishInterrupted   FinishReason = "interrupted"    // the server shut down
 	FinishHandoff       FinishReason = "handoff"        // an operator took over
+	// FinishToolCalls: the model stopped to have its tool calls run; the
+	// server runs them and asks the model again.
+	FinishToolCalls FinishReason = "tool_calls"
+	// FinishMaxSteps: the model still asked for tools after the server's
+	// limit of steps (model calls) per reply.
+	FinishMaxSteps FinishReason = "max_steps"
 )
 
 // Usage counts tokens. Zero fields mean the provider did not report them.
 type Usage struct {
 	InputTokens  int64
 	OutputTokens int64
+	// CachedInputTokens is the part of InputTokens read from the
+	// provider's prompt cache; ReasoningTokens the part of OutputTokens
+	// spent reasoning.
+	CachedInputTokens int64
+	ReasoningTokens   int64
 }
 
 // EventKind discriminates Event.
@@ -87,12 +106,28 @@ const (
 	// EventFinish carries the FinishReason. It is the last event before
 	// Recv returns io.EOF.
 	EventFinish
+	// EventReasoning carries a piece of reasoning in Text, and the
+	// block's Signature when the provider gives one (possibly with empty
+	// Text). Reasoning is never part of the answer's text.
+	EventReasoning
+	// EventToolCallStart: the model began a call; Call has ID and Name.
+	EventToolCallStart
+	// EventToolCallDelta carries a piece of the arguments of the call
+	// whose id is Call.ID in Text.
+	EventToolCallDelta
+	// EventToolCall carries a complete call in Call (ID, Name and the
+	// whole Arguments). Every call the model makes is reported by one
+	// EventToolCall, whether or not it was streamed before; the reply
+	// then finishes with FinishToolCalls.
+	EventToolCall
 )
 
 // Event is one item of a Stream.
 type Event struct {
 	Kind         EventKind
 	Text         string
+	Signature    string   // EventReasoning
+	Call         ToolCall // tool call events
 	Usage        Usage
 	FinishReason FinishReason
 	// At is when the provider produced the event, when it knows (the

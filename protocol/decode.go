@@ -126,6 +126,15 @@ func validate(f *ClientFrame, lim DecodeLimits) *Error {
 		if f.Active == nil {
 			return fieldError(CodeInvalidField, "active", "active is required")
 		}
+	case TypeApprove:
+		for _, id := range [...]struct{ name, v string }{{"conversation_id", f.ConversationID}, {"reply_id", f.ReplyID}, {"call_id", f.CallID}} {
+			if e := requireID(id.name, id.v); e != nil {
+				return e
+			}
+		}
+		if f.Approved == nil {
+			return fieldError(CodeInvalidField, "approved", "approved is required")
+		}
 	default:
 		return Errorf(CodeUnknownType, "unknown frame type")
 	}

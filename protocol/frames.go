@@ -23,6 +23,9 @@ type ClientFrame struct {
 	Cursor         string            `json:"cursor,omitempty"`          // history, list
 	Limit          int               `json:"limit,omitempty"`           // open, history, list
 	Force          bool              `json:"force,omitempty"`           // takeover from an operator who left
+	ReplyID        string            `json:"reply_id,omitempty"`        // approve
+	CallID         string            `json:"call_id,omitempty"`         // approve
+	Approved       *bool             `json:"approved,omitempty"`        // approve
 }
 
 // ServerFrame is any frame the server sends. Which fields are set depends on
@@ -68,6 +71,9 @@ type ServerFrame struct {
 	Text         string `json:"text,omitempty"`
 	FinishReason string `json:"finish_reason,omitempty"`
 	Usage        *Usage `json:"usage,omitempty"`
+
+	// tool.call, tool.delta, tool.result, approval.request
+	Call *ToolCall `json:"call,omitempty"`
 
 	// typing
 	Role   string `json:"role,omitempty"`
@@ -135,6 +141,32 @@ type Message struct {
 	Model        string    `json:"model,omitempty"`
 	Usage        *Usage    `json:"usage,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
+	// Parts is set on replies that hold more than text (reasoning, tool
+	// calls), in order; Text still holds the reply's whole text.
+	Parts []Part `json:"parts,omitempty"`
+}
+
+// Part is one piece of a message: text, reasoning, or a tool call with its
+// status and result.
+type Part struct {
+	Type string    `json:"type"`
+	Text string    `json:"text,omitempty"`
+	Call *ToolCall `json:"call,omitempty"`
+}
+
+// ToolCall is a tool call of a reply, as clients see it.
+type ToolCall struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Arguments is the JSON text of the arguments the model wrote.
+	Arguments string `json:"arguments,omitempty"`
+	Status    string `json:"status,omitempty"`
+	// Result is the tool's result text (done), or a short description of
+	// the failure (error, denied, expired); ErrorCode is its stable code.
+	Result    string `json:"result,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
+	// ExpiresAt is when an approval request lapses (denied).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 // ReplySnapshot is an in-progress reply at the moment a conversation was
@@ -144,6 +176,9 @@ type ReplySnapshot struct {
 	ReplyTo string `json:"reply_to,omitempty"`
 	Model   string `json:"model,omitempty"`
 	Text    string `json:"text"`
+	// Parts is the reply's reasoning and tool calls so far, with its text,
+	// when it has more than text.
+	Parts []Part `json:"parts,omitempty"`
 }
 
 // Usage is token usage of a reply.

@@ -36,6 +36,10 @@ const (
 	TypeWatch    = "watch"
 	TypeTakeover = "takeover"
 	TypeRelease  = "release"
+	// TypeApprove answers an approval request: the user who owns the
+	// conversation, or the operator holding it, approves or denies a
+	// tool call.
+	TypeApprove = "approve"
 )
 
 // Server frame types. Conversation events (message, reply.*,
@@ -54,7 +58,22 @@ const (
 	TypeReplyStart = "reply.start"
 	TypeReplyDelta = "reply.delta"
 	TypeReplyEnd   = "reply.end"
-	TypeEnded      = "conversation.ended"
+	// TypeReplyReasoning carries a piece of the model's reasoning in Text;
+	// it is never part of the reply's text.
+	TypeReplyReasoning = "reply.reasoning"
+	// TypeToolCall reports a tool call of a reply and each change of its
+	// status (Call.Status: started, running, awaiting_approval).
+	TypeToolCall = "tool.call"
+	// TypeToolDelta carries a piece of a call's arguments (Call.ID, Text)
+	// while the model writes them.
+	TypeToolDelta = "tool.delta"
+	// TypeToolResult reports how a call ended (Call.Status: done, error,
+	// denied, expired) with its result.
+	TypeToolResult = "tool.result"
+	// TypeApprovalRequest asks for approval of a call (Call, with
+	// ExpiresAt); the reply waits for an approve frame.
+	TypeApprovalRequest = "approval.request"
+	TypeEnded           = "conversation.ended"
 	// TypeModeChanged: the conversation's mode changed (help requested,
 	// operator joined, operator left); it carries Mode and Operator.
 	TypeModeChanged = "mode"
@@ -71,6 +90,25 @@ const (
 // FinishHandoff ends a reply stopped because an operator took the
 // conversation over.
 const FinishHandoff = "handoff"
+
+// Tool call statuses, in Call.Status.
+const (
+	ToolStarted          = "started"           // the model is writing the call
+	ToolRunning          = "running"           // the tool runs
+	ToolAwaitingApproval = "awaiting_approval" // waiting for an approve frame
+	ToolDone             = "done"              // the tool returned a result
+	ToolError            = "error"             // the call failed; ErrorCode says why
+	ToolDenied           = "denied"            // approval was refused
+	ToolExpired          = "expired"           // nobody answered in time
+)
+
+// Part types, in Part.Type.
+const (
+	PartText      = "text"
+	PartReasoning = "reasoning"
+	PartTool      = "tool" // a tool call with its status and result
+	PartFile      = "file"
+)
 
 // Field limits that do not depend on configuration.
 const (

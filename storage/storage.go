@@ -89,12 +89,19 @@ type MessageStatus string
 const (
 	MessageComplete  MessageStatus = "complete"
 	MessageStreaming MessageStatus = "streaming"
+	// MessageAwaitingApproval: the reply is paused until the tool calls
+	// of its parts with ApprovalPending are answered or expire.
+	MessageAwaitingApproval MessageStatus = "awaiting_approval"
 )
 
-// Usage counts the tokens of one reply.
+// Usage counts the tokens of one reply. CachedInputTokens is the part of
+// InputTokens read from a prompt cache, ReasoningTokens the part of
+// OutputTokens spent reasoning; zero when the provider did not say.
 type Usage struct {
-	InputTokens  int64
-	OutputTokens int64
+	InputTokens       int64
+	OutputTokens      int64
+	CachedInputTokens int64
+	ReasoningTokens   int64
 }
 
 // Message is one turn of a conversation.
@@ -106,8 +113,13 @@ type Message struct {
 	ID             string
 	ConversationID string
 	Role           Role
-	Text           string
-	Status         MessageStatus
+	// Text is the message's text: for a message with Parts, its text parts
+	// joined.
+	Text string
+	// Parts holds the reasoning, tool calls and results of an assistant
+	// reply besides its text; empty for a plain text message.
+	Parts  []Part
+	Status MessageStatus
 	// FinishReason is set on assistant replies when they end: "stop",
 	// "length", "abort", "error", "timeout", "interrupted"...
 	FinishReason string
@@ -250,7 +262,7 @@ type Store interface {
 	AppendMessage(ctx context.Context, m Message) (stored Message, created bool, err error)
 
 	// UpdateMessage replaces the mutable fields of a stored message (Text,
-	// Status, FinishReason, Error, Usage, Model, UpdatedAt), empty values
+	// Parts, Status, FinishReason, Error, Usage, Model, UpdatedAt), empty values
 	// included. It is used to finish an assistant reply (Model records the
 	// model that answered, which a fallback may change) and is idempotent.
 	// Unknown messages give ErrNotFound.
