@@ -3,6 +3,7 @@ package chatbox_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func TestProviderReceivesWholeHistoryAndSystemPrompt(t *testing.T) {
 		t.Fatalf("history = %+v, want %+v", last.Messages, want)
 	}
 	for i := range want {
-		if last.Messages[i] != want[i] {
+		if !reflect.DeepEqual(last.Messages[i], want[i]) {
 			t.Fatalf("history[%d] = %+v, want %+v", i, last.Messages[i], want[i])
 		}
 	}

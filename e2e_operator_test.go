@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -226,7 +227,7 @@ func TestOperatorTakesOverWritesAndHandsBack(t *testing.T) {
 		{Role: llm.RoleUser, Text: "my order never came"},
 		{Role: llm.RoleUser, Text: "thanks, bye"},
 	}
-	if len(history) < len(wantTail) || !slices.Equal(history[len(history)-len(wantTail):], wantTail) {
+	if len(history) < len(wantTail) || !reflect.DeepEqual(history[len(history)-len(wantTail):], wantTail) {
 		t.Fatalf("history sent to the model ends with %+v, want %+v", history, wantTail)
 	}
 

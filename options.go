@@ -55,6 +55,11 @@ func defaultConfig() config {
 		HelpRate:      ratelimit.Per(3, time.Hour, 3),
 		ReadRate:      ratelimit.Per(120, time.Minute, 60),
 		ReplyLeaseTTL: DefaultReplyLeaseTTL,
+
+		MaxToolSteps:     DefaultMaxToolSteps,
+		MaxParallelTools: DefaultMaxParallelTools,
+		ToolTimeout:      DefaultToolTimeout,
+		ApprovalTTL:      DefaultApprovalTTL,
 	}
 }
 
@@ -290,6 +295,7 @@ func WithMaxSessions(n int) Option {
 func validate(c *config) []error {
 	var errs []error
 	errs = append(errs, validateModels(c)...)
+	errs = append(errs, checkTools(c)...)
 	switch {
 	case c.Authenticator == nil && c.JWT == nil && c.RequestAuthenticator == nil:
 		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required (WithAuthenticator, WithJWT or WithRequestAuthenticator)"))

@@ -15,6 +15,7 @@ import (
 	"github.com/chatboxsdk/chatbox/broker"
 	"github.com/chatboxsdk/chatbox/internal/metrics"
 	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/tools"
 	"github.com/chatboxsdk/chatbox/notify"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/storage"
@@ -41,6 +42,18 @@ type Config struct {
 
 	SystemPrompt string
 	MaxTokens    int
+
+	// Tools the model may call: the host's, then each source's (a name
+	// already taken is skipped). MaxToolSteps bounds model calls per
+	// reply, MaxParallelTools the calls of one step that run at once;
+	// ToolTimeout applies to a tool without its own; ApprovalTTL is how
+	// long an approval request waits before it counts as denied.
+	Tools            []tools.Tool
+	ToolSources      []tools.Source
+	MaxToolSteps     int
+	MaxParallelTools int
+	ToolTimeout      time.Duration
+	ApprovalTTL      time.Duration
 
 	MaxFrameBytes         int
 	MaxTextBytes          int

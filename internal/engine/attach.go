@@ -206,6 +206,7 @@ func (s *socket) sendOpened(ctx context.Context, f *protocol.ClientFrame, c *con
 		last = page.Messages[0].CreatedAt
 	}
 	c.load(conv, last)
+	s.e.noteAwaiting(c, page.Messages)
 	msgs := make([]protocol.Message, 0, len(page.Messages))
 	for _, m := range slices.Backward(page.Messages) {
 		if snap != nil && m.ID == snap.ReplyID {

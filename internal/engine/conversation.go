@@ -36,6 +36,9 @@ type conversation struct {
 	gen    *generation // the running (or starting) reply; nil when idle
 	// lastReplySeq is the last event's number of the latest finished reply.
 	lastReplySeq int64
+	// awaiting is the id of a reply seen waiting for approvals (a cache:
+	// the store has the truth); "" when none is known.
+	awaiting string
 
 	// The feed: one broker subscription per conversation and instance,
 	// open while anything uses it (users counts attached sockets and the
@@ -340,5 +343,9 @@ func (c *conversation) snapshotLocked() (*protocol.ReplySnapshot, int64) {
 	if g == nil || g.lastSeq == 0 {
 		return nil, c.lastReplySeq
 	}
-	return &protocol.ReplySnapshot{ReplyID: g.replyID, ReplyTo: g.replyTo, Model: g.model, Text: g.text.String()}, g.lastSeq
+	snap := &protocol.ReplySnapshot{ReplyID: g.replyID, ReplyTo: g.replyTo, Model: g.model, Text: g.text.String()}
+	if g.shown != nil {
+		snap.Parts = g.shown.snapshot()
+	}
+	return snap, g.lastSeq
 }

@@ -65,6 +65,8 @@ func (s *socket) dispatch(f *protocol.ClientFrame) {
 		perr = s.handleTakeover(f)
 	case protocol.TypeRelease:
 		perr = s.handleRelease(f)
+	case protocol.TypeApprove:
+		perr = s.handleApprove(f)
 	}
 	if perr != nil {
 		s.sendError(f.ID, f.ConversationID, perr)

@@ -86,10 +86,16 @@ type Engine struct {
 	// it is lost (lease.go).
 	leased      map[leaseRef]func()
 	addrSockets map[string]int // per client address, when capped
+	// expiries holds a timer per reply waiting for approvals here.
+	expiries map[string]*time.Timer
 
 	sockWG    sync.WaitGroup
 	genWG     sync.WaitGroup
 	janitorWG sync.WaitGroup
+	// strayWG counts tools still running after their call timed out
+	// (they ignore their context); Shutdown waits for them within its
+	// deadline.
+	strayWG sync.WaitGroup
 }
 
 // New builds an Engine from a validated, completed configuration and starts
@@ -115,6 +121,7 @@ func New(cfg *conf.Config) (*Engine, error) {
 			MaxTextBytes: cfg.MaxTextBytes, MaxMetadataKeys: cfg.MaxMetadataEntries, MaxMetadataValueBytes: cfg.MaxMetadataValueBytes,
 		},
 		userSockets: make(map[string]int), userGens: make(map[string]int), leased: make(map[leaseRef]func()), addrSockets: make(map[string]int),
+		expiries: make(map[string]*time.Timer),
 	}
 	e.base, e.cancelBase = context.WithCancel(context.Background())
 	e.genCtx, e.cancelGen = context.WithCancelCause(e.base)
@@ -223,6 +230,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	e.shuttingDown = true
 	e.mu.Unlock()
+	e.stopExpiries()
 
 	gensDone := make(chan struct{})
 	go func() { e.genWG.Wait(); close(gensDone) }()
@@ -271,7 +279,22 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.cancelGen(errShutdown)
 	e.cancelBase()
 	e.janitorWG.Wait()
+	if !waitGroup(ctx, &e.strayWG) && deadlineErr == nil {
+		deadlineErr = ctx.Err() // a tool that ignores its context still runs
+	}
 	return deadlineErr
+}
+
+// waitGroup waits for wg until ctx ends; it reports whether wg finished.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // acquireCount counts one more for user in m unless the user is at limit

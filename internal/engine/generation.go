@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,11 +35,24 @@ type generation struct {
 	metricsStarted bool
 	metricsEnded   bool
 
+	// record is the reply's parts (reasoning, text, tool calls and
+	// results) as the reply's goroutine received them. resumed is the
+	// stored reply this generation continues after its approvals were
+	// answered; nil for a new reply.
+	record  []storage.Part
+	resumed *storage.Message
+	// userID owns the conversation (tools see it); handoff: the reply was
+	// resumed while an operator holds the conversation, so the model is
+	// not asked again.
+	userID  string
+	handoff bool
+
 	// Guarded by the owning conversation's mu.
 	replyTo string
 	model   string
 	lastSeq int64 // sequence number of the last published event of this reply
 	text    strings.Builder
+	shown   *shownParts // the parts published so far; nil while only text was
 }
 
 func newGeneration(parent context.Context, convID string, timeout time.Duration) *generation {
@@ -65,6 +79,8 @@ type outcome struct {
 	model  string // the model that answered (differs after a fallback)
 	// retryable: the provider failure may succeed if tried again.
 	retryable bool
+	// paused: the reply waits for approvals; it has not ended.
+	paused bool
 }
 
 // startReply runs g as an Engine job answering userMsg. The caller holds a
@@ -108,7 +124,7 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 				// A panicking store or broker must not take the host down:
 				// the conversation is freed and the reply still ends.
 				perr := internalError(e.replyLog(g), fmt.Errorf("panic: %v", p), "generate")
-				c.finish(g)
+				c.finish(g, false)
 				g.cancel(nil)
 				e.releaseLease(g)
 				e.endAfterPanic(c, g, perr)
@@ -130,52 +146,80 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 	stopRenewal := e.trackReplyLease(g)
 	defer stopRenewal() // also if host code panics below
 	started := e.cfg.Now()
+	g.userID = userID
 
+	var reply storage.Message
 	c.mu.Lock()
-	model := c.model
-	createdAt := c.nextTime(started)
-	g.replyTo, g.model = userMsg.ID, model
+	if g.resumed != nil {
+		reply = *g.resumed
+	} else {
+		createdAt := c.nextTime(started)
+		reply = storage.Message{
+			ID: g.replyID, ConversationID: c.id, Role: storage.RoleAssistant, Status: storage.MessageStreaming,
+			Model: c.model, ReplyTo: userMsg.ID, CreatedAt: createdAt, UpdatedAt: createdAt,
+		}
+	}
+	g.replyTo, g.model = reply.ReplyTo, reply.Model
 	c.mu.Unlock()
-	e.cfg.Metrics.GenerationStarted(model)
+	e.cfg.Metrics.GenerationStarted(reply.Model)
 	g.metricsStarted = true
 
-	reply := storage.Message{
-		ID: g.replyID, ConversationID: c.id, Role: storage.RoleAssistant, Status: storage.MessageStreaming,
-		Model: model, ReplyTo: userMsg.ID, CreatedAt: createdAt, UpdatedAt: createdAt,
-	}
 	out := e.produce(c, g, &reply, userID)
 	if out.model != "" {
 		reply.Model = out.model
 	}
-	e.persistEnd(c, g, &reply, out)
+	if !out.paused {
+		e.persistEnd(c, g, &reply, out)
+	}
 	// The conversation is free again, here and across instances, before
 	// reply.end goes out, so a client that sends as soon as it sees the end
 	// is never told busy.
 	stopRenewal()
-	c.finish(g)
+	c.finish(g, out.paused)
 	e.releaseLease(g)
 	var ttft time.Duration
 	if !g.firstDelta.IsZero() {
 		ttft = g.firstDelta.Sub(started)
 	}
-	e.cfg.Metrics.GenerationEnded(reply.Model, string(out.reason), e.cfg.Now().Sub(started), ttft, out.usage.InputTokens, out.usage.OutputTokens)
+	reason := string(out.reason)
+	if out.paused {
+		reason = string(storage.MessageAwaitingApproval)
+	}
+	e.cfg.Metrics.GenerationEnded(reply.Model, reason, e.cfg.Now().Sub(started), ttft, out.usage.InputTokens, out.usage.OutputTokens)
 	g.metricsEnded = true
+	if out.paused {
+		e.expireLater(c.id, g.replyID, earliestExpiry(g.record))
+		return // approval.request went out: the reply goes on when it is answered
+	}
 	e.publishReply(g, c, replyEnd(c.id, g.replyID, reply.Model, out))
 }
 
-// produce stores the reply's row, loads the history, announces the reply
-// and streams it.
+// produce stores the reply's row (or takes up the stored one it resumes),
+// loads the history, announces the reply and runs its steps.
 func (e *Engine) produce(c *conversation, g *generation, reply *storage.Message, userID string) outcome {
-	// The reply is stored first, with a context a stop cannot cancel, so
-	// that however it ends there is a row to finish.
-	pctx, cancel := e.persistCtx(g.ctx)
-	_, _, err := e.cfg.Store.AppendMessage(pctx, *reply)
-	cancel()
+	var err error
+	if g.resumed == nil {
+		// The reply is stored first, with a context a stop cannot cancel,
+		// so that however it ends there is a row to finish.
+		pctx, cancel := e.persistCtx(g.ctx)
+		_, _, err = e.cfg.Store.AppendMessage(pctx, *reply)
+		cancel()
+	} else {
+		g.record = slices.Clone(reply.Parts)
+		c.mu.Lock()
+		g.text.WriteString(reply.Text)
+		if parts := wireParts(*reply); parts != nil {
+			g.shown = &shownParts{parts: parts}
+		}
+		c.mu.Unlock()
+	}
 	var history []llm.Message
 	if err == nil {
-		history, err = e.history(g.ctx, c.id)
+		history, err = e.history(g.ctx, c.id, g.replyID)
 	}
-	e.publishReply(g, c, &protocol.ServerFrame{Type: protocol.TypeReplyStart, ConversationID: c.id, ReplyID: g.replyID, ReplyTo: reply.ReplyTo, Model: reply.Model})
+	if g.resumed == nil {
+		e.publishReply(g, c, &protocol.ServerFrame{Type: protocol.TypeReplyStart, ConversationID: c.id, ReplyID: g.replyID, ReplyTo: reply.ReplyTo, Model: reply.Model})
+	}
 	switch {
 	case err != nil && g.ctx.Err() != nil:
 		return e.failure(g, err) // stopped, ended or shut down before the reply began
@@ -184,10 +228,10 @@ func (e *Engine) produce(c *conversation, g *generation, reply *storage.Message,
 	}
 	pump := e.startPump(g, c)
 	defer pump.stop() // also if host code panics below
-	out := e.stream(g, pump, llm.Request{
+	out := e.converse(c, g, pump, reply, llm.Request{
 		System: e.cfg.SystemPrompt, Messages: history, User: userID, ConversationID: c.id, MaxTokens: e.cfg.MaxTokens,
 	}, e.models.entry(reply.Model))
-	pump.stop() // every delta is published before the reply ends
+	pump.stop() // every event is published before the reply ends
 	return out
 }
 
@@ -196,9 +240,12 @@ func (e *Engine) persistEnd(c *conversation, g *generation, reply *storage.Messa
 	c.mu.Lock()
 	reply.Text = g.text.String()
 	c.mu.Unlock()
+	if hasMoreThanText(g.record) {
+		reply.Parts = g.record
+	}
 	reply.Status = storage.MessageComplete
 	reply.FinishReason = string(out.reason)
-	reply.Usage = storage.Usage{InputTokens: out.usage.InputTokens, OutputTokens: out.usage.OutputTokens}
+	reply.Usage = storage.Usage(out.usage)
 	reply.UpdatedAt = e.cfg.Now().UTC()
 	if out.err != nil {
 		reply.Error = string(out.err.Code)
@@ -215,10 +262,14 @@ func (e *Engine) replyLog(g *generation) *slog.Logger {
 	return e.log.With("conversation", g.convID, "reply", g.replyID)
 }
 
-// finish frees the conversation for the next reply.
-func (c *conversation) finish(g *generation) {
+// finish frees the conversation for the next reply; paused says the reply
+// waits for approvals.
+func (c *conversation) finish(g *generation, paused bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if paused {
+		c.awaiting = g.replyID
+	}
 	if c.gen == g {
 		c.gen = nil
 		// An open that finds no reply streaming must still not replay

@@ -17,7 +17,9 @@ func (s *socket) handleStop(f *protocol.ClientFrame) *protocol.Error {
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
-	a.conv.stopReply(ctx, controlStop)
+	if a.conv.stopReply(ctx, controlStop) == nil {
+		s.stopPaused(ctx, a.conv)
+	}
 	s.ok(f)
 	return nil
 }
@@ -58,6 +60,12 @@ func (s *socket) handleEnd(f *protocol.ClientFrame) *protocol.Error {
 	}
 	if err := s.e.cfg.Store.EndConversation(ctx, f.ConversationID, s.e.cfg.Now()); err != nil {
 		return s.storeError(err, "end conversation")
+	}
+	if g := s.stopPaused(ctx, c); g != nil { // its reply.end comes before conversation.ended
+		select {
+		case <-g.done:
+		case <-ctx.Done():
+		}
 	}
 	if !c.markEnded() {
 		s.ok(f) // already ended

@@ -74,11 +74,12 @@ func wireMessage(m storage.Message) protocol.Message {
 		ID: m.ID, Role: string(m.Role), Text: m.Text, FinishReason: m.FinishReason, Error: m.Error,
 		ReplyTo: m.ReplyTo, Model: m.Model, CreatedAt: m.CreatedAt,
 	}
-	if m.Status == storage.MessageStreaming {
+	if m.Status == storage.MessageStreaming || m.Status == storage.MessageAwaitingApproval {
 		w.Status = string(m.Status)
 	}
 	if m.Usage != (storage.Usage{}) {
 		w.Usage = &protocol.Usage{InputTokens: m.Usage.InputTokens, OutputTokens: m.Usage.OutputTokens}
 	}
+	w.Parts = wireParts(m)
 	return w
 }

@@ -10,18 +10,22 @@ import (
 	"github.com/chatboxsdk/chatbox/protocol"
 )
 
-// deltaPump publishes a reply's text from a goroutine of its own. Text that
-// arrives while a publish is under way, or within the coalescing window,
-// goes out as one delta: fewer events to encode, replay and write, the same
-// text. The generation owns the pump: stop drains it and waits for it.
+// deltaPump publishes a reply's events from a goroutine of its own, in the
+// order the reply produced them. Text that arrives while a publish is under
+// way, or within the coalescing window, goes out as one delta (reasoning
+// likewise): fewer events to encode, replay and write, the same text. The
+// generation owns the pump: stop drains it and waits for it.
 type deltaPump struct {
 	e      *Engine
 	g      *generation
 	c      *conversation
 	window time.Duration
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// pending is the text since the last other event; queued holds what
+	// came before it, in order, when the reply produced more than text.
 	pending strings.Builder
+	queued  []pumpItem
 	closed  bool
 
 	kick     chan struct{} // capacity 1: "there is text"
@@ -39,11 +43,55 @@ func (e *Engine) startPump(g *generation, c *conversation) *deltaPump {
 	return p
 }
 
+// pumpItem is an event queued behind text: reasoning (coalesced like
+// text) or a frame published as it is.
+type pumpItem struct {
+	text      string // text or reasoning
+	reasoning bool
+	frame     *protocol.ServerFrame
+}
+
 // add queues text for publishing; it never blocks on the broker.
 func (p *deltaPump) add(text string) {
 	p.mu.Lock()
 	p.pending.WriteString(text)
 	p.mu.Unlock()
+	p.wake()
+}
+
+// addReasoning queues a piece of reasoning, after what is queued.
+func (p *deltaPump) addReasoning(text string) {
+	p.mu.Lock()
+	p.flushTextLocked()
+	if n := len(p.queued); n > 0 && p.queued[n-1].reasoning {
+		p.queued[n-1].text += text
+	} else {
+		p.queued = append(p.queued, pumpItem{text: text, reasoning: true})
+	}
+	p.mu.Unlock()
+	p.wake()
+}
+
+// addFrame queues an event of the reply (a tool call's progress), after
+// what is queued. Its sequence number is set when it is published.
+func (p *deltaPump) addFrame(f *protocol.ServerFrame) {
+	p.mu.Lock()
+	p.flushTextLocked()
+	p.queued = append(p.queued, pumpItem{frame: f})
+	p.mu.Unlock()
+	p.wake()
+}
+
+// flushTextLocked moves pending text into the queue, so what follows it is
+// published after it. Call with p.mu held.
+func (p *deltaPump) flushTextLocked() {
+	if p.pending.Len() > 0 {
+		p.queued = append(p.queued, pumpItem{text: p.pending.String()})
+		p.pending.Reset()
+	}
+}
+
+func (p *deltaPump) wake() {
 	select {
 	case p.kick <- struct{}{}:
 	default:
@@ -92,10 +140,22 @@ func (p *deltaPump) run() {
 			}
 		}
 		p.mu.Lock()
+		queued := p.queued
+		p.queued = nil
 		text := p.pending.String()
 		p.pending.Reset()
 		closed := p.closed
 		p.mu.Unlock()
+		for _, it := range queued {
+			switch {
+			case it.frame != nil:
+				p.publishFrame(it.frame)
+			case it.reasoning:
+				p.publishFrame(&protocol.ServerFrame{Type: protocol.TypeReplyReasoning, ConversationID: p.c.id, ReplyID: p.g.replyID, Text: it.text})
+			default:
+				p.publish(it.text, &buf)
+			}
+		}
 		if text != "" {
 			p.publish(text, &buf)
 		}
@@ -120,6 +180,9 @@ func (p *deltaPump) publish(text string, buf *[]byte) {
 	})
 	c.mu.Lock()
 	g.text.WriteString(text)
+	if g.shown != nil {
+		g.shown.addText(protocol.PartText, text)
+	}
 	if err == nil {
 		g.lastSeq = seq
 	}
@@ -127,6 +190,26 @@ func (p *deltaPump) publish(text string, buf *[]byte) {
 	c.afterPublish(err)
 	if err != nil {
 		p.e.log.Error("publish delta", "conversation", c.id, "err", err)
+		g.cancel(errPublish)
+	}
+}
+
+// publishFrame publishes a reply event other than text and records it in
+// the parts an open shows.
+func (p *deltaPump) publishFrame(f *protocol.ServerFrame) {
+	g, c := p.g, p.c
+	seq, err := c.publish(g.pubCtx, f)
+	c.mu.Lock()
+	if g.shown == nil {
+		g.shown = newShownParts(g.text.String())
+	}
+	g.shown.apply(f)
+	if err == nil {
+		g.lastSeq = seq
+	}
+	c.mu.Unlock()
+	if err != nil {
+		p.e.log.Error("publish reply event", "conversation", c.id, "type", f.Type, "err", err)
 		g.cancel(errPublish)
 	}
 }

@@ -76,6 +76,8 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 		return conversationEnded()
 	case conv.Mode == storage.ModeOperator:
 		return s.sendWithoutReply(ctx, f, c, storage.RoleUser, createdAt) // the deferred unclaim frees the claim
+	case c.awaitingReply(ctx) != "":
+		return protocol.Errorf(protocol.CodeBusy, "a tool call waits for approval: approve or deny it first")
 	}
 	stored, created, perr := s.store(ctx, f, c, storage.RoleUser, createdAt)
 	if perr != nil {

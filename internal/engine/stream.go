@@ -17,10 +17,11 @@ import (
 // finish reason error instead of taking the process down.
 var errProviderPanic = errors.New("provider panicked")
 
-// stream relays the model's events until the reply ends. The model's
-// provider falls back along its chain before the first delta (modelSet);
-// out.model names the model that answered.
-func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *modelEntry) outcome {
+// stream relays the model's events for one step of the reply, recording
+// them in g.record, and returns how the step ended with the tool calls the
+// model asked for. The model's provider falls back along its chain before
+// the first delta (modelSet); out.model names the model that answered.
+func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *modelEntry) (outcome, []llm.ToolCall) {
 	observed := len(m.chain) > 1 // the fallback chain records failures before the first delta
 	st, err := startStream(g.ctx, m.provider, req)
 	if err != nil {
@@ -32,10 +33,11 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 		if len(m.chain) == 1 || !out.retryable {
 			out.model = m.model.ID
 		}
-		return out
+		return out, nil
 	}
 	defer st.Close()
 	var usage llm.Usage
+	var calls []llm.ToolCall
 	streamed := false
 	answering := func() string { return m.chain[llm.Answered(st)].ID }
 	for {
@@ -52,7 +54,7 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 				// fallback chain's observer; these it does not see.
 				e.cfg.Metrics.ProviderError(out.model, string(llm.KindOf(err)))
 			}
-			return out
+			return out, calls
 		}
 		switch ev.Kind {
 		case llm.EventDelta:
@@ -63,15 +65,38 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 				g.firstDelta = e.cfg.Now()
 			}
 			streamed = true
+			g.record = appendText(g.record, storage.PartText, ev.Text)
 			pump.add(ev.Text)
+		case llm.EventReasoning:
+			streamed = true
+			g.record = appendReasoning(g.record, ev)
+			if ev.Text != "" {
+				pump.addReasoning(ev.Text)
+			}
+		case llm.EventToolCallStart:
+			streamed = true
+			pump.addFrame(toolFrame(protocol.TypeToolCall, g, &protocol.ToolCall{ID: ev.Call.ID, Name: ev.Call.Name, Status: protocol.ToolStarted}))
+		case llm.EventToolCallDelta:
+			if ev.Text != "" {
+				f := toolFrame(protocol.TypeToolDelta, g, &protocol.ToolCall{ID: ev.Call.ID})
+				f.Text = ev.Text
+				pump.addFrame(f)
+			}
+		case llm.EventToolCall:
+			streamed = true
+			calls = append(calls, ev.Call)
+			g.record = append(g.record, storage.Part{Kind: storage.PartToolCall, CallID: ev.Call.ID, Name: ev.Call.Name, Arguments: ev.Call.Arguments})
 		case llm.EventUsage:
 			usage = ev.Usage
 		case llm.EventFinish:
 			reason := ev.FinishReason
-			if reason == "" {
-				reason = llm.FinishStop
+			switch {
+			case len(calls) > 0:
+				reason = llm.FinishToolCalls // some servers say stop although they called tools
+			case reason == "", reason == llm.FinishToolCalls:
+				reason = llm.FinishStop // nothing to call
 			}
-			return outcome{reason: reason, usage: usage, model: answering()}
+			return outcome{reason: reason, usage: usage, model: answering()}, calls
 		}
 	}
 }
@@ -102,9 +127,26 @@ func (e *Engine) failure(g *generation, err error) outcome {
 	return outcome{reason: llm.FinishError, err: perr, retryable: retryable}
 }
 
+// appendReasoning records a piece of reasoning; a signature closes the
+// block it signs.
+func appendReasoning(parts []storage.Part, ev llm.Event) []storage.Part {
+	if n := len(parts); n > 0 && parts[n-1].Kind == storage.PartReasoning && parts[n-1].Signature == "" {
+		parts[n-1].Text += ev.Text
+		parts[n-1].Signature = ev.Signature
+		return parts
+	}
+	return append(parts, storage.Part{Kind: storage.PartReasoning, Text: ev.Text, Signature: ev.Signature})
+}
+
+// toolFrame is an event about one of g's tool calls.
+func toolFrame(kind string, g *generation, call *protocol.ToolCall) *protocol.ServerFrame {
+	return &protocol.ServerFrame{Type: kind, ConversationID: g.convID, ReplyID: g.replyID, Call: call}
+}
+
 // history loads the conversation for the provider, oldest first, capped at
 // MaxHistoryMessages.
-func (e *Engine) history(ctx context.Context, conversationID string) ([]llm.Message, error) {
+// The reply being generated (skipID) is left out: its own record follows.
+func (e *Engine) history(ctx context.Context, conversationID, skipID string) ([]llm.Message, error) {
 	sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
 	defer cancel()
 	page, err := e.cfg.Store.ListMessages(sctx, storage.MessageQuery{ConversationID: conversationID, Limit: e.cfg.MaxHistoryMessages, Order: storage.Descending})
@@ -113,14 +155,14 @@ func (e *Engine) history(ctx context.Context, conversationID string) ([]llm.Mess
 	}
 	msgs := make([]llm.Message, 0, len(page.Messages))
 	for _, m := range slices.Backward(page.Messages) {
-		if strings.TrimSpace(m.Text) == "" {
+		if m.ID == skipID || len(m.Parts) == 0 && strings.TrimSpace(m.Text) == "" {
 			continue // a reply that failed before its first token
 		}
 		switch m.Role {
 		case storage.RoleUser:
 			msgs = append(msgs, llm.Message{Role: llm.RoleUser, Text: m.Text})
 		case storage.RoleAssistant:
-			msgs = append(msgs, llm.Message{Role: llm.RoleAssistant, Text: m.Text})
+			msgs = append(msgs, llmTurns(m, llm.RoleAssistant)...)
 		case storage.RoleOperator:
 			msgs = append(msgs, llm.Message{Role: llm.RoleOperator, Text: m.Text})
 		}
