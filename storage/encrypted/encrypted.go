@@ -1,20 +1,26 @@
 // Package encrypted is a storage.Store wrapper that encrypts, before they
-// reach the wrapped Store, every message's Text, every conversation's
-// Title and every Metadata value, with AES-256-GCM.
+// reach the wrapped Store, every message's Text, the Text, Signature,
+// Arguments and FileName of every part of a message, every
+// conversation's Title and every Metadata value, with AES-256-GCM.
 //
 // Each value gets a random nonce and is stored as a compact envelope,
 // "v1:<key id>:<base64>", so keys rotate without downtime: New takes the
 // active key, used for every write, and older keys still accepted for
 // reading. The associated data binds each value to its record (the kind of
-// field, the conversation id, and the message id or metadata key), so a
-// ciphertext copied to another record fails to decrypt.
+// field, the conversation id, and the message id or metadata key; for a
+// part, also its index in the message), so a ciphertext copied to another
+// record, another part or another field fails to decrypt. Empty values
+// are sealed too, so a value blanked in the wrapped Store is an error, not
+// an empty string.
 //
 // A value that cannot be decrypted is an error wrapping ErrDecrypt; the
 // ciphertext is never returned in its place. Ids, roles, statuses, times,
 // models, usage, modes, operator ids and statistics stay in clear text:
-// the wrapped Store needs them to index, order, filter and validate. Audit
-// entries pass through unencrypted, Detail included: they record who did
-// what and when, not what was said.
+// the wrapped Store needs them to index, order, filter and validate. So
+// do the other fields of a part: its kind, call id, tool name, error flag
+// and code, approval state, expiry and approver, file id and media type.
+// Audit entries pass through unencrypted, Detail included: they record
+// who did what and when, not what was said.
 //
 // Rotation: start New with the new key active and the old one in older;
 // new writes use the new key, old values stay readable. Values written
@@ -26,6 +32,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/chatboxsdk/chatbox/storage"
@@ -98,8 +105,22 @@ func (s *Store) openConversation(c storage.Conversation) (storage.Conversation, 
 	return c, nil
 }
 
+// sealMessage returns m with its text and the sealed fields of its parts
+// encrypted, in a Parts slice of its own: the caller's is left alone.
 func (s *Store) sealMessage(m storage.Message) storage.Message {
 	m.Text = s.keys.seal(m.Text, fieldMessageText, m.ConversationID, m.ID)
+	if len(m.Parts) == 0 {
+		m.Parts = nil
+		return m
+	}
+	parts := make([]storage.Part, len(m.Parts))
+	for i, p := range m.Parts {
+		for _, f := range sealedPartFields(&p) {
+			*f.value = s.keys.seal(*f.value, f.field, m.ConversationID, m.ID, strconv.Itoa(i))
+		}
+		parts[i] = p
+	}
+	m.Parts = parts
 	return m
 }
 
@@ -109,7 +130,38 @@ func (s *Store) openMessage(m storage.Message) (storage.Message, error) {
 		return storage.Message{}, fmt.Errorf("encrypted: message %q of conversation %q: %w", m.ID, m.ConversationID, err)
 	}
 	m.Text = text
+	if len(m.Parts) == 0 {
+		m.Parts = nil
+		return m, nil
+	}
+	parts := make([]storage.Part, len(m.Parts))
+	for i, p := range m.Parts {
+		for _, f := range sealedPartFields(&p) {
+			if *f.value, err = s.keys.open(*f.value, f.field, m.ConversationID, m.ID, strconv.Itoa(i)); err != nil {
+				return storage.Message{}, fmt.Errorf("encrypted: message %q of conversation %q, part %d: %w", m.ID, m.ConversationID, i, err)
+			}
+		}
+		parts[i] = p
+	}
+	m.Parts = parts
 	return m, nil
+}
+
+// partField is one sealed field of a part and the name its associated
+// data carries.
+type partField struct {
+	field field
+	value *string
+}
+
+// sealedPartFields returns the fields of p the Store seals.
+func sealedPartFields(p *storage.Part) [4]partField {
+	return [4]partField{
+		{fieldPartText, &p.Text},
+		{fieldPartSignature, &p.Signature},
+		{fieldPartArguments, &p.Arguments},
+		{fieldPartFileName, &p.FileName},
+	}
 }
 
 // CreateConversation implements storage.Store.

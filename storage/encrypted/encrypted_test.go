@@ -3,6 +3,8 @@ package encrypted_test
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -109,7 +111,20 @@ func TestParseKeyAcceptsBase64Forms(t *testing.T) {
 	}
 }
 
-// seed writes a conversation and a message through s.
+// secretParts returns parts of every kind whose sealed fields all hold
+// "secret" and whose clear fields never do.
+func secretParts(tag string) []storage.Part {
+	return []storage.Part{
+		{Kind: storage.PartReasoning, Text: "secret reasoning " + tag, Signature: "secret signature " + tag},
+		{Kind: storage.PartToolCall, CallID: "call-1", Name: "lookup", Arguments: `{"q": "secret arguments ` + tag + `"}`,
+			Approval: storage.ApprovalPending, ApprovalExpiresAt: t0.Add(time.Hour), ApprovedBy: "bob"},
+		{Kind: storage.PartToolResult, CallID: "call-1", Name: "lookup", Text: "secret result " + tag, IsError: true, ErrorCode: "timeout"},
+		{Kind: storage.PartFile, FileID: "file-1", FileName: "secret file " + tag + ".pdf", MediaType: "application/pdf"},
+		{Kind: storage.PartText, Text: "secret answer " + tag},
+	}
+}
+
+// seed writes a conversation and a message with secretParts through s.
 func seed(t *testing.T, s storage.Store, convID, msgID string) {
 	t.Helper()
 	c := storage.Conversation{ID: convID, UserID: "alice", Title: "secret title " + convID, Status: storage.StatusActive,
@@ -118,7 +133,7 @@ func seed(t *testing.T, s storage.Store, convID, msgID string) {
 		t.Fatal(err)
 	}
 	m := storage.Message{ID: msgID, ConversationID: convID, Role: storage.RoleUser, Text: "secret text " + convID + "/" + msgID,
-		Status: storage.MessageComplete, CreatedAt: t0.Add(time.Second)}
+		Parts: secretParts(convID + "/" + msgID), Status: storage.MessageComplete, CreatedAt: t0.Add(time.Second)}
 	if _, _, err := s.AppendMessage(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +151,23 @@ func TestInnerStoreNeverSeesPlaintext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for what, v := range map[string]string{"title": c.Title, "metadata": c.Metadata["plan"], "text": m.Text} {
+	sealed := map[string]string{"title": c.Title, "metadata": c.Metadata["plan"], "text": m.Text}
+	want := secretParts("c1/m1")
+	if len(m.Parts) != len(want) {
+		t.Fatalf("inner message holds %d parts, want %d", len(m.Parts), len(want))
+	}
+	for i, p := range m.Parts {
+		for name, v := range map[string]string{"text": p.Text, "signature": p.Signature, "arguments": p.Arguments, "file name": p.FileName} {
+			sealed[fmt.Sprintf("part %d %s", i, name)] = v
+		}
+		// The other fields stay readable, as they were written.
+		clear := want[i]
+		clear.Text, clear.Signature, clear.Arguments, clear.FileName = p.Text, p.Signature, p.Arguments, p.FileName
+		if p != clear {
+			t.Errorf("inner part %d = %+v, want its clear fields as written: %+v", i, p, want[i])
+		}
+	}
+	for what, v := range sealed {
 		if strings.Contains(v, "secret") || !strings.HasPrefix(v, "v1:k1:") {
 			t.Errorf("inner %s = %q, want a v1:k1: envelope without the plaintext", what, v)
 		}
@@ -148,8 +179,20 @@ func TestInnerStoreNeverSeesPlaintext(t *testing.T) {
 		t.Error("two conversations got the same ciphertext")
 	}
 	got, err := s.GetMessage(t.Context(), "c1", "m1")
-	if err != nil || got.Text != "secret text c1/m1" {
-		t.Errorf("GetMessage through the wrapper = %q, %v", got.Text, err)
+	if err != nil || got.Text != "secret text c1/m1" || !reflect.DeepEqual(got.Parts, want) {
+		t.Errorf("GetMessage through the wrapper = %q, %+v, %v; want the text and parts written", got.Text, got.Parts, err)
+	}
+	// Sealing leaves the caller's parts alone.
+	parts := secretParts("c3/m1")
+	if err := s.CreateConversation(t.Context(), storage.Conversation{ID: "c3", UserID: "alice", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AppendMessage(t.Context(), storage.Message{ID: "m1", ConversationID: "c3", Role: storage.RoleAssistant,
+		Parts: parts, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(parts, secretParts("c3/m1")) {
+		t.Errorf("AppendMessage changed the caller's parts to %+v", parts)
 	}
 }
 
@@ -180,6 +223,52 @@ func TestCiphertextMovedToAnotherRecordFailsToDecrypt(t *testing.T) {
 		if !errors.Is(err, encrypted.ErrDecrypt) || len(page.Messages) != 0 {
 			t.Errorf("ListMessages(%s) with a moved ciphertext: %d messages, %v; want ErrDecrypt and nothing", target[0], len(page.Messages), err)
 		}
+	}
+
+	// Parts: moved between messages, reordered, or a value moved to
+	// another part or another field of its part.
+	partMoves := []struct {
+		name string
+		move func(from, to *storage.Message)
+	}{
+		{"parts of another message of the conversation", func(from, to *storage.Message) { to.Parts = from.Parts }},
+		{"two parts swapped", func(_, to *storage.Message) { to.Parts[0], to.Parts[4] = to.Parts[4], to.Parts[0] }},
+		{"a text moved to another part", func(_, to *storage.Message) { to.Parts[4].Text = to.Parts[0].Text }},
+		{"a signature moved to the text of its part", func(_, to *storage.Message) { to.Parts[0].Text = to.Parts[0].Signature }},
+		{"arguments moved to the file name of another part", func(_, to *storage.Message) { to.Parts[3].FileName = to.Parts[1].Arguments }},
+		{"a part dropped before others", func(_, to *storage.Message) { to.Parts = to.Parts[1:] }},
+	}
+	for i, mv := range partMoves {
+		id := fmt.Sprintf("pm%d", i)
+		for _, mid := range []string{id + "-from", id} {
+			if _, _, err := s.AppendMessage(t.Context(), storage.Message{ID: mid, ConversationID: "c1", Role: storage.RoleAssistant,
+				Text: "x", Parts: secretParts(mid), CreatedAt: t0.Add(3 * time.Second)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		from, _ := inner.GetMessage(t.Context(), "c1", id+"-from")
+		to, _ := inner.GetMessage(t.Context(), "c1", id)
+		mv.move(&from, &to)
+		if err := inner.UpdateMessage(t.Context(), to); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := s.GetMessage(t.Context(), "c1", id); !errors.Is(err, encrypted.ErrDecrypt) || m.Parts != nil {
+			t.Errorf("GetMessage with %s: %d parts, %v; want ErrDecrypt and nothing", mv.name, len(m.Parts), err)
+		}
+	}
+	// A message's parts moved to the message with its id in another
+	// conversation.
+	if _, _, err := s.AppendMessage(t.Context(), storage.Message{ID: "m1", ConversationID: "c2", Role: storage.RoleUser,
+		Text: "x", Parts: secretParts("other"), CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	c2m1, _ := inner.GetMessage(t.Context(), "c2", "m1")
+	c2m1.Parts = m1.Parts
+	if err := inner.UpdateMessage(t.Context(), c2m1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetMessage(t.Context(), "c2", "m1"); !errors.Is(err, encrypted.ErrDecrypt) {
+		t.Errorf("GetMessage with parts moved from another conversation: %v, want ErrDecrypt", err)
 	}
 
 	// A title and a metadata value copied into another conversation.

@@ -25,6 +25,12 @@ const (
 	fieldMessageText   field = "message.text"
 	fieldTitle         field = "conversation.title"
 	fieldMetadataValue field = "conversation.metadata"
+	// The fields of a message's parts; their ids end with the part's
+	// index in the message.
+	fieldPartText      field = "message.part.text"
+	fieldPartSignature field = "message.part.signature"
+	fieldPartArguments field = "message.part.arguments"
+	fieldPartFileName  field = "message.part.file_name"
 )
 
 // associatedData binds a value to its place: the kind of field and the ids

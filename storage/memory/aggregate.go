@@ -30,8 +30,7 @@ func (s *Store) Aggregate(ctx context.Context, q storage.AggregateQuery) (storag
 	for _, e := range s.all {
 		for _, m := range inRange(e.msgs, q.From, q.Before, cmpMessage) {
 			agg.Messages++
-			agg.Usage.InputTokens += m.m.Usage.InputTokens
-			agg.Usage.OutputTokens += m.m.Usage.OutputTokens
+			addUsage(&agg.Usage, m.m.Usage, storage.Usage{})
 			if m.responded {
 				times = append(times, m.responseTime)
 			}

@@ -66,9 +66,9 @@ type conversation struct {
 // message is a stored message and what Aggregate needs to know about it.
 type message struct {
 	m storage.Message
-	// responded is set when an update took the message from streaming to
-	// complete; responseTime is then its CreatedAt to that update's
-	// UpdatedAt.
+	// responded is set when an update took the message from streaming
+	// (or awaiting approval) to complete; responseTime is then its
+	// CreatedAt to that update's UpdatedAt.
 	responded    bool
 	responseTime time.Duration
 }

@@ -15,7 +15,7 @@ import (
 // different Role gives storage.ErrConflict. A created message moves the
 // conversation's UpdatedAt forward to its CreatedAt, never backward, and
 // counts in its Stats: MessageCount, Usage, and OperatorAssisted for a
-// storage.RoleOperator message.
+// storage.RoleOperator message. The store keeps its own copy of m.Parts.
 func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.Message, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.Message{}, false, err
@@ -30,6 +30,7 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 	case m.CreatedAt.IsZero():
 		return storage.Message{}, false, fmt.Errorf("memory: append message %q: zero CreatedAt: %w", m.ID, storage.ErrInvalid)
 	}
+	m = copyMessage(m)
 	m.CreatedAt = m.CreatedAt.Round(0)
 	m.UpdatedAt = m.UpdatedAt.Round(0)
 	stored := &message{m: m}
@@ -45,7 +46,7 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 			return storage.Message{}, false, fmt.Errorf("memory: append message %q: stored with role %q, not %q: %w",
 				m.ID, old.m.Role, m.Role, storage.ErrConflict)
 		}
-		return old.m, false, nil
+		return copyMessage(old.m), false, nil
 	}
 	k := key{at: m.CreatedAt, id: m.ID}
 	if n := len(e.msgs); n == 0 || cmpMessage(e.msgs[n-1], k) < 0 {
@@ -60,22 +61,22 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 	}
 	st := &e.c.Stats
 	st.MessageCount++
-	st.Usage.InputTokens += m.Usage.InputTokens
-	st.Usage.OutputTokens += m.Usage.OutputTokens
+	addUsage(&st.Usage, m.Usage, storage.Usage{})
 	if m.Role == storage.RoleOperator {
 		st.OperatorAssisted = true
 	}
-	return m, true, nil
+	return copyMessage(m), true, nil
 }
 
-// UpdateMessage replaces Text, Status, FinishReason, Error, Usage, Model
-// and UpdatedAt of the stored message (m.ConversationID, m.ID); the other
-// fields of m are ignored. The conversation's Stats.Usage moves by the
-// difference from the stored usage, so a repeated update adds nothing; an
-// update taking the message from streaming to complete counts a response
-// whose time runs from the message's CreatedAt to m.UpdatedAt (none when
-// m.UpdatedAt is zero or earlier). Empty ids give storage.ErrInvalid,
-// unknown messages storage.ErrNotFound.
+// UpdateMessage replaces Text, Parts, Status, FinishReason, Error, Usage,
+// Model and UpdatedAt of the stored message (m.ConversationID, m.ID); the
+// other fields of m are ignored. The conversation's Stats.Usage moves by
+// the difference from the stored usage, so a repeated update adds nothing;
+// an update taking the message from an unfinished status (streaming, or
+// awaiting approval) to complete counts a response whose time runs from
+// the message's CreatedAt to m.UpdatedAt (none when m.UpdatedAt is zero
+// or earlier). Empty ids give storage.ErrInvalid, unknown messages
+// storage.ErrNotFound.
 func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -96,9 +97,8 @@ func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	m.UpdatedAt = m.UpdatedAt.Round(0)
 	st := &e.c.Stats
 	old := &stored.m
-	st.Usage.InputTokens += m.Usage.InputTokens - old.Usage.InputTokens
-	st.Usage.OutputTokens += m.Usage.OutputTokens - old.Usage.OutputTokens
-	if old.Status == storage.MessageStreaming && m.Status == storage.MessageComplete && !m.UpdatedAt.IsZero() {
+	addUsage(&st.Usage, m.Usage, old.Usage)
+	if unfinished(old.Status) && m.Status == storage.MessageComplete && !m.UpdatedAt.IsZero() {
 		if rt := m.UpdatedAt.Sub(old.CreatedAt); rt >= 0 {
 			stored.responded, stored.responseTime = true, rt
 			if st.Responses == 0 || rt < st.ResponseTimeMin {
@@ -110,6 +110,7 @@ func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 		}
 	}
 	old.Text = m.Text
+	old.Parts = cloneParts(m.Parts)
 	old.Status = m.Status
 	old.FinishReason = m.FinishReason
 	old.Error = m.Error
@@ -134,7 +135,7 @@ func (s *Store) GetMessage(ctx context.Context, conversationID, id string) (stor
 	if !ok {
 		return storage.Message{}, notFoundMessage(conversationID, id)
 	}
-	return m.m, nil
+	return copyMessage(m.m), nil
 }
 
 // ListMessages returns a page of a conversation's messages ordered by
@@ -187,9 +188,9 @@ func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (stora
 	page := storage.MessagePage{Messages: make([]storage.Message, n)}
 	for j := range n {
 		if q.Order == storage.Ascending {
-			page.Messages[j] = window[j].m
+			page.Messages[j] = copyMessage(window[j].m)
 		} else {
-			page.Messages[j] = window[len(window)-1-j].m
+			page.Messages[j] = copyMessage(window[len(window)-1-j].m)
 		}
 	}
 	if n < len(window) {
@@ -201,4 +202,33 @@ func (s *Store) ListMessages(ctx context.Context, q storage.MessageQuery) (stora
 
 func notFoundMessage(conversationID, id string) error {
 	return fmt.Errorf("memory: message %q in conversation %q: %w", id, conversationID, storage.ErrNotFound)
+}
+
+// copyMessage returns m with a Parts slice of its own.
+func copyMessage(m storage.Message) storage.Message {
+	m.Parts = cloneParts(m.Parts)
+	return m
+}
+
+// cloneParts returns a copy of parts, nil when there are none. A Part
+// holds no reference, so copying the slice copies the parts.
+func cloneParts(parts []storage.Part) []storage.Part {
+	if len(parts) == 0 {
+		return nil
+	}
+	return slices.Clone(parts)
+}
+
+// unfinished reports whether a reply in status st has yet to complete: a
+// later update to storage.MessageComplete counts it as a response.
+func unfinished(st storage.MessageStatus) bool {
+	return st == storage.MessageStreaming || st == storage.MessageAwaitingApproval
+}
+
+// addUsage adds to sum the difference from old to now, field by field.
+func addUsage(sum *storage.Usage, now, old storage.Usage) {
+	sum.InputTokens += now.InputTokens - old.InputTokens
+	sum.OutputTokens += now.OutputTokens - old.OutputTokens
+	sum.CachedInputTokens += now.CachedInputTokens - old.CachedInputTokens
+	sum.ReasoningTokens += now.ReasoningTokens - old.ReasoningTokens
 }

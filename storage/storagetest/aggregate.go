@@ -47,6 +47,8 @@ func (f *aggFixture) expect(from, before *int) storage.Aggregate {
 			a.Messages++
 			a.Usage.InputTokens += m.usage.InputTokens
 			a.Usage.OutputTokens += m.usage.OutputTokens
+			a.Usage.CachedInputTokens += m.usage.CachedInputTokens
+			a.Usage.ReasoningTokens += m.usage.ReasoningTokens
 			if m.response >= 0 {
 				times = append(times, time.Duration(m.response)*time.Millisecond)
 			}
@@ -88,16 +90,19 @@ func newAggFixture(t *testing.T, st storage.Store) *aggFixture {
 		}
 	}
 	// answer appends a streaming reply created at ms and, unless rt < 0,
-	// completes it rt ms later; its final usage is (in, out).
+	// completes it rt ms later; its final usage is (in, out), in/4 of the
+	// input cached and out/2 of the output reasoning.
 	answer := func(convIdx int, convID, id string, ms, rt int, in, out int64) {
 		r := streaming(convID, id, ms, in/2, 0)
 		add(convIdx, r)
 		if rt < 0 {
 			return
 		}
-		mustUpdate(t, st, completed(r, ms+rt, in, out))
+		done := completed(r, ms+rt, in, out)
+		done.Usage.CachedInputTokens, done.Usage.ReasoningTokens = in/4, out/2
+		mustUpdate(t, st, done)
 		last := &f.msgs[len(f.msgs)-1]
-		last.usage, last.response = storage.Usage{InputTokens: in, OutputTokens: out}, rt
+		last.usage, last.response = done.Usage, rt
 	}
 	operatorMsg := func(convID, id string, ms int) storage.Message {
 		m := msg(convID, id, ms)
@@ -123,7 +128,7 @@ func newAggFixture(t *testing.T, st storage.Store) *aggFixture {
 	}
 	answer(2, "inside", "r-streaming", 1950, -1, 40, 0) // counts as a message, its usage too, not as a response
 	complete := reply("inside", "r-complete", 1960)     // appended complete: not a response
-	complete.Usage = storage.Usage{InputTokens: 3, OutputTokens: 2}
+	complete.Usage = storage.Usage{InputTokens: 3, OutputTokens: 2, CachedInputTokens: 1, ReasoningTokens: 1}
 	add(2, complete)
 
 	addConv("at-before", 2000)
@@ -165,12 +170,13 @@ func (s suite) testAggregate(t *testing.T) {
 			Conversations:    2,
 			OperatorAssisted: 1,
 			Messages:         2 + 3 + 22 + 1, // by conversation: before, at-from, inside, at-before
-			Usage:            storage.Usage{InputTokens: 13 + 17 + 245 + 20 + 3 + 5, OutputTokens: 3 + 7 + 45 + 0 + 2 + 5},
-			Responses:        13,
-			ResponseTimeP50:  600 * ms, // 7th of 50 100 200 300 400 500 600 700 800 900 1100 1300 1500
-			ResponseTimeP90:  1300 * ms,
-			ResponseTimeP99:  1500 * ms,
-			HelpRequests:     3,
+			Usage: storage.Usage{InputTokens: 13 + 17 + 245 + 20 + 3 + 5, OutputTokens: 3 + 7 + 45 + 0 + 2 + 5,
+				CachedInputTokens: 3 + 4 + 58 + 0 + 1 + 1, ReasoningTokens: 1 + 3 + 20 + 0 + 1 + 2},
+			Responses:       13,
+			ResponseTimeP50: 600 * ms, // 7th of 50 100 200 300 400 500 600 700 800 900 1100 1300 1500
+			ResponseTimeP90: 1300 * ms,
+			ResponseTimeP99: 1500 * ms,
+			HelpRequests:    3,
 		}
 		if got != want {
 			t.Errorf("Aggregate[at(1000), at(2000)):\n got %+v\nwant %+v", got, want)

@@ -134,3 +134,52 @@ func (s suite) testCopies(t *testing.T) {
 		checkMsg(t, "ListMessages after mutating returned messages", page.Messages[0], want)
 	})
 }
+
+// testPartCopies holds a store to the rule that parts are values: neither
+// the slice a caller passed in nor one a store returned is shared with
+// what the store holds.
+func (s suite) testPartCopies(t *testing.T) {
+	t.Run("PartsPassedInAreCopied", func(t *testing.T) {
+		st := s.store(t)
+		mustCreate(t, st, conv("conv-1", "alice", 1))
+		in := withParts("conv-1", "m1", 10, everyPart("in"))
+		want := in
+		want.Parts = everyPart("in")
+		mustAppend(t, st, in)
+		in.Parts[0].Text, in.Parts[1].ApprovalExpiresAt, in.Parts[2].Arguments = "mutated", at(5), "{}"
+		in.Parts = append(in.Parts[:1], in.Parts[3:]...) // shifts the rest of the caller's array
+		checkMsg(t, "GetMessage after mutating the parts passed to AppendMessage", mustGetMsg(t, st, "conv-1", "m1"), want)
+
+		upd := withParts("conv-1", "m1", 10, everyPart("upd"))
+		upd.UpdatedAt = at(20)
+		want = upd
+		want.Parts = everyPart("upd")
+		mustUpdate(t, st, upd)
+		upd.Parts[0].Text, upd.Parts[3].ApprovedBy = "mutated", "mallory"
+		checkMsg(t, "GetMessage after mutating the parts passed to UpdateMessage", mustGetMsg(t, st, "conv-1", "m1"), want)
+	})
+
+	t.Run("ReturnedPartsAreCopies", func(t *testing.T) {
+		st := s.store(t)
+		mustCreate(t, st, conv("conv-1", "alice", 1))
+		want := withParts("conv-1", "m1", 10, everyPart("m1"))
+		stored, _, err := st.AppendMessage(t.Context(), withParts("conv-1", "m1", 10, everyPart("m1")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored.Parts[0].Text = "mutated by append"
+		retried, _, err := st.AppendMessage(t.Context(), want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		retried.Parts[1].Text = "mutated by a retried append"
+		got := mustGetMsg(t, st, "conv-1", "m1")
+		got.Parts[2].Name, got.Parts[2].IsError = "mutated by get", true
+		page, err := st.ListMessages(t.Context(), storage.MessageQuery{ConversationID: "conv-1"})
+		if err != nil || len(page.Messages) != 1 {
+			t.Fatalf("ListMessages = %d, %v; want 1", len(page.Messages), err)
+		}
+		page.Messages[0].Parts[3].Approval = storage.ApprovalDenied
+		checkEverywhere(t, st, "after mutating returned parts", want)
+	})
+}

@@ -131,13 +131,25 @@ func viewConv(c storage.Conversation) convView {
 type msgView struct {
 	storage.Message
 	CreatedAt, UpdatedAt string
+	// PartViews replaces Message.Parts: nil when the message has no parts,
+	// however a backend reads them back.
+	PartViews []partView
+}
+
+// partView is a comparable rendering of a stored part, its time truncated
+// to the millisecond like every other time of the suite.
+type partView struct {
+	storage.Part
+	ApprovalExpiresAt string
 }
 
 func viewMsg(m storage.Message) msgView {
 	v := msgView{Message: m, CreatedAt: ms(m.CreatedAt), UpdatedAt: ms(m.UpdatedAt)}
-	v.Message.CreatedAt, v.Message.UpdatedAt = time.Time{}, time.Time{}
-	if len(v.Message.Parts) == 0 {
-		v.Message.Parts = nil // no parts, however a backend reads them back
+	v.Message.CreatedAt, v.Message.UpdatedAt, v.Message.Parts = time.Time{}, time.Time{}, nil
+	for _, p := range m.Parts {
+		pv := partView{Part: p, ApprovalExpiresAt: ms(p.ApprovalExpiresAt)}
+		pv.Part.ApprovalExpiresAt = time.Time{}
+		v.PartViews = append(v.PartViews, pv)
 	}
 	return v
 }
@@ -152,10 +164,32 @@ func checkConv(t *testing.T, what string, got, want storage.Conversation) {
 	}
 }
 
+// checkMsg compares got with want: every field, parts included, in order
+// (no parts and an empty slice of parts are equal), times to the
+// millisecond. Differing parts are reported one by one.
 func checkMsg(t *testing.T, what string, got, want storage.Message) {
 	t.Helper()
-	if g, w := viewMsg(got), viewMsg(want); !reflect.DeepEqual(g, w) {
+	g, w := viewMsg(got), viewMsg(want)
+	if reflect.DeepEqual(g, w) {
+		return
+	}
+	gp, wp := g.PartViews, w.PartViews
+	g.PartViews, w.PartViews = nil, nil
+	if !reflect.DeepEqual(g, w) {
 		t.Errorf("%s:\n got %+v\nwant %+v", what, g, w)
+	}
+	if len(gp) != len(wp) {
+		t.Errorf("%s: %d parts, want %d", what, len(gp), len(wp))
+	}
+	reported := 0
+	for i := range min(len(gp), len(wp)) {
+		if gp[i] != wp[i] {
+			if reported++; reported > 5 {
+				t.Errorf("%s: more parts differ", what)
+				break
+			}
+			t.Errorf("%s: part %d:\n got %+v\nwant %+v", what, i, gp[i], wp[i])
+		}
 	}
 }
 

@@ -20,7 +20,7 @@ func reply(convID, id string, ms int) storage.Message {
 		Error:          "provider_unavailable",
 		Model:          "model-a",
 		ReplyTo:        "question-of-" + id,
-		Usage:          storage.Usage{InputTokens: 120, OutputTokens: 45},
+		Usage:          storage.Usage{InputTokens: 120, OutputTokens: 45, CachedInputTokens: 100, ReasoningTokens: 30},
 		CreatedAt:      at(ms),
 		UpdatedAt:      at(ms + 7),
 	}
@@ -102,7 +102,7 @@ func (s suite) testAppendMessage(t *testing.T) {
 
 		resent := orig
 		resent.Text, resent.Status, resent.FinishReason, resent.Error = "other text", storage.MessageStreaming, "", ""
-		resent.Model, resent.ReplyTo, resent.Usage = "model-b", "other", storage.Usage{}
+		resent.Model, resent.ReplyTo, resent.Usage, resent.Parts = "model-b", "other", storage.Usage{}, everyPart("resent")
 		resent.CreatedAt, resent.UpdatedAt = at(500), at(500)
 		got, created, err := st.AppendMessage(t.Context(), resent)
 		if err != nil || created {
@@ -212,7 +212,8 @@ func (s suite) testUpdateMessage(t *testing.T) {
 		upd := storage.Message{
 			ID: "r1", ConversationID: "conv-1",
 			Text: "full answer", Status: storage.MessageComplete, FinishReason: "error", Error: "provider_timeout",
-			Usage: storage.Usage{InputTokens: 11, OutputTokens: 22}, UpdatedAt: at(15), Model: "model-z",
+			Usage: storage.Usage{InputTokens: 11, OutputTokens: 22, CachedInputTokens: 3, ReasoningTokens: 4}, UpdatedAt: at(15), Model: "model-z",
+			Parts: everyPart("upd"),
 			// Not mutable: must be ignored.
 			Role: storage.RoleUser, ReplyTo: "zz", CreatedAt: at(999),
 		}
@@ -221,7 +222,7 @@ func (s suite) testUpdateMessage(t *testing.T) {
 		}
 		want := start
 		want.Text, want.Status, want.FinishReason, want.Error = upd.Text, upd.Status, upd.FinishReason, upd.Error
-		want.Usage, want.UpdatedAt, want.Model = upd.Usage, upd.UpdatedAt, upd.Model
+		want.Usage, want.UpdatedAt, want.Model, want.Parts = upd.Usage, upd.UpdatedAt, upd.Model, upd.Parts
 		checkMsg(t, "GetMessage after UpdateMessage", mustGetMsg(t, st, "conv-1", "r1"), want)
 
 		// Replacing means empty values too, not a merge.
@@ -229,7 +230,7 @@ func (s suite) testUpdateMessage(t *testing.T) {
 		if err := st.UpdateMessage(t.Context(), cleared); err != nil {
 			t.Fatalf("second UpdateMessage: %v", err)
 		}
-		want.Text, want.Error, want.Usage, want.Model = "", "", storage.Usage{}, ""
+		want.Text, want.Error, want.Usage, want.Model, want.Parts = "", "", storage.Usage{}, "", nil
 		want.FinishReason, want.UpdatedAt = "stop", at(16)
 		checkMsg(t, "GetMessage after an update with empty fields", mustGetMsg(t, st, "conv-1", "r1"), want)
 

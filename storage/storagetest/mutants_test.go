@@ -3,7 +3,9 @@ package storagetest_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +61,16 @@ func mutants() map[string]mutant {
 			func() storage.Store { return &auditDuplicates{Store: memory.New(), seen: map[string]bool{}} }},
 		"AggregateBeforeInclusive": {"Aggregate/FiguresOfARange",
 			func() storage.Store { return beforeInclusive{memory.New()} }},
+		"PartsShared": {"PartCopies/PartsPassedInAreCopied",
+			func() storage.Store { return &shareParts{Store: memory.New(), parts: map[[2]string][]storage.Part{}} }},
+		"UpdateKeepsParts": {"Parts/UpdateReplacesAndClearsParts",
+			func() storage.Store { return keepParts{memory.New()} }},
+		"PartsSortedByKind": {"Parts/RoundTripKeepsEveryFieldInOrder",
+			func() storage.Store { return sortParts{memory.New()} }},
+		"NewUsageFieldsDropped": {"Parts/UsageKeepsEveryField",
+			func() storage.Store { return dropNewUsage{memory.New()} }},
+		"EndWhileAwaitingApprovalNotCounted": {"Stats/AwaitingApprovalCountsOneResponse",
+			func() storage.Store { return awaitingNotCounted{memory.New()} }},
 	}
 }
 
@@ -317,4 +329,76 @@ func (s offsetCursor) ListMessages(ctx context.Context, q storage.MessageQuery) 
 		out.NextCursor = strconv.Itoa(offset + limit)
 	}
 	return out, nil
+}
+
+// shareParts hands back the very slice of parts it was given on append.
+type shareParts struct {
+	storage.Store
+	mu    sync.Mutex
+	parts map[[2]string][]storage.Part
+}
+
+func (s *shareParts) AppendMessage(ctx context.Context, m storage.Message) (storage.Message, bool, error) {
+	stored, created, err := s.Store.AppendMessage(ctx, m)
+	if created {
+		s.mu.Lock()
+		s.parts[[2]string{m.ConversationID, m.ID}] = m.Parts
+		s.mu.Unlock()
+	}
+	return stored, created, err
+}
+
+func (s *shareParts) GetMessage(ctx context.Context, conversationID, id string) (storage.Message, error) {
+	m, err := s.Store.GetMessage(ctx, conversationID, id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if parts, ok := s.parts[[2]string{conversationID, id}]; ok && err == nil {
+		m.Parts = parts
+	}
+	return m, err
+}
+
+// keepParts treats an update without parts as leaving them alone.
+type keepParts struct{ storage.Store }
+
+func (s keepParts) UpdateMessage(ctx context.Context, m storage.Message) error {
+	if old, err := s.GetMessage(ctx, m.ConversationID, m.ID); err == nil && len(m.Parts) == 0 {
+		m.Parts = old.Parts
+	}
+	return s.Store.UpdateMessage(ctx, m)
+}
+
+// sortParts stores parts grouped by kind, as a store keeping one list per
+// kind would read them back.
+type sortParts struct{ storage.Store }
+
+func (s sortParts) AppendMessage(ctx context.Context, m storage.Message) (storage.Message, bool, error) {
+	m.Parts = slices.Clone(m.Parts)
+	slices.SortStableFunc(m.Parts, func(a, b storage.Part) int { return strings.Compare(string(a.Kind), string(b.Kind)) })
+	return s.Store.AppendMessage(ctx, m)
+}
+
+// dropNewUsage stores only the input and output tokens of a message.
+type dropNewUsage struct{ storage.Store }
+
+func (s dropNewUsage) AppendMessage(ctx context.Context, m storage.Message) (storage.Message, bool, error) {
+	m.Usage = storage.Usage{InputTokens: m.Usage.InputTokens, OutputTokens: m.Usage.OutputTokens}
+	return s.Store.AppendMessage(ctx, m)
+}
+
+// awaitingNotCounted counts a response only from streaming to complete,
+// as a store that knew no other unfinished status would: it completes a
+// reply awaiting approval without a time first, which counts nothing.
+type awaitingNotCounted struct{ storage.Store }
+
+func (s awaitingNotCounted) UpdateMessage(ctx context.Context, m storage.Message) error {
+	if old, err := s.GetMessage(ctx, m.ConversationID, m.ID); err == nil &&
+		old.Status == storage.MessageAwaitingApproval && m.Status == storage.MessageComplete {
+		silent := m
+		silent.UpdatedAt = time.Time{}
+		if err := s.Store.UpdateMessage(ctx, silent); err != nil {
+			return err
+		}
+	}
+	return s.Store.UpdateMessage(ctx, m)
 }

@@ -150,6 +150,87 @@ func (s suite) testStats(t *testing.T) {
 		checkStats(t, st, "the other conversation", "conv-2", storage.ConversationStats{})
 	})
 
+	t.Run("UsageSumsEveryField", func(t *testing.T) {
+		st := s.store(t)
+		mustCreate(t, st, conv("conv-1", "alice", 0))
+		r1 := streaming("conv-1", "r1", 1000, 10, 0)
+		r1.Usage.CachedInputTokens = 8
+		r2 := reply("conv-1", "r2", 2000)
+		r2.Usage = storage.Usage{InputTokens: 50, OutputTokens: 20, CachedInputTokens: 40, ReasoningTokens: 15}
+		mustAppend(t, st, r1, r2)
+		want := storage.ConversationStats{MessageCount: 2,
+			Usage: storage.Usage{InputTokens: 60, OutputTokens: 20, CachedInputTokens: 48, ReasoningTokens: 15}}
+		checkStats(t, st, "after appends", "conv-1", want)
+
+		done := completed(r1, 1500, 100, 30)
+		done.Usage.CachedInputTokens, done.Usage.ReasoningTokens = 90, 12
+		for range 2 { // the repeated update adds nothing
+			mustUpdate(t, st, done)
+		}
+		want.Usage = storage.Usage{InputTokens: 150, OutputTokens: 50, CachedInputTokens: 130, ReasoningTokens: 27}
+		want.Responses, want.ResponseTimeTotal = 1, 500*time.Millisecond
+		want.ResponseTimeMin, want.ResponseTimeMax = 500*time.Millisecond, 500*time.Millisecond
+		checkStats(t, st, "after r1 completed (twice)", "conv-1", want)
+
+		// A correction that moves only the new fields moves only them.
+		fix := r2
+		fix.Usage.CachedInputTokens, fix.Usage.ReasoningTokens, fix.UpdatedAt = 10, 0, at(2500)
+		mustUpdate(t, st, fix)
+		want.Usage.CachedInputTokens, want.Usage.ReasoningTokens = 100, 12
+		checkStats(t, st, "after a correction of cached and reasoning tokens", "conv-1", want)
+	})
+
+	t.Run("AwaitingApprovalCountsOneResponse", func(t *testing.T) {
+		st := s.store(t)
+		mustCreate(t, st, conv("conv-1", "alice", 0))
+		r1 := streaming("conv-1", "r1", 1000, 0, 0)
+		r2 := streaming("conv-1", "r2", 5000, 0, 0)
+		r3 := streaming("conv-1", "r3", 8000, 0, 0)
+		r3.Status = storage.MessageAwaitingApproval // appended paused
+		mustAppend(t, st, r1, r2, r3)
+		want := storage.ConversationStats{MessageCount: 3}
+		pause := func(r storage.Message, ms int, status storage.MessageStatus) storage.Message {
+			r.Status, r.UpdatedAt, r.Parts = status, at(ms), everyPart(r.ID)[2:4]
+			return r
+		}
+
+		// r1: streaming, awaiting approval, streaming, awaiting again,
+		// streaming, complete: one response, from its creation to the end.
+		for i, status := range []storage.MessageStatus{storage.MessageAwaitingApproval, storage.MessageStreaming,
+			storage.MessageAwaitingApproval, storage.MessageStreaming} {
+			mustUpdate(t, st, pause(r1, 1100+i*100, status))
+			checkStats(t, st, fmt.Sprintf("after r1's step %d to %s", i+1, status), "conv-1", want)
+		}
+		for range 2 { // the repeated completion counts once
+			mustUpdate(t, st, completed(r1, 3000, 0, 0))
+		}
+		want.Responses, want.ResponseTimeTotal = 1, 2000*time.Millisecond
+		want.ResponseTimeMin, want.ResponseTimeMax = 2000*time.Millisecond, 2000*time.Millisecond
+		checkStats(t, st, "after r1 paused twice, then completed (twice)", "conv-1", want)
+
+		// r2 ends while it awaits approval (the call was denied or
+		// expired): that completes it too.
+		mustUpdate(t, st, pause(r2, 5100, storage.MessageAwaitingApproval))
+		mustUpdate(t, st, completed(r2, 5400, 0, 0), completed(r2, 5400, 0, 0))
+		want.Responses, want.ResponseTimeTotal, want.ResponseTimeMin = 2, 2400*time.Millisecond, 400*time.Millisecond
+		checkStats(t, st, "after r2 completed from awaiting approval", "conv-1", want)
+
+		// r3, appended awaiting approval, resumes and completes.
+		mustUpdate(t, st, pause(r3, 8100, storage.MessageStreaming))
+		checkStats(t, st, "after r3 resumed", "conv-1", want)
+		mustUpdate(t, st, completed(r3, 11_000, 0, 0))
+		want.Responses, want.ResponseTimeTotal, want.ResponseTimeMax = 3, 5400*time.Millisecond, 3000*time.Millisecond
+		checkStats(t, st, "after r3 completed", "conv-1", want)
+
+		agg, err := st.Aggregate(t.Context(), storage.AggregateQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if agg.Responses != 3 || agg.ResponseTimeP50 != 2000*time.Millisecond || agg.ResponseTimeP99 != 3000*time.Millisecond {
+			t.Errorf("Aggregate: %d responses, p50 %v, p99 %v; want 3, 2s, 3s", agg.Responses, agg.ResponseTimeP50, agg.ResponseTimeP99)
+		}
+	})
+
 	t.Run("ExactUnderConcurrency", func(t *testing.T) {
 		st := s.store(t)
 		mustCreate(t, st, conv("conv-1", "alice", 0))

@@ -65,9 +65,16 @@
 //     gives storage.ErrInvalid or storage.ErrNotFound.
 //   - A context that is already cancelled or past its deadline makes every
 //     method return an error satisfying errors.Is(err, ctx.Err()).
-//   - Values are copies: mutating a Metadata map after passing it in, or any
-//     value returned, does not change what the store holds. A nil and an
-//     empty Metadata map are equivalent.
+//   - Values are copies: mutating a Metadata map or a slice of Parts after
+//     passing it in, or any value returned, does not change what the store
+//     holds. A nil and an empty Metadata map are equivalent, and so are a
+//     nil and an empty slice of Parts.
+//   - Parts: a message's parts come back from AppendMessage (a retry
+//     included), GetMessage and ListMessages in the order they were
+//     written, every field as written (ApprovalExpiresAt to the
+//     millisecond), text of any script byte for byte. UpdateMessage
+//     replaces them whole: fewer, more, reordered or none. The suite
+//     writes up to 200 parts to a message.
 //   - Modes: a new conversation reads as storage.ModeAI (never ""), held by
 //     nobody, with zero ModeChangedAt and zero Stats, whatever
 //     CreateConversation was given. An empty mode in From stands for ModeAI.
@@ -78,11 +85,14 @@
 //   - Stats, as GetConversation and ListConversations return them, are
 //     exact, under concurrency too: MessageCount counts created messages
 //     (not retries, conflicts or rejected appends); Usage sums the usage
-//     each message was appended with, moved by the difference each
-//     UpdateMessage makes (a repeated update adds nothing); a response is
-//     counted when an UpdateMessage takes a message from streaming to
-//     complete, and its time is that update's UpdatedAt minus the
-//     message's CreatedAt. Response times are whole milliseconds in the
+//     each message was appended with, every field of storage.Usage, moved
+//     by the difference each UpdateMessage makes (a repeated update adds
+//     nothing); a response is counted when an UpdateMessage takes a message
+//     from an unfinished status (storage.MessageStreaming or
+//     storage.MessageAwaitingApproval) to storage.MessageComplete, and its
+//     time is that update's UpdatedAt minus the message's CreatedAt: a reply
+//     that pauses for approval and resumes, any number of times, counts
+//     once when it completes. Response times are whole milliseconds in the
 //     suite.
 //   - Aggregate counts, in [From, Before): conversations by CreatedAt;
 //     messages (every role), their usage and their responses by the
@@ -165,6 +175,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...RunOpt
 	t.Run("UpdateMessage", s.testUpdateMessage)
 	t.Run("GetMessage", s.testGetMessage)
 	t.Run("ListMessages", s.testListMessages)
+	t.Run("Parts", s.testParts)
 	t.Run("ChangeMode", s.testChangeMode)
 	t.Run("Stats", s.testStats)
 	t.Run("ConversationQuery", s.testConversationQuery)
@@ -174,6 +185,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store, opts ...RunOpt
 	t.Run("Concurrency", s.testConcurrency)
 	t.Run("Context", s.testContext)
 	t.Run("Copies", s.testCopies)
+	t.Run("PartCopies", s.testPartCopies)
 }
 
 type suite struct {
