@@ -69,14 +69,18 @@ func WithMaxParallelTools(n int) Option {
 // (1 ms to 1 h); a call past it returns an error result to the model.
 // Default: DefaultToolTimeout (30 s).
 func WithToolTimeout(d time.Duration) Option {
-	return func(c *config) error { return durRange("WithToolTimeout", d, time.Millisecond, time.Hour, &c.ToolTimeout) }
+	return func(c *config) error {
+		return durRange("WithToolTimeout", d, time.Millisecond, time.Hour, &c.ToolTimeout)
+	}
 }
 
 // WithApprovalTTL is how long an approval request waits for an answer (1 s
 // to 7 days); an unanswered call then counts as denied and the reply goes
 // on. Default: DefaultApprovalTTL (10 min).
 func WithApprovalTTL(d time.Duration) Option {
-	return func(c *config) error { return durRange("WithApprovalTTL", d, time.Second, 7*24*time.Hour, &c.ApprovalTTL) }
+	return func(c *config) error {
+		return durRange("WithApprovalTTL", d, time.Second, 7*24*time.Hour, &c.ApprovalTTL)
+	}
 }
 
 // checkTools reports tools that cannot be offered: invalid or repeated
