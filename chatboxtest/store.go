@@ -21,6 +21,14 @@ const (
 	PostgresURLEnv = "CHATBOX_TEST_POSTGRES_URL" // the database for "postgres"
 )
 
+// NewStore returns a store of the kind every Harness uses by default (see
+// the package doc), for a test that shares one store between Servers, as
+// across a restart. It is closed or dropped when the test ends.
+func NewStore(t testing.TB) storage.Store {
+	t.Helper()
+	return newStore(t)
+}
+
 // newStore returns the default store of a Harness (see the package doc).
 func newStore(t testing.TB) storage.Store {
 	t.Helper()

@@ -340,3 +340,14 @@ func (s *socket) stopPaused(ctx context.Context, c *conversation) *generation {
 	}
 	return g
 }
+
+// stopPausedLate ends a reply that a stop or an end reached while it was
+// pausing, as stopPaused would have.
+func (e *Engine) stopPausedLate(c *conversation, g *generation) {
+	ctx, cancel := context.WithTimeout(e.base, 2*e.cfg.StoreTimeout)
+	defer cancel()
+	_, perr := e.answerApproval(ctx, c, approvalAnswer{replyID: g.replyID, by: &auth.Identity{UserID: g.userID}, stop: true})
+	if perr != nil && perr.Code != protocol.CodeConflict {
+		e.log.Warn("stop a reply waiting for approval", "conversation", c.id, "reply", g.replyID, "err", perr)
+	}
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -188,6 +189,10 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 	e.cfg.Metrics.GenerationEnded(reply.Model, reason, e.cfg.Now().Sub(started), ttft, out.usage.InputTokens, out.usage.OutputTokens)
 	g.metricsEnded = true
 	if out.paused {
+		if cause := context.Cause(g.ctx); errors.Is(cause, errStopped) || errors.Is(cause, errEnded) {
+			e.stopPausedLate(c, g) // stopped while it paused: the stop found no reply to cancel
+			return
+		}
 		e.expireLater(c.id, g.replyID, earliestExpiry(g.record))
 		return // approval.request went out: the reply goes on when it is answered
 	}

@@ -77,6 +77,10 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 	case conv.Mode == storage.ModeOperator:
 		return s.sendWithoutReply(ctx, f, c, storage.RoleUser, createdAt) // the deferred unclaim frees the claim
 	case c.awaitingReply(ctx) != "":
+		if c.resendState(ctx, f.MessageID, nil) != resendNew {
+			s.ack(f, true) // the waiting reply answers it
+			return nil
+		}
 		return protocol.Errorf(protocol.CodeBusy, "a tool call waits for approval: approve or deny it first")
 	}
 	stored, created, perr := s.store(ctx, f, c, storage.RoleUser, createdAt)
