@@ -8,7 +8,9 @@
 // then open the printed addresses in a browser: the chat page as a user,
 // the console (in another window) as the operator, signing in with the
 // printed operator token. "Talk to a person" on the chat page puts the
-// conversation in the console's needs-help queue.
+// conversation in the console's needs-help queue. Ask "where is order
+// 1234?" to see the model call a tool, and "refund order 1234" to approve
+// a call before it runs.
 package main
 
 import (
@@ -74,8 +76,13 @@ func newHandler(logger *slog.Logger, delay time.Duration) (*chatbox.Server, http
 	if err != nil {
 		return nil, nil, err
 	}
+	demo, err := demoTools()
+	if err != nil {
+		return nil, nil, err
+	}
 	chat, err := chatbox.New(
 		chatbox.WithLLM(scripted.New(scripted.WithResponder(scripted.DemoWithDelay(delay)))),
+		chatbox.WithTools(demo...),
 		chatbox.WithAuthenticator(authn),
 		chatbox.WithSystemPrompt("You are a helpful assistant."),
 		chatbox.WithLogger(logger),
