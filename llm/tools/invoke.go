@@ -106,7 +106,7 @@ func Invoke(ctx context.Context, t Tool, arguments string, defaultTimeout time.D
 	if !ok {
 		return res
 	}
-	if err := ctx.Err(); err != nil {
+	if ctx.Err() != nil {
 		return contextResult(name, ctx, 0, closedChan())
 	}
 
