@@ -85,7 +85,8 @@ type Result struct {
 //     ctx cancelled gives CodeCancelled; an error from Call gives
 //     CodeToolError, with the error's text (capped at MaxErrorBytes) as
 //     Content. That text reaches the model, so a tool must not put secrets
-//     in its errors.
+//     in its errors; a tool that wants the model to see less than the log
+//     returns an *Error.
 //
 // Invoke is safe for concurrent use.
 func Invoke(ctx context.Context, t Tool, arguments string, defaultTimeout time.Duration) (res Result) {
@@ -105,7 +106,7 @@ func Invoke(ctx context.Context, t Tool, arguments string, defaultTimeout time.D
 	if !ok {
 		return res
 	}
-	if err := ctx.Err(); err != nil {
+	if ctx.Err() != nil {
 		return contextResult(name, ctx, 0, closedChan())
 	}
 
@@ -163,6 +164,10 @@ func Invoke(ctx context.Context, t Tool, arguments string, defaultTimeout time.D
 			return r
 		}
 		text := callErr.Error()
+		var te *Error
+		if errors.As(callErr, &te) {
+			text = te.Message
+		}
 		if text == "" {
 			text = "the tool failed"
 		}
@@ -171,6 +176,27 @@ func Invoke(ctx context.Context, t Tool, arguments string, defaultTimeout time.D
 		return Result{Content: out, Done: done}
 	}
 }
+
+// Error is a tool error that tells the model less than the log: Invoke
+// sends Message to the model and keeps the whole error, cause included, in
+// Result.Err.
+type Error struct {
+	// Message is the text for the model.
+	Message string
+	// Err is the cause, for the log; it may be nil.
+	Err error
+}
+
+// Error returns Message, followed by the cause's text when there is one.
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Message
+	}
+	return e.Message + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // checkArguments decodes and validates arguments; ok is false when res
 // holds the failure.

@@ -181,6 +181,17 @@ func TestInvokeToolError(t *testing.T) {
 		t.Errorf("Err %v does not wrap the tool's error", r.Err)
 	}
 
+	raw.call = func(context.Context, json.RawMessage) (string, error) {
+		return "", &tools.Error{Message: "the backend is down", Err: fmt.Errorf("dial 10.0.0.7:5432: %w", sentinel)}
+	}
+	r = tools.Invoke(context.Background(), raw, `{}`, 0)
+	if r.Code != tools.CodeToolError || r.Content != "the backend is down" {
+		t.Errorf("tools.Error: %+v", r)
+	}
+	if !errors.Is(r.Err, sentinel) || !strings.Contains(r.Err.Error(), "10.0.0.7") {
+		t.Errorf("tools.Error: Err %v lost the cause", r.Err)
+	}
+
 	long := strings.Repeat("ü", 3000)
 	raw.call = func(context.Context, json.RawMessage) (string, error) { return "", errors.New(long) }
 	r = tools.Invoke(context.Background(), raw, `{}`, 0)

@@ -37,8 +37,8 @@ type Tool interface {
 
 // Validator is implemented by a tool that validates its own arguments,
 // usually against a schema it resolved once. Invoke uses it instead of
-// resolving Def().InputSchema on every call (about 0.3 ms and 70 KB of
-// garbage for a small schema). ValidateArguments must agree with the
+// resolving Def().InputSchema on every call (BenchmarkInvoke: 0.26 ms and
+// 60 KB per call for a small schema, against 0.03 ms with a Validator). ValidateArguments must agree with the
 // tool's InputSchema and be safe for concurrent use. Tools made by New and
 // by the MCP adapter implement it.
 type Validator interface {
