@@ -83,24 +83,43 @@ func (c *Client) List(ctx context.Context, cursor string, limit int) (protocol.S
 
 // Reply is an assistant reply assembled from its events.
 type Reply struct {
-	ID           string
-	ReplyTo      string
+	ID      string
+	ReplyTo string
+	// Text is the reply's text (reply.delta), never its reasoning or tool
+	// output.
 	Text         string
 	FinishReason string
 	Usage        *protocol.Usage
 	Error        *protocol.ErrorBody
 	// Seqs are the sequence numbers of the reply's events, in arrival order.
 	Seqs []int64
+	// Reasoning is the reply's reasoning (reply.reasoning) joined.
+	Reasoning string
+	// Parts are the reply's reasoning, text and tool calls in order, as in
+	// protocol.Message.Parts, once it held more than text; nil for a reply
+	// that is text only. Call finds a tool call by id.
+	Parts []protocol.Part
+	// Awaiting is the call waiting for approval when ReadReply returned at
+	// its approval.request instead of the reply's end (FinishReason is then
+	// ""): answer it with Approve, then call ReadReply again with this
+	// reply to read on.
+	Awaiting *protocol.ToolCall
 }
 
 // ReadReply reads frames until the end of a reply in the conversation and
-// returns it assembled. If the reply was already partly received (from an
-// opened snapshot), pass it as into; otherwise pass nil. Other frames are
-// returned in skipped, in order.
+// returns it assembled, with its reasoning and tool calls. It also returns
+// when the reply asks for approval of a tool call (reply.Awaiting is set),
+// since the reply waits for an answer then. If the reply was already partly
+// received (from an opened snapshot, see ReplyFromSnapshot and
+// ReplyFromMessage, or an earlier ReadReply), pass it as into; otherwise
+// pass nil. Other frames are returned in skipped, in order.
 func (c *Client) ReadReply(ctx context.Context, conversationID string, into *Reply) (reply Reply, skipped []protocol.ServerFrame, err error) {
 	var text strings.Builder
 	if into != nil {
 		reply = *into
+		reply.Parts = cloneParts(into.Parts)
+		reply.Seqs = append([]int64(nil), into.Seqs...)
+		reply.Awaiting = nil
 		text.WriteString(into.Text)
 	}
 	for {
@@ -117,11 +136,49 @@ func (c *Client) ReadReply(ctx context.Context, conversationID string, into *Rep
 		case protocol.TypeReplyStart:
 			reply.ID, reply.ReplyTo = f.ReplyID, f.ReplyTo
 			text.Reset()
+			reply.Reasoning, reply.Parts = "", nil
 		case protocol.TypeReplyDelta:
 			if reply.ID == "" {
 				reply.ID = f.ReplyID
 			}
 			text.WriteString(f.Text)
+			if len(reply.Parts) > 0 && f.Text != "" {
+				reply.addPart(protocol.PartText, f.Text)
+			}
+		case protocol.TypeReplyReasoning:
+			if reply.ID == "" {
+				reply.ID = f.ReplyID
+			}
+			if f.Text == "" {
+				break
+			}
+			if len(reply.Parts) == 0 && text.Len() > 0 {
+				reply.Parts = append(reply.Parts, protocol.Part{Type: protocol.PartText, Text: text.String()})
+			}
+			reply.Reasoning += f.Text
+			reply.addPart(protocol.PartReasoning, f.Text)
+		case protocol.TypeToolCall, protocol.TypeToolDelta, protocol.TypeToolResult, protocol.TypeApprovalRequest:
+			if f.Call == nil || f.Call.ID == "" {
+				skipped = append(skipped, f)
+				continue
+			}
+			if reply.ID == "" {
+				reply.ID = f.ReplyID
+			}
+			call := reply.call(f.Call.ID, text.String())
+			if f.Type == protocol.TypeToolDelta {
+				call.Arguments += f.Text
+			} else {
+				applyCall(call, f.Call, f.Type == protocol.TypeToolResult)
+			}
+			if f.Type == protocol.TypeApprovalRequest {
+				// The reply waits for an answer: hand it to the caller.
+				waiting := *call
+				reply.Awaiting = &waiting
+				reply.Seqs = append(reply.Seqs, f.Seq)
+				reply.Text = text.String()
+				return reply, skipped, nil
+			}
 		case protocol.TypeReplyEnd:
 			if reply.ID == "" {
 				reply.ID = f.ReplyID
@@ -140,5 +197,14 @@ func (c *Client) ReadReply(ctx context.Context, conversationID string, into *Rep
 
 // String summarises a reply for test failures.
 func (r Reply) String() string {
-	return fmt.Sprintf("reply %s (%s): %q", r.ID, r.FinishReason, r.Text)
+	s := fmt.Sprintf("reply %s (%s): %q", r.ID, r.FinishReason, r.Text)
+	for _, p := range r.Parts {
+		if p.Call != nil {
+			s += fmt.Sprintf(" [%s %s: %s]", p.Call.Name, p.Call.ID, p.Call.Status)
+		}
+	}
+	if r.Awaiting != nil {
+		s += " awaiting approval of " + r.Awaiting.ID
+	}
+	return s
 }

@@ -19,7 +19,7 @@
 //	              /chatbox.d.ts declares its types
 //	/markdown.js  the safe Markdown renderer the pages use (with
 //	              markdown-inline.js), linear in the text
-//	/message-parts.js, /chat.js, /chat-thread.js, /chat-connection.js,
+//	/message-parts.js, /tool-parts.js, /chat.js, /chat-thread.js, /chat-connection.js,
 //	/chat-person.js, /chat-layout.js, /chat.css, /operator.js,
 //	/operator-lists.js, /operator-thread.js, /operator-view.js, /admin.js,
 //	/operator.css, /page.js

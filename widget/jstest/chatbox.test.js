@@ -3,31 +3,10 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 
-// The browser globals chatbox.js uses.
-globalThis.location = { href: "http://chat.example/page" };
-class FakeSocket {
-  static OPEN = 1;
-  static all = [];
-  constructor(url, protocol) {
-    this.url = url;
-    this.protocol = protocol;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.all.push(this);
-    queueMicrotask(() => { this.readyState = 1; this.onopen?.(); });
-  }
-  send(data) { this.sent.push(JSON.parse(data)); }
-  close(code = 1000) { this.readyState = 3; this.closed = code; }
-  // serve delivers one WebSocket message holding the frames, one a line.
-  serve(...frames) { this.onmessage?.({ data: frames.map((f) => JSON.stringify(f)).join("\n") }); }
-  drop(code = 1006) { this.readyState = 3; this.onclose?.({ code, reason: "" }); }
-  last(type) { return [...this.sent].reverse().find((f) => f.type === type); }
-}
-globalThis.WebSocket = FakeSocket;
+import { FakeSocket, tick } from "./fake-socket.js";
 
 const { ChatboxClient, ChatboxError } = await import("../static/chatbox.js");
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
 let client;
 
 beforeEach(() => { FakeSocket.all = []; });

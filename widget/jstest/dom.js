@@ -71,15 +71,22 @@ class Element extends Node {
   set title(v) { this.setAttribute("title", v); }
   set hidden(v) { this.toggleAttribute("hidden", !!v); }
   get hidden() { return this.hasAttribute("hidden"); }
+  set disabled(v) { this.toggleAttribute("disabled", !!v); }
+  get disabled() { return this.hasAttribute("disabled"); }
   addEventListener(type, fn) { (this.listeners[type] ||= []).push(fn); }
-  click() { for (const fn of this.listeners.click || []) fn({ target: this }); }
-  querySelectorAll(tag) {
+  // click runs the click listeners, as a browser does, unless disabled.
+  click() { if (!this.disabled) for (const fn of this.listeners.click || []) fn({ target: this }); }
+  // querySelectorAll takes the simple selectors the tests use: a tag, one
+  // or more classes, or both ("pre", ".tool-args", "button.tool-approve").
+  querySelectorAll(selector) {
+    const [tag, ...classes] = selector.split(".");
+    const match = (c) => (!tag || c.tagName === tag.toUpperCase()) && classes.every((k) => c.className.split(" ").includes(k));
     const out = [];
-    const walk = (n) => { for (const c of n.children) { if (c.tagName === tag.toUpperCase()) out.push(c); walk(c); } };
+    const walk = (n) => { for (const c of n.children) { if (match(c)) out.push(c); walk(c); } };
     walk(this);
     return out;
   }
-  querySelector(tag) { return this.querySelectorAll(tag)[0] || null; }
+  querySelector(selector) { return this.querySelectorAll(selector)[0] || null; }
   get outerHTML() {
     const tag = this.tagName.toLowerCase();
     const attrs = [...this.attributes].map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join("");

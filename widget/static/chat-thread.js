@@ -1,7 +1,8 @@
 // chat-thread.js: the chat page's list of messages. Each message's content
-// is drawn by message-parts.js; this file adds who wrote it, its state
-// (sending, failed, stopped...) and its actions (retry, copy), and keeps
-// the list scrolled to the newest message while the reader is there.
+// is drawn by message-parts.js (tool calls and their approval prompts by
+// tool-parts.js); this file adds who wrote it, its state (sending, failed,
+// stopped...) and its actions (retry, copy), and keeps the list scrolled to
+// the newest message while the reader is there.
 import { copyText } from "./markdown.js";
 import { MessageBody, finishNote } from "./message-parts.js";
 import { el } from "./page.js";
@@ -12,7 +13,8 @@ const RETRYABLE = ["error", "timeout", "interrupted", "abort", "length"];
 export class ChatThread {
   // list is the <ol> of messages, scroller the element that scrolls it.
   // hooks: operatorName(conv) -> display name of the conversation's
-  // operator ("" when unknown), retry(conv, m), ask(text).
+  // operator ("" when unknown), retry(conv, m), ask(text),
+  // approve(conv, m, call, approved) -> Promise (answers an approval request).
   constructor(list, scroller, hooks) {
     this.list = list;
     this.scroller = scroller;
@@ -47,6 +49,7 @@ export class ChatThread {
   render(conv, m) {
     let n = this.nodes.get(m.id);
     if (!n) n = this.create(m);
+    n.conv = conv;
     n.li.dataset.status = m.status;
     n.li.dataset.finish = m.finishReason || "";
     if (m.role === "operator") {
@@ -81,7 +84,8 @@ export class ChatThread {
       bubble.prepend(label);
     }
     li.append(bubble);
-    const n = { li, body: new MessageBody(body), meta, label, who, name: "" };
+    const n = { li, body: null, meta, label, who, name: "", conv: null };
+    n.body = new MessageBody(body, { approve: (msg, call, approved) => this.hooks.approve(n.conv, msg, call, approved) });
     this.nodes.set(m.id, n);
     this.list.append(li);
     return n;

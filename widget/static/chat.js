@@ -95,7 +95,7 @@ client.addEventListener("error", (e) => {
     // shown with the reconnecting (or signed-out) state
   } else if (error.code === "unauthorized") {
     // shown by the statechange handler
-  } else if (request !== "send") {
+  } else if (request !== "send" && request !== "approve") { // an answer's error is shown in its prompt
     showBanner(error.message ? `${error.message} (${error.code})` : error.code);
   }
 });
@@ -166,6 +166,7 @@ const thread = new ChatThread($("messages"), $("thread"), {
   operatorName: (conv) => conv?.operator?.name || ui.left.get(conv?.id) || "",
   retry: (conv, m) => client.retry(conv.id, m.id),
   ask: (text) => sendText(text),
+  approve: (conv, m, call, approved) => client.approve(conv.id, m.id, call.id, approved),
 });
 
 function showConversation(id) {
@@ -277,7 +278,8 @@ function updateComposer() {
   $("stop").hidden = !streaming;
   $("model").disabled = !!conv;
   const reply = streaming ? conv.messages.get(conv.replyId) : null;
-  const typing = (reply && !reply.text) || ui.otherTyping;
+  // Nothing of the reply shown yet (a reply waiting for approval shows its prompt).
+  const typing = (reply && !reply.text && !reply.parts?.length) || ui.otherTyping;
   $("typing").hidden = !typing;
   const person = conv?.operator?.name || "The operator";
   $("typing-text").textContent = ui.otherTyping === "operator" ? `${person} is typing…` : "Assistant is typing…";

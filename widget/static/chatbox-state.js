@@ -15,13 +15,97 @@ export class ChatboxError extends Error {
   }
 }
 
+// A message's parts, once a reply holds more than text, in the order the
+// model produced them: {kind: "text", text}, {kind: "reasoning", text} or
+// {kind: "tool", call}. A plain text message has no parts (its text is
+// all). msg.calls maps a call's id to the same call object as its part:
+//   {id, name, arguments, status, result, errorCode, expiresAt,
+//    approval: the call asked for approval (its outcome is the status),
+//    answer: null, or this client's answer {approved, state, error} with
+//            state "sending", "sent" or "failed"}
+const WAITING = "awaiting_approval";
+
+export function callFromWire(c) {
+  return {
+    id: c.id, name: c.name || "", arguments: c.arguments || "", status: c.status || "", result: c.result || "",
+    errorCode: c.error_code || "", expiresAt: c.expires_at || "", approval: !!c.expires_at || [WAITING, "denied", "expired"].includes(c.status), answer: null,
+  };
+}
+
+function partsFromWire(wire) {
+  const parts = [];
+  const calls = new Map();
+  for (const p of Array.isArray(wire) ? wire : []) {
+    if (p.type === "tool" && p.call?.id) {
+      const call = callFromWire(p.call);
+      calls.set(call.id, call);
+      parts.push({ kind: "tool", call });
+    } else if (p.type) parts.push({ kind: p.type, text: p.text || "" });
+  }
+  return { parts, calls };
+}
+
 export function fromWire(m) {
   return {
     id: m.id, role: m.role, text: m.text || "",
-    status: m.status === "streaming" ? "streaming" : m.role === "user" ? "sent" : "complete",
+    // A reply paused for an approval has not ended: it is still streaming.
+    status: m.status === "streaming" || m.status === WAITING ? "streaming" : m.role === "user" ? "sent" : "complete",
     finishReason: m.finish_reason || "", error: m.error ? { code: m.error, message: "", ref: "" } : null,
     replyTo: m.reply_to || "", model: m.model || "", createdAt: m.created_at || "",
+    ...partsFromWire(m.parts),
   };
+}
+
+// newMessage is a message this client starts before the server sent it whole.
+export function newMessage(id, role, fields = {}) {
+  return { id, role, text: "", status: "streaming", finishReason: "", error: null, replyTo: "", model: "", createdAt: "", parts: [], calls: new Map(), ...fields };
+}
+
+// appendPart adds text to the last part when it is of the same kind, else
+// starts a new part.
+function appendPart(msg, kind, text) {
+  const last = msg.parts.at(-1);
+  if (last && last.kind === kind) last.text += text;
+  else msg.parts.push({ kind, text });
+}
+
+// callOf returns the call id of msg, adding it (as a tool part) when new. A
+// reply that held only text so far gets its text as a first part.
+function callOf(msg, id) {
+  let call = msg.calls.get(id);
+  if (call) return call;
+  if (!msg.parts.length && msg.text) msg.parts.push({ kind: "text", text: msg.text });
+  call = callFromWire({ id });
+  msg.calls.set(id, call);
+  msg.parts.push({ kind: "tool", call });
+  return call;
+}
+
+// applyCall brings a call up to date with the call of a tool event.
+function applyCall(call, c, type) {
+  if (c.name) call.name = c.name;
+  if (c.arguments !== undefined) call.arguments = c.arguments;
+  if (c.status) call.status = c.status;
+  if (type === "tool.result") {
+    call.result = c.result || "";
+    call.errorCode = c.error_code || "";
+  }
+  if (c.expires_at) call.expiresAt = c.expires_at;
+  if (call.status === WAITING || call.status === "denied" || call.status === "expired") call.approval = true;
+}
+
+// pendingApprovals lists the calls waiting for an answer, in the order
+// they came, of one conversation (or of every one).
+export function pendingApprovals(client, conversationId) {
+  const out = [];
+  for (const conv of client.conversations.values()) {
+    if (conversationId && conv.id !== conversationId) continue;
+    for (const msg of conv.messages.values()) {
+      if (msg.status !== "streaming" || !msg.calls) continue;
+      for (const call of msg.calls.values()) if (call.status === WAITING) out.push({ conversationId: conv.id, replyId: msg.id, call, conversation: conv, message: msg });
+    }
+  }
+  return out;
 }
 
 // applyOpened takes in an "opened" answer (to open or watch): the
@@ -49,21 +133,26 @@ export function applyOpened(client, f, watched) {
   }
   if (f.reply) {
     const r = f.reply;
-    messages.set(r.reply_id, { id: r.reply_id, role: "assistant", text: r.text || "", status: "streaming", finishReason: "", error: null, replyTo: r.reply_to || "", model: r.model || "", createdAt: "" });
+    const created = messages.get(r.reply_id)?.createdAt || "";
+    messages.set(r.reply_id, newMessage(r.reply_id, "assistant", { text: r.text || "", replyTo: r.reply_to || "", model: r.model || "", createdAt: created, ...partsFromWire(r.parts) }));
     conv.replyId = r.reply_id;
   }
   for (const [id, p] of client._pending) {
-    if (p.conversationId === conv.id && !messages.has(id)) messages.set(id, conv.messages.get(id) || { id, role: "user", text: p.text, status: "queued", error: null });
+    if (p.conversationId === conv.id && !messages.has(id)) messages.set(id, conv.messages.get(id) || newMessage(id, "user", { text: p.text, status: "queued" }));
   }
   conv.messages = messages;
   client.conversations.set(conv.id, conv);
   client._emit("conversation", { conversation: conv });
   if (prev && previous !== conv.mode) client._emit("mode", { conversationId: conv.id, mode: conv.mode, operator: conv.operator, previous, conversation: conv });
+  // Approval requests still waiting (after a reconnect or a restart) are
+  // announced again, as when they came.
+  for (const a of pendingApprovals(client, conv.id)) client._emit("approval", { conversation: conv, message: a.message, call: a.call });
   client._onAttached(conv);
 }
 
-// applyEvent takes in a conversation event (message, reply.*, mode,
-// conversation.ended); events already seen (same or lower seq) are ignored.
+// applyEvent takes in a conversation event (message, reply.*, tool.*,
+// approval.request, mode, conversation.ended); events already seen (same or
+// lower seq) are ignored.
 export function applyEvent(client, f) {
   const conv = client.conversations.get(f.conversation_id);
   if (!conv) return;
@@ -84,14 +173,38 @@ export function applyEvent(client, f) {
     }
     case "reply.start":
       msg = msgs.get(f.reply_id);
-      if (msg) Object.assign(msg, { text: "", status: "streaming", finishReason: "", error: null });
-      else msgs.set(f.reply_id, (msg = { id: f.reply_id, role: "assistant", text: "", status: "streaming", finishReason: "", error: null, replyTo: f.reply_to || "", model: f.model || "", createdAt: new Date().toISOString() }));
+      if (msg) Object.assign(msg, { text: "", status: "streaming", finishReason: "", error: null, parts: [], calls: new Map() });
+      else msgs.set(f.reply_id, (msg = newMessage(f.reply_id, "assistant", { replyTo: f.reply_to || "", model: f.model || "", createdAt: new Date().toISOString() })));
       conv.replyId = f.reply_id;
       break;
     case "reply.delta":
-      msg = msgs.get(f.reply_id);
-      if (!msg) msgs.set(f.reply_id, (msg = { id: f.reply_id, role: "assistant", text: "", status: "streaming", finishReason: "", error: null }));
-      msg.text += f.text || "";
+      msg = replyOf(msgs, f.reply_id);
+      if (!f.text) break;
+      msg.text += f.text;
+      if (msg.parts.length) appendPart(msg, "text", f.text); // text parts only once there is more than text
+      break;
+    case "reply.reasoning":
+      // Reasoning is a part of its own, never in the reply's text.
+      msg = replyOf(msgs, f.reply_id);
+      if (!f.text) break;
+      if (!msg.parts.length && msg.text) msg.parts.push({ kind: "text", text: msg.text });
+      appendPart(msg, "reasoning", f.text);
+      break;
+    case "tool.call":
+    case "tool.result":
+    case "approval.request": {
+      if (!f.call?.id) return;
+      msg = replyOf(msgs, f.reply_id);
+      const call = callOf(msg, f.call.id);
+      applyCall(call, f.call, f.type);
+      client._emit("message", { conversation: conv, message: msg });
+      if (f.type === "approval.request") client._emit("approval", { conversation: conv, message: msg, call });
+      return;
+    }
+    case "tool.delta":
+      if (!f.call?.id) return;
+      msg = replyOf(msgs, f.reply_id);
+      callOf(msg, f.call.id).arguments += f.text || "";
       break;
     case "reply.end":
       msg = msgs.get(f.reply_id);
@@ -116,6 +229,15 @@ export function applyEvent(client, f) {
     }
   }
   client._emit("message", { conversation: conv, message: msg });
+}
+
+// replyOf returns the reply of an event, started if its reply.start was
+// not seen.
+function replyOf(msgs, id) {
+  let msg = msgs.get(id);
+  if (!msg) msgs.set(id, (msg = newMessage(id, "assistant")));
+  if (!msg.parts) Object.assign(msg, { parts: [], calls: new Map() });
+  return msg;
 }
 
 // ---- re-attaching after a reconnect, and messages until acknowledged ----

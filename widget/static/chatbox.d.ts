@@ -20,12 +20,60 @@ export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | 
 export type Mode = "ai" | "waiting" | "operator";
 export type Role = "user" | "assistant" | "operator" | "system";
 export type MessageStatus = "queued" | "sending" | "sent" | "failed" | "streaming" | "complete";
-export type FinishReason = "" | "stop" | "length" | "content_filter" | "abort" | "error" | "timeout" | "interrupted" | "handoff";
+export type FinishReason = "" | "stop" | "length" | "content_filter" | "abort" | "error" | "timeout" | "interrupted" | "handoff" | "max_steps";
+
+/** Where a tool call stands (see PROTOCOL.md, "Tools and approvals"). */
+export type ToolStatus = "started" | "running" | "awaiting_approval" | "done" | "error" | "denied" | "expired";
+/** Why a tool call did not end "done". */
+export type ToolErrorCode = "" | "invalid_arguments" | "tool_error" | "timeout" | "panic" | "cancelled" | "unknown_tool" | "denied" | "expired";
+
+/** This client's answer to an approval request. */
+export interface ApprovalAnswer {
+  approved: boolean;
+  /** "sending" until the server answers, "sent" once it took it, "failed" when it refused it (see error). */
+  state: "sending" | "sent" | "failed";
+  error: ChatboxError | null;
+}
+
+/** A tool call of a reply. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The arguments' JSON text as the model wrote it (pieces appended while status is "started"). */
+  arguments: string;
+  status: ToolStatus | string;
+  /** The tool's result, or a short description of the failure. */
+  result: string;
+  errorCode: ToolErrorCode | string;
+  /** When an approval request lapses (RFC 3339), or "". */
+  expiresAt: string;
+  /** The call asked for approval; how that ended is its status. */
+  approval: boolean;
+  /** This client's answer, once approve() was called for it. */
+  answer: ApprovalAnswer | null;
+}
+
+/** A piece of a reply, in the order the model produced them. */
+export type Part =
+  | { kind: "text"; text: string }
+  | { kind: "reasoning"; text: string }
+  | { kind: "tool"; call: ToolCall };
+
+/** A tool call waiting for approve(). */
+export interface PendingApproval {
+  conversationId: string;
+  replyId: string;
+  call: ToolCall;
+  conversation: Conversation;
+  message: Message;
+}
 
 export interface Message {
   id: string;
   role: Role | string;
+  /** The message's text: for a reply, the answer alone (never its reasoning or tool output). */
   text: string;
+  /** "streaming" also while a reply waits for an approval: it has not ended. */
   status: MessageStatus;
   finishReason: FinishReason | string;
   /** Why a send or a reply failed. After a reload only the code is known. */
@@ -33,6 +81,10 @@ export interface Message {
   replyTo: string;
   model: string;
   createdAt: string;
+  /** The reply's reasoning, text and tool calls in order; empty for a message that is text only. */
+  parts: Part[];
+  /** The reply's tool calls by id (the same objects as in parts). */
+  calls: Map<string, ToolCall>;
 }
 
 export interface ConversationInfo {
@@ -74,6 +126,8 @@ export interface ChatboxEventMap {
   conversation: CustomEvent<{ conversation: Conversation }>;
   message: CustomEvent<{ conversation: Conversation; message: Message }>;
   mode: CustomEvent<{ conversationId: string; mode: Mode; operator: { name: string } | null; previous: Mode; conversation: Conversation }>;
+  /** A tool call waits for approval (also fired for those still waiting when a conversation is loaded). */
+  approval: CustomEvent<{ conversation: Conversation; message: Message; call: ToolCall }>;
   typing: CustomEvent<{ conversationId: string; role: Role | string; active: boolean }>;
   ended: CustomEvent<{ conversation: Conversation }>;
   error: CustomEvent<{ error: ChatboxError; conversationId?: string; request?: string; message?: Message }>;
@@ -113,6 +167,14 @@ export declare class ChatboxClient extends EventTarget {
   loadOlder(conversationId: string, limit?: number): Promise<number>;
   send(conversationId: string, text: string, options?: { messageId?: string }): Message;
   retry(conversationId: string, messageId: string): void;
+  /**
+   * Answers the approval request of a tool call: approved lets it run, false refuses it. Resolves once the server
+   * took the answer; rejects with "conflict" (already answered or expired), "forbidden" (not the owner nor the
+   * operator holding the conversation) or "not_found".
+   */
+  approve(conversationId: string, replyId: string, callId: string, approved: boolean): Promise<void>;
+  /** The tool calls waiting for approval, of one conversation or of all. */
+  pendingApprovals(conversationId?: string): PendingApproval[];
   stop(conversationId: string): Promise<unknown>;
   typing(conversationId: string, active: boolean): void;
   end(conversationId: string): Promise<unknown>;

@@ -25,6 +25,9 @@
 //   mode        {conversationId, mode, operator, previous, conversation}
 //       mode: "ai" (the model answers), "waiting" (the user asked for a
 //       person) or "operator" (operator.name answers; the model does not)
+//   approval    {conversation, message, call}   a tool call waits for approval
+//       (also for each one still waiting when a conversation is loaded);
+//       answer it with approve()
 //   typing      {conversationId, role, active}
 //   ended       {conversation}
 //   error       {error, conversationId, request}   error: ChatboxError
@@ -35,15 +38,22 @@
 // have role "operator". Operators (an identity with the server's operator
 // role) also have watch, takeover and release; their send and typing are
 // the ordinary ones.
+//
+// A reply that holds more than text (reasoning, tool calls) has
+// message.parts, in order: {kind: "text"|"reasoning", text} or
+// {kind: "tool", call}; message.text stays the answer alone. message.calls
+// maps a call's id to its call: {id, name, arguments, status, result,
+// errorCode, expiresAt, approval, answer}. A call with status
+// "awaiting_approval" waits for approve(); pendingApprovals() lists them.
 
-import { ChatboxError, fromWire, applyOpened, applyEvent, reattach, lost, transmit, onAck, setStatus } from "./chatbox-state.js";
+import { ChatboxError, fromWire, newMessage, applyOpened, applyEvent, pendingApprovals, reattach, lost, transmit, onAck, setStatus } from "./chatbox-state.js";
 
 export { ChatboxError };
 export const PROTOCOL = "chatbox.v1";
 
 // Close codes after which reconnecting cannot help (see PROTOCOL.md).
 const FATAL_CLOSE = new Set([1009, 4000]);
-const EVENTS = new Set(["message", "reply.start", "reply.delta", "reply.end", "conversation.ended", "mode"]);
+const EVENTS = new Set(["message", "reply.start", "reply.delta", "reply.reasoning", "tool.call", "tool.delta", "tool.result", "approval.request", "reply.end", "conversation.ended", "mode"]);
 const RESPONSES = new Set(["ready", "opened", "conversations", "history", "ack", "resumed", "ok", "mode"]);
 
 let idCounter = 0;
@@ -176,7 +186,7 @@ export class ChatboxClient extends EventTarget {
     if (max && new TextEncoder().encode(text).length > max) {
       throw new ChatboxError({ code: "too_large", message: `the message is longer than ${max} bytes`, field: "text" });
     }
-    const msg = { id: messageId, role: conv.watched ? "operator" : "user", text, status: "queued", finishReason: "", error: null, replyTo: "", model: "", createdAt: new Date().toISOString() };
+    const msg = newMessage(messageId, conv.watched ? "operator" : "user", { text, status: "queued", createdAt: new Date().toISOString() });
     conv.messages.set(msg.id, msg);
     this._pending.set(msg.id, { conversationId, text, attempts: 0, requestId: "" });
     this._transmit(msg.id);
@@ -192,6 +202,36 @@ export class ChatboxClient extends EventTarget {
     this._pending.set(messageId, { conversationId, text: msg.text, attempts: 0, requestId: "" });
     this._transmit(messageId);
   }
+
+  // approve answers the approval request of tool call callId of reply
+  // replyId: approved true lets it run, false refuses it. It resolves once
+  // the server took the answer (the call's status follows in events) and
+  // rejects with the server's error: "conflict" (already answered, maybe on
+  // another socket, or expired), "forbidden" (an operator who does not hold
+  // the conversation), "not_found". Meanwhile call.answer says how it went.
+  async approve(conversationId, replyId, callId, approved) {
+    const conv = this.conversations.get(conversationId);
+    const msg = conv?.messages.get(replyId);
+    const call = msg?.calls?.get(callId);
+    const answer = { approved: !!approved, state: "sending", error: null };
+    const changed = () => { if (call && call.answer === answer) this._emit("message", { conversation: conv, message: msg }); };
+    if (call) call.answer = answer;
+    changed();
+    try {
+      await this._request({ type: "approve", conversation_id: conversationId, reply_id: replyId, call_id: callId, approved: !!approved });
+      answer.state = "sent";
+    } catch (err) {
+      answer.state = "failed";
+      answer.error = err;
+      throw err;
+    } finally {
+      changed();
+    }
+  }
+
+  // pendingApprovals lists the tool calls waiting for approval, of one
+  // conversation or of all: [{conversationId, replyId, call, conversation, message}].
+  pendingApprovals(conversationId = "") { return pendingApprovals(this, conversationId); }
 
   // stop stops the reply being generated in the conversation.
   stop(conversationId) {

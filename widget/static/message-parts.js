@@ -1,14 +1,19 @@
 // message-parts.js: how one message's content is drawn, shared by the chat
 // page and the operator console. A message is a list of parts, each of a
-// kind; each kind has a renderer. Today the protocol carries text only
-// (one "text" part); new kinds (tool calls, reasoning, attachments) add a
-// renderer with registerPart and need no change elsewhere.
+// kind; each kind has a renderer. A plain message is one "text" part; a
+// reply that reasoned or called tools has message.parts from chatbox.js
+// ("text", "reasoning", "tool", drawn by tool-parts.js). New kinds
+// (attachments) add a renderer with registerPart and need no change
+// elsewhere.
 //
-// A renderer is {create(part, message) -> state, update(state, part, message)}:
-// create returns {element, ...} once, update brings it up to date as the
-// message changes (a streaming reply calls it every few tens of ms).
+// A renderer is {create(part, message, ctx) -> state,
+// update(state, part, message, ctx)}: create returns {element, ...} once,
+// update brings it up to date as the message changes (a streaming reply
+// calls it every few tens of ms). ctx is what the page gave MessageBody
+// (tool-parts.js: approve, answerable).
 import { MarkdownView } from "./markdown.js";
 import { el } from "./page.js";
+import { toolPart, reasoningPart } from "./tool-parts.js";
 
 const renderers = new Map();
 
@@ -37,6 +42,9 @@ registerPart("text", {
   },
 });
 
+registerPart("tool", toolPart);
+registerPart("reasoning", reasoningPart);
+
 // A part of a kind this page does not know says so rather than vanishing.
 const unknown = {
   create(part) {
@@ -47,10 +55,12 @@ const unknown = {
   update() {},
 };
 
-// MessageBody keeps a message's body element in step with its parts.
+// MessageBody keeps a message's body element in step with its parts. ctx
+// is handed to the renderers (tool-parts.js: approve, answerable).
 export class MessageBody {
-  constructor(element) {
+  constructor(element, ctx = {}) {
     this.element = element;
+    this.ctx = ctx;
     this.parts = []; // {kind, state}
   }
 
@@ -64,11 +74,11 @@ export class MessageBody {
       }
       if (!slot) {
         const r = renderers.get(part.kind) || unknown;
-        slot = { kind: part.kind, r, state: r.create(part, m) };
+        slot = { kind: part.kind, r, state: r.create(part, m, this.ctx) };
         this.parts.push(slot);
         this.element.append(slot.state.element);
       }
-      slot.r.update(slot.state, part, m);
+      slot.r.update(slot.state, part, m, this.ctx);
     });
     for (const s of this.parts.splice(parts.length)) s.state.element.remove();
   }
@@ -82,6 +92,7 @@ const FINISH = {
   timeout: "The reply took too long and was cut short.",
   interrupted: "The reply was interrupted: the server restarted before it finished.",
   handoff: "A person took over the conversation, so the assistant stopped.",
+  max_steps: "The assistant stopped: it used tools more times than one reply allows.",
 };
 
 // Why a reply failed (finish reason "error"), by error code.

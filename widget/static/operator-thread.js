@@ -1,6 +1,7 @@
 // operator-thread.js: the operator console's view of one conversation's
 // messages, updated live as chatbox.js reports them. Message content is
-// drawn by message-parts.js, at most every 40 ms while a reply streams.
+// drawn by message-parts.js, at most every 40 ms while a reply streams;
+// tool calls and approval prompts by tool-parts.js.
 // The view follows new messages while the operator is at the end of it.
 import { copyText } from "./markdown.js";
 import { MessageBody, finishNote } from "./message-parts.js";
@@ -9,12 +10,15 @@ import { el } from "./page.js";
 export class Thread {
   // list is the <ol> of messages, scroller the element that scrolls it.
   // names(m) returns {who, avatar} for a message; onRetry(m) resends a
-  // message of this operator that failed.
-  constructor(list, scroller, { names, onRetry }) {
+  // message of this operator that failed; approve(m, call, approved)
+  // answers an approval request, answerable(m, call) returns "" when this
+  // operator may answer it, or why not.
+  constructor(list, scroller, { names, onRetry, approve, answerable }) {
     this.list = list;
     this.scroller = scroller;
     this.names = names;
     this.onRetry = onRetry;
+    this.ctx = { approve, answerable };
     this.nodes = new Map(); // message id -> {li, who, body, meta}
     this.dirty = new Map(); // message id -> streaming message to paint
     this.timer = 0;
@@ -55,7 +59,7 @@ export class Thread {
       const head = el("div", "msg-head");
       const time = m.createdAt ? new Date(m.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
       const body = el("div", "body");
-      n = { li, who: el("span", "msg-who"), body: new MessageBody(body), meta: el("div", "meta") };
+      n = { li, who: el("span", "msg-who"), body: new MessageBody(body, this.ctx), meta: el("div", "meta"), m };
       head.append(n.who, el("time", "msg-time", time));
       const bubble = el("div", "bubble");
       bubble.append(head, body, n.meta);
@@ -63,6 +67,7 @@ export class Thread {
       this.nodes.set(m.id, n);
       this.list.append(li);
     }
+    n.m = m;
     n.li.dataset.status = m.status;
     n.li.dataset.finish = m.finishReason || "";
     n.who.textContent = who;
@@ -89,6 +94,14 @@ export class Thread {
     if (note) out.push(el("span", "note" + (note.error ? " error" : ""), note.text));
     if (m.status === "complete" && m.role === "assistant" && m.text) out.push(button("Copy", "Copy the reply", (b) => copyText(m.text, b)));
     return out;
+  }
+
+  // refreshCalls redraws the approval prompts shown, after whether this
+  // operator may answer them changed (a takeover, a release).
+  refreshCalls() {
+    for (const n of this.nodes.values()) {
+      if ([...(n.m.calls?.values() || [])].some((c) => c.status === "awaiting_approval")) n.body.update(n.m);
+    }
   }
 
   flush() {

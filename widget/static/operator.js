@@ -35,6 +35,7 @@ const ui = {
   armed: "", // "end" or "force": that button waits for its confirmation…
   armedUntil: 0, // …until then
   typing: "", // who else types in the selected conversation
+  answering: "", // holder() when the approval prompts were last drawn
   refreshed: false, // the token was fetched again after a 401
 };
 
@@ -117,7 +118,7 @@ client.addEventListener("error", (e) => {
   if (error.code === "forbidden") return forbidden();
   if (error.code === "token_unavailable") return showBanner(`Could not get a sign-in token (${error.message}). Retrying…`);
   // Requests the console awaits report their own errors.
-  if (!["watch", "takeover", "release", "end", "send", "hello", "resume"].includes(request) && error.code !== "unauthorized") {
+  if (!["watch", "takeover", "release", "end", "send", "hello", "resume", "approve"].includes(request) && error.code !== "unauthorized") {
     showBanner(`${error.message} (${error.code})`);
   }
 });
@@ -252,6 +253,8 @@ function renderHead() {
     : "Take the conversation over to write to the user.";
   $("send").disabled = box.disabled || !box.value.trim();
   $("typing").hidden = !ui.typing;
+  // Approval prompts offer their buttons to the operator holding the conversation only.
+  if (who !== ui.answering) { ui.answering = who; thread.refreshCalls(); }
   $("typing-text").textContent = ui.typing === "operator" ? "Another operator is typing…" : `${userId || "The user"} is typing…`;
 }
 
@@ -342,6 +345,12 @@ const thread = new Thread($("messages"), $("thread"), {
     return { who: m.role === "assistant" ? "Assistant" : m.role, avatar: "AI" };
   },
   onRetry: (m) => client.retry(ui.current, m.id),
+  approve: (m, call, approved) => client.approve(ui.current, m.id, call.id, approved),
+  answerable: () => {
+    const who = holder(client.conversations.get(ui.current));
+    return who === "me" ? "" : who === "other" ? "Waiting for the user or the operator holding this conversation to answer."
+      : "Waiting for the user to answer. Take the conversation over to answer it yourself.";
+  },
 });
 
 function renderThread() {

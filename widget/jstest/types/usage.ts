@@ -1,7 +1,7 @@
 // usage.ts: a page using chatbox.js as its README shows, checked against
 // chatbox.d.ts by the TypeScript compiler (tsc --noEmit). A wrong type in
 // the declarations, or a declaration missing, fails the check.
-import { ChatboxClient, ChatboxError, type Message, type ConnectionState } from "../../static/chatbox.js";
+import { ChatboxClient, ChatboxError, type Message, type ConnectionState, type ToolCall, type Part } from "../../static/chatbox.js";
 
 const chat = new ChatboxClient({ url: "/chat/ws", getToken: () => fetch("/chat-token").then((r) => r.json()).then((b: { token: string }) => b.token) });
 chat.addEventListener("statechange", (e) => {
@@ -12,6 +12,23 @@ chat.addEventListener("statechange", (e) => {
 chat.addEventListener("message", (e) => {
   const m: Message = e.detail.message;
   if (m.status === "complete" && m.finishReason === "error") console.log(m.error?.code);
+});
+chat.addEventListener("message", (e) => {
+  for (const part of e.detail.message.parts) {
+    if (part.kind === "tool") console.log(part.call.name, part.call.status, part.call.arguments, part.call.result);
+    else console.log(part.kind, part.text.length);
+  }
+  const call: ToolCall | undefined = e.detail.message.calls.get("call_01");
+  if (call?.answer?.state === "failed") console.log(call.answer.error?.code);
+});
+chat.addEventListener("approval", async (e) => {
+  const { conversation, message, call } = e.detail;
+  if (call.status === "awaiting_approval" && confirm(`Run ${call.name}?`)) {
+    await chat.approve(conversation.id, message.id, call.id, true).catch((err: ChatboxError) => console.log(err.code));
+  }
+  const waiting: number = chat.pendingApprovals(conversation.id).length;
+  const part: Part = message.parts[0];
+  console.log(waiting, part.kind);
 });
 chat.addEventListener("mode", (e) => { if (e.detail.mode === "operator") console.log(e.detail.operator?.name); });
 chat.addEventListener("error", (e) => {
@@ -32,3 +49,5 @@ chat.connect();
 
 // @ts-expect-error: url is required
 new ChatboxClient({ token: "t" });
+// @ts-expect-error: an answer is a boolean
+chat.approve("c_1", "r_1", "call_01", "yes");
