@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -67,40 +68,51 @@ func TestRawDocumentsHoldNoPlaintext(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := wrap(t, inner, newKey(t, "k1"))
+	db := client.Database(name)
+	// checkRaw reads every document as stored: no plaintext anywhere, an
+	// envelope in each, and the message's parts with their clear fields.
+	checkRaw := func(when string) {
+		t.Helper()
+		docs := 0
+		for _, coll := range []string{"conversations", "messages"} {
+			cur, err := db.Collection(coll).Find(t.Context(), bson.D{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var raws []bson.Raw
+			if err := cur.All(t.Context(), &raws); err != nil {
+				t.Fatal(err)
+			}
+			for _, raw := range raws {
+				docs++
+				// Search the raw bytes, so no field anywhere escapes the check.
+				if strings.Contains(string(raw), "secret") {
+					t.Errorf("%s: raw %s document holds plaintext: %s", when, coll, raw)
+				}
+				if !strings.Contains(string(raw), "v1:k1:") {
+					t.Errorf("%s: raw %s document holds no envelope: %s", when, coll, raw)
+				}
+				if coll == "messages" && (!strings.Contains(string(raw), "call-1") || !strings.Contains(string(raw), "application/pdf")) {
+					t.Errorf("%s: raw message holds no parts: %s", when, raw)
+				}
+			}
+		}
+		if docs != 2 {
+			t.Fatalf("%s: read %d raw documents, want 2 (one conversation, one message)", when, docs)
+		}
+	}
+
 	seed(t, s, "c1", "m1")
-	upd := storage.Message{ID: "m1", ConversationID: "c1", Text: "secret update", Status: storage.MessageComplete, UpdatedAt: t0.Add(time.Minute)}
+	checkRaw("after the seed")
+	upd := storage.Message{ID: "m1", ConversationID: "c1", Text: "secret update", Parts: secretParts("update"),
+		Status: storage.MessageComplete, UpdatedAt: t0.Add(time.Minute)}
 	if err := s.UpdateMessage(t.Context(), upd); err != nil {
 		t.Fatal(err)
 	}
-
-	db := client.Database(name)
-	var docs int
-	for _, coll := range []string{"conversations", "messages"} {
-		cur, err := db.Collection(coll).Find(t.Context(), bson.D{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var raws []bson.Raw
-		if err := cur.All(t.Context(), &raws); err != nil {
-			t.Fatal(err)
-		}
-		for _, raw := range raws {
-			docs++
-			// Search the raw bytes, so no field anywhere escapes the check.
-			if strings.Contains(string(raw), "secret") {
-				t.Errorf("raw %s document holds plaintext: %s", coll, raw)
-			}
-			if !strings.Contains(string(raw), "v1:k1:") {
-				t.Errorf("raw %s document holds no envelope: %s", coll, raw)
-			}
-		}
-	}
-	if docs != 2 {
-		t.Fatalf("read %d raw documents, want 2 (one conversation, one message)", docs)
-	}
+	checkRaw("after the update")
 	// And the wrapper reads it all back.
 	m, err := s.GetMessage(t.Context(), "c1", "m1")
-	if err != nil || m.Text != "secret update" {
-		t.Errorf("GetMessage = %q, %v", m.Text, err)
+	if err != nil || m.Text != "secret update" || !reflect.DeepEqual(m.Parts, secretParts("update")) {
+		t.Errorf("GetMessage = %q, %+v, %v", m.Text, m.Parts, err)
 	}
 }

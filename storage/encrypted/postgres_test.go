@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -67,41 +68,53 @@ func TestRawRowsHoldNoPlaintext(t *testing.T) {
 	p := postgresPool(t)
 	inner, schema := newPostgresStore(t, p)
 	s := wrap(t, inner, newKey(t, "k1"))
+	// checkRaw reads every row as stored: no plaintext anywhere, an
+	// envelope in each, and the message's parts with their clear fields.
+	checkRaw := func(when string) {
+		t.Helper()
+		rows := 0
+		for _, table := range []string{"conversations", "messages"} {
+			// Every column of every row, as text, so no field escapes the check.
+			r, err := p.Query(t.Context(), "SELECT t::text FROM "+schema+"."+table+" t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r.Next() {
+				var raw string
+				if err := r.Scan(&raw); err != nil {
+					t.Fatal(err)
+				}
+				rows++
+				if strings.Contains(raw, "secret") {
+					t.Errorf("%s: raw %s row holds plaintext: %s", when, table, raw)
+				}
+				if !strings.Contains(raw, "v1:k1:") {
+					t.Errorf("%s: raw %s row holds no envelope: %s", when, table, raw)
+				}
+				if table == "messages" && (!strings.Contains(raw, "call-1") || !strings.Contains(raw, "application/pdf")) {
+					t.Errorf("%s: raw message holds no parts: %s", when, raw)
+				}
+			}
+			if err := r.Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rows != 2 {
+			t.Fatalf("%s: read %d raw rows, want 2 (one conversation, one message)", when, rows)
+		}
+	}
+
 	seed(t, s, "c1", "m1")
-	upd := storage.Message{ID: "m1", ConversationID: "c1", Text: "secret update", Status: storage.MessageComplete, UpdatedAt: t0.Add(time.Minute)}
+	checkRaw("after the seed")
+	upd := storage.Message{ID: "m1", ConversationID: "c1", Text: "secret update", Parts: secretParts("update"),
+		Status: storage.MessageComplete, UpdatedAt: t0.Add(time.Minute)}
 	if err := s.UpdateMessage(t.Context(), upd); err != nil {
 		t.Fatal(err)
 	}
-	rows := 0
-	for _, table := range []string{"conversations", "messages"} {
-		// Every column of every row, as text, so no field escapes the check.
-		r, err := p.Query(t.Context(), "SELECT t::text FROM "+schema+"."+table+" t")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for r.Next() {
-			var raw string
-			if err := r.Scan(&raw); err != nil {
-				t.Fatal(err)
-			}
-			rows++
-			if strings.Contains(raw, "secret") {
-				t.Errorf("raw %s row holds plaintext: %s", table, raw)
-			}
-			if !strings.Contains(raw, "v1:k1:") {
-				t.Errorf("raw %s row holds no envelope: %s", table, raw)
-			}
-		}
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if rows != 2 {
-		t.Fatalf("read %d raw rows, want 2 (one conversation, one message)", rows)
-	}
+	checkRaw("after the update")
 	m, err := s.GetMessage(t.Context(), "c1", "m1")
-	if err != nil || m.Text != "secret update" {
-		t.Errorf("GetMessage = %q, %v", m.Text, err)
+	if err != nil || m.Text != "secret update" || !reflect.DeepEqual(m.Parts, secretParts("update")) {
+		t.Errorf("GetMessage = %q, %+v, %v", m.Text, m.Parts, err)
 	}
 	c, err := s.GetConversation(t.Context(), "c1")
 	if err != nil || c.Title != "secret title c1" || c.Metadata["plan"] != "secret plan c1" {

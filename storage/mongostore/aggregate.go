@@ -74,11 +74,20 @@ func (s *Store) messageFigures(ctx context.Context, filter bson.D, agg *storage.
 	if agg.Messages, err = s.msgs.CountDocuments(ctx, filter); err != nil {
 		return err
 	}
-	if agg.Usage.InputTokens, err = s.sum(ctx, s.msgs, filter, fInputTokens); err != nil {
-		return err
+	for _, f := range []struct {
+		field string
+		out   *int64
+	}{
+		{fInputTokens, &agg.Usage.InputTokens},
+		{fOutputTokens, &agg.Usage.OutputTokens},
+		{fCachedTokens, &agg.Usage.CachedInputTokens},
+		{fReasoningTokens, &agg.Usage.ReasoningTokens},
+	} {
+		if *f.out, err = s.sum(ctx, s.msgs, filter, f.field); err != nil {
+			return err
+		}
 	}
-	agg.Usage.OutputTokens, err = s.sum(ctx, s.msgs, filter, fOutputTokens)
-	return err
+	return nil
 }
 
 // sum returns the sum of field over the documents of coll filter matches;

@@ -9,6 +9,14 @@
 // and is recognised: the store returns the stored message and never writes
 // a second one. An audit entry's _id is its id, for the same reason.
 //
+// A message's parts are an array "parts" of subdocuments in the message's
+// order, with the fields kind, text, signature, call_id, name, arguments,
+// is_error, error_code, approval, approval_expires_at, approved_by,
+// file_id, file_name and media_type; empty fields are left out (kind
+// excepted), and a message without parts has no array. Its usage is
+// input_tokens, output_tokens, cached_input_tokens and reasoning_tokens.
+// Documents written before a field existed read it as empty.
+//
 // # Indexes
 //
 // New creates, idempotently, the indexes the Store's queries need:
@@ -34,9 +42,11 @@
 // maintained with atomic update operators ($inc, $max, $min), never by
 // read-modify-write: message_count, operator_assisted, input_tokens,
 // output_tokens and their sum total_tokens (the key of
-// storage.SortByTokens) and, for replies that went from streaming to
-// complete, response_count, response_ms_total, response_ms_min and
-// response_ms_max. The completing update also stores the reply's
+// storage.SortByTokens), cached_input_tokens, reasoning_tokens and, for
+// replies that went from streaming (or awaiting approval) to complete,
+// response_count, response_ms_total, response_ms_min and
+// response_ms_max. A reply that pauses for approval and resumes counts
+// once, when it completes. The completing update also stores the reply's
 // response_ms on the message for Aggregate, which computes its
 // percentiles with one count and, per percentile, one sorted query that
 // skips to the rank: it never loads the response times. Counters are exact

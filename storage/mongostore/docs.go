@@ -28,6 +28,7 @@ const (
 	fModeChangedAt  = "mode_changed_at"
 	fRole           = "role"
 	fResponseMS     = "response_ms"
+	fParts          = "parts"
 )
 
 // kv is one metadata pair. Metadata is stored as an array of pairs so host
@@ -73,12 +74,69 @@ type msgDoc struct {
 	ReplyTo        string         `bson:"reply_to,omitempty"`
 	InputTokens    int64          `bson:"input_tokens,omitempty"`
 	OutputTokens   int64          `bson:"output_tokens,omitempty"`
+	CachedTokens   int64          `bson:"cached_input_tokens,omitempty"`
+	ReasonTokens   int64          `bson:"reasoning_tokens,omitempty"`
+	Parts          []partDoc      `bson:"parts,omitempty"`
 	CreatedAt      bson.DateTime  `bson:"created_at"`
 	UpdatedAt      *bson.DateTime `bson:"updated_at,omitempty"`
 	Writer         string         `bson:"w,omitempty"`
-	// ResponseMS is set when an update took the message from streaming to
-	// complete: its response time in milliseconds, for Aggregate.
+	// ResponseMS is set when an update took the message from streaming
+	// (or awaiting approval) to complete: its response time in
+	// milliseconds, for Aggregate.
 	ResponseMS *int64 `bson:"response_ms,omitempty"`
+}
+
+// partDoc is one element of a message document's parts array, in the
+// message's order. Empty fields are left out, the kind excepted.
+type partDoc struct {
+	Kind              string         `bson:"kind"`
+	Text              string         `bson:"text,omitempty"`
+	Signature         string         `bson:"signature,omitempty"`
+	CallID            string         `bson:"call_id,omitempty"`
+	Name              string         `bson:"name,omitempty"`
+	Arguments         string         `bson:"arguments,omitempty"`
+	IsError           bool           `bson:"is_error,omitempty"`
+	ErrorCode         string         `bson:"error_code,omitempty"`
+	Approval          string         `bson:"approval,omitempty"`
+	ApprovalExpiresAt *bson.DateTime `bson:"approval_expires_at,omitempty"`
+	ApprovedBy        string         `bson:"approved_by,omitempty"`
+	FileID            string         `bson:"file_id,omitempty"`
+	FileName          string         `bson:"file_name,omitempty"`
+	MediaType         string         `bson:"media_type,omitempty"`
+}
+
+// toPartDocs returns the documents of parts, nil when there are none.
+func toPartDocs(parts []storage.Part) []partDoc {
+	if len(parts) == 0 {
+		return nil
+	}
+	docs := make([]partDoc, len(parts))
+	for i, p := range parts {
+		docs[i] = partDoc{
+			Kind: string(p.Kind), Text: p.Text, Signature: p.Signature, CallID: p.CallID, Name: p.Name,
+			Arguments: p.Arguments, IsError: p.IsError, ErrorCode: p.ErrorCode, Approval: string(p.Approval),
+			ApprovalExpiresAt: optDate(p.ApprovalExpiresAt), ApprovedBy: p.ApprovedBy,
+			FileID: p.FileID, FileName: p.FileName, MediaType: p.MediaType,
+		}
+	}
+	return docs
+}
+
+// fromPartDocs returns the parts of docs, nil when there are none.
+func fromPartDocs(docs []partDoc) []storage.Part {
+	if len(docs) == 0 {
+		return nil
+	}
+	parts := make([]storage.Part, len(docs))
+	for i, d := range docs {
+		parts[i] = storage.Part{
+			Kind: storage.PartKind(d.Kind), Text: d.Text, Signature: d.Signature, CallID: d.CallID, Name: d.Name,
+			Arguments: d.Arguments, IsError: d.IsError, ErrorCode: d.ErrorCode, Approval: storage.Approval(d.Approval),
+			ApprovalExpiresAt: fromOptDate(d.ApprovalExpiresAt), ApprovedBy: d.ApprovedBy,
+			FileID: d.FileID, FileName: d.FileName, MediaType: d.MediaType,
+		}
+	}
+	return parts
 }
 
 // messageKey is a message's _id: unambiguous for any pair of ids, because
@@ -143,16 +201,23 @@ func toMsgDoc(m storage.Message) msgDoc {
 		Role: string(m.Role), Text: m.Text, Status: string(m.Status), FinishReason: m.FinishReason,
 		Error: m.Error, Model: m.Model, ReplyTo: m.ReplyTo,
 		InputTokens: m.Usage.InputTokens, OutputTokens: m.Usage.OutputTokens,
+		CachedTokens: m.Usage.CachedInputTokens, ReasonTokens: m.Usage.ReasoningTokens,
+		Parts:     toPartDocs(m.Parts),
 		CreatedAt: date(m.CreatedAt), UpdatedAt: optDate(m.UpdatedAt),
 	}
+}
+
+// usage returns the message's token counts.
+func (d msgDoc) usage() storage.Usage {
+	return storage.Usage{InputTokens: d.InputTokens, OutputTokens: d.OutputTokens,
+		CachedInputTokens: d.CachedTokens, ReasoningTokens: d.ReasonTokens}
 }
 
 func (d msgDoc) message() storage.Message {
 	return storage.Message{
 		ID: d.ID, ConversationID: d.ConversationID, Role: storage.Role(d.Role), Text: d.Text,
 		Status: storage.MessageStatus(d.Status), FinishReason: d.FinishReason, Error: d.Error,
-		Model: d.Model, ReplyTo: d.ReplyTo,
-		Usage:     storage.Usage{InputTokens: d.InputTokens, OutputTokens: d.OutputTokens},
+		Model: d.Model, ReplyTo: d.ReplyTo, Usage: d.usage(), Parts: fromPartDocs(d.Parts),
 		CreatedAt: fromDate(d.CreatedAt), UpdatedAt: fromOptDate(d.UpdatedAt),
 	}
 }

@@ -73,7 +73,7 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 func (s *Store) countMessage(ctx context.Context, d msgDoc, created bool) error {
 	update := bson.D{{Key: "$max", Value: bson.D{{Key: fUpdatedAt, Value: d.CreatedAt}}}}
 	if created {
-		inc := usageInc(bson.D{{Key: fMessageCount, Value: 1}}, d.InputTokens, d.OutputTokens)
+		inc := usageInc(bson.D{{Key: fMessageCount, Value: 1}}, d.usage())
 		update = append(update, bson.E{Key: "$inc", Value: inc})
 		if d.Role == string(storage.RoleOperator) {
 			update = append(update, bson.E{Key: "$set", Value: bson.D{{Key: fOperatorAssisted, Value: true}}})
@@ -111,12 +111,13 @@ func (s *Store) GetMessage(ctx context.Context, conversationID, id string) (stor
 	return d.message(), nil
 }
 
-// UpdateMessage implements storage.Store: it replaces Text, Status,
-// FinishReason, Error, Usage, Model and UpdatedAt. The previous state
-// comes back from the same atomic update, so the conversation's token and
+// UpdateMessage implements storage.Store: it replaces Text, Parts,
+// Status, FinishReason, Error, Usage, Model and UpdatedAt; a message
+// updated without parts loses its parts array. The previous state comes
+// back from the same atomic update, so the conversation's token and
 // response-time figures grow by the difference it made, and a repeated
-// update adds nothing. The update that completes a streaming message also
-// records its response time on the message, for Aggregate.
+// update adds nothing. The update that completes a streaming (or paused)
+// reply also records its response time on the message, for Aggregate.
 func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mongostore: update message: %w", err)
@@ -124,16 +125,24 @@ func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	if m.ID == "" || m.ConversationID == "" {
 		return fmt.Errorf("mongostore: update of a message without ID or ConversationID: %w", storage.ErrInvalid)
 	}
-	update := bson.D{{Key: "$set", Value: bson.D{
+	set := bson.D{
 		{Key: "text", Value: m.Text},
 		{Key: fStatus, Value: string(m.Status)},
 		{Key: "finish_reason", Value: m.FinishReason},
 		{Key: "error", Value: m.Error},
 		{Key: "model", Value: m.Model},
-		{Key: "input_tokens", Value: m.Usage.InputTokens},
-		{Key: "output_tokens", Value: m.Usage.OutputTokens},
+		{Key: fInputTokens, Value: m.Usage.InputTokens},
+		{Key: fOutputTokens, Value: m.Usage.OutputTokens},
+		{Key: fCachedTokens, Value: m.Usage.CachedInputTokens},
+		{Key: fReasoningTokens, Value: m.Usage.ReasoningTokens},
 		{Key: fUpdatedAt, Value: optDate(m.UpdatedAt)},
-	}}}
+	}
+	update := bson.D{{Key: "$set", Value: set}}
+	if parts := toPartDocs(m.Parts); parts != nil {
+		update[0].Value = append(set, bson.E{Key: fParts, Value: parts})
+	} else {
+		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: fParts, Value: ""}}})
+	}
 	key := messageKey(m.ConversationID, m.ID)
 	opts := options.FindOneAndUpdate().SetReturnDocument(options.Before)
 	var before msgDoc

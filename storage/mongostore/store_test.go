@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +306,86 @@ func TestRetentionWorksWithAndWithoutTTLIndexes(t *testing.T) {
 	plain, _ := newStore(t)
 	if plain.RetentionEnforced() {
 		t.Error("RetentionEnforced() without WithRetentionTTL")
+	}
+}
+
+// TestPartsDocumentLayout pins the stored form of parts, which other
+// programs may read: an array "parts" of subdocuments in the message's
+// order, with snake_case field names, empty fields left out (the kind
+// excepted), and no array at all for a message without parts. A message
+// document written before parts existed reads as a message without them.
+func TestPartsDocumentLayout(t *testing.T) {
+	st, db := newStore(t)
+	ctx := t.Context()
+	t0 := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.CreateConversation(ctx, storage.Conversation{ID: "c1", UserID: "alice", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	m := storage.Message{ID: "r1", ConversationID: "c1", Role: storage.RoleAssistant, Status: storage.MessageAwaitingApproval,
+		Usage: storage.Usage{InputTokens: 10, OutputTokens: 5, CachedInputTokens: 4, ReasoningTokens: 2},
+		Parts: []storage.Part{
+			{Kind: storage.PartReasoning, Text: "hmm", Signature: "sig"},
+			{Kind: storage.PartToolCall, CallID: "call-1", Name: "lookup", Arguments: `{"q":1}`,
+				Approval: storage.ApprovalApproved, ApprovalExpiresAt: t0.Add(time.Minute), ApprovedBy: "bob"},
+			{Kind: storage.PartToolResult, CallID: "call-1", Name: "lookup", Text: "no", IsError: true, ErrorCode: "timeout"},
+			{Kind: storage.PartFile, FileID: "f1", FileName: "a.pdf", MediaType: "application/pdf"},
+			{},
+		},
+		CreatedAt: t0}
+	if _, _, err := st.AppendMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	raw := func() bson.M {
+		t.Helper()
+		var doc bson.M
+		if err := db.Collection("messages").FindOne(ctx, bson.D{{Key: "conversation_id", Value: "c1"}, {Key: "id", Value: "r1"}}).Decode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	doc := raw()
+	var stored struct {
+		Parts []bson.M `bson:"parts"`
+	}
+	if err := db.Collection("messages").FindOne(ctx, bson.D{{Key: "_id", Value: doc["_id"]}}).Decode(&stored); err != nil {
+		t.Fatal(err)
+	}
+	want := []bson.M{
+		bson.M{"kind": "reasoning", "text": "hmm", "signature": "sig"},
+		bson.M{"kind": "tool_call", "call_id": "call-1", "name": "lookup", "arguments": `{"q":1}`,
+			"approval": "approved", "approval_expires_at": bson.NewDateTimeFromTime(t0.Add(time.Minute)), "approved_by": "bob"},
+		bson.M{"kind": "tool_result", "call_id": "call-1", "name": "lookup", "text": "no", "is_error": true, "error_code": "timeout"},
+		bson.M{"kind": "file", "file_id": "f1", "file_name": "a.pdf", "media_type": "application/pdf"},
+		bson.M{"kind": ""},
+	}
+	if !reflect.DeepEqual(stored.Parts, want) {
+		t.Errorf("stored parts:\n got %v\nwant %v", stored.Parts, want)
+	}
+	for field, want := range map[string]any{"status": "awaiting_approval", "cached_input_tokens": int64(4), "reasoning_tokens": int64(2)} {
+		if doc[field] != want {
+			t.Errorf("stored %s = %#v, want %#v", field, doc[field], want)
+		}
+	}
+
+	// An update without parts removes the array.
+	m.Parts, m.Status, m.UpdatedAt = nil, storage.MessageComplete, t0.Add(time.Second)
+	if err := st.UpdateMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if parts, ok := raw()["parts"]; ok {
+		t.Errorf("after an update without parts, the document holds parts %v", parts)
+	}
+
+	// A document of an older release: no parts, no new usage fields.
+	if _, err := db.Collection("messages").InsertOne(ctx, bson.D{
+		{Key: "_id", Value: "2:c1/old"}, {Key: "conversation_id", Value: "c1"}, {Key: "id", Value: "old"},
+		{Key: "role", Value: "assistant"}, {Key: "text", Value: "kept"}, {Key: "status", Value: "complete"},
+		{Key: "input_tokens", Value: int64(3)}, {Key: "created_at", Value: bson.NewDateTimeFromTime(t0)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	old, err := st.GetMessage(ctx, "c1", "old")
+	if err != nil || old.Text != "kept" || old.Parts != nil || old.Usage != (storage.Usage{InputTokens: 3}) {
+		t.Errorf("message of an older release = %+v, %v", old, err)
 	}
 }

@@ -25,9 +25,10 @@ const aggregateSQL = `SELECT
 		AND ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)),
 	(SELECT count(*) FROM @.audit WHERE action = $3
 		AND ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)),
-	m.n, m.input_tokens, m.output_tokens, m.responses, m.pct
+	m.n, m.input_tokens, m.output_tokens, m.cached_input_tokens, m.reasoning_tokens, m.responses, m.pct
 FROM (
 	SELECT count(*) AS n, coalesce(sum(input_tokens), 0)::bigint AS input_tokens, coalesce(sum(output_tokens), 0)::bigint AS output_tokens,
+		coalesce(sum(cached_input_tokens), 0)::bigint AS cached_input_tokens, coalesce(sum(reasoning_tokens), 0)::bigint AS reasoning_tokens,
 		count(response_us) AS responses,
 		percentile_disc($4::float8[]) WITHIN GROUP (ORDER BY response_us) AS pct
 	FROM @.messages WHERE ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2)
@@ -46,7 +47,8 @@ func (s *Store) Aggregate(ctx context.Context, q storage.AggregateQuery) (storag
 		var pct []*int64
 		err := s.pool.QueryRow(ctx, sql, nullTime(q.From), nullTime(q.Before), string(storage.AuditHelpRequest), percentiles).Scan(
 			&agg.Conversations, &agg.OperatorAssisted, &agg.HelpRequests,
-			&agg.Messages, &agg.Usage.InputTokens, &agg.Usage.OutputTokens, &agg.Responses, &pct)
+			&agg.Messages, &agg.Usage.InputTokens, &agg.Usage.OutputTokens, &agg.Usage.CachedInputTokens, &agg.Usage.ReasoningTokens,
+			&agg.Responses, &pct)
 		if err != nil {
 			return err
 		}

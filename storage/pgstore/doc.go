@@ -7,6 +7,17 @@
 // ceiling and a listing never reads messages. Identifiers sort in byte
 // order (COLLATE "C"), as the contract asks.
 //
+// A message's parts live in its row, in the jsonb column parts: an array
+// in the message's order of objects with the keys kind, text, signature,
+// call_id, name, arguments, is_error, error_code, approval,
+// approval_expires_at (RFC 3339), approved_by, file_id, file_name and
+// media_type, empty fields left out (kind excepted); NULL for a message
+// without parts. jsonb cannot hold a NUL character, and JSON encoding
+// would replace invalid UTF-8, so a part with either is refused with
+// storage.ErrInvalid rather than stored altered. The cached and
+// reasoning shares of a message's tokens are the columns
+// cached_input_tokens and reasoning_tokens.
+//
 // # Schema and migrations
 //
 // The schema is created and upgraded by versioned migrations embedded in
@@ -16,7 +27,10 @@
 // New applies them too with WithAutoMigrate(true), and otherwise refuses
 // an outdated schema with ErrMigrationNeeded. Migrations only add
 // (tables, columns, indexes): they never drop or rewrite data, and a
-// migrated schema still serves the previous release.
+// migrated schema still serves the previous release. Migration 3 adds
+// the parts and token columns; its columns have constant defaults, so
+// PostgreSQL adds them without rewriting a row, and it is written with
+// IF NOT EXISTS so that running it again changes nothing.
 //
 // # Indexes
 //
@@ -44,8 +58,9 @@
 //     created; another call's row reports created == false.
 //   - UpdateMessage locks the old row, replaces the mutable fields and
 //     moves the conversation's figures by the difference, in one
-//     statement; the update that completes a streaming reply records its
-//     response time on the row and in the conversation.
+//     statement; the update that completes a streaming reply, or one
+//     paused awaiting approval, records its response time on the row and
+//     in the conversation (a reply that pauses and resumes counts once).
 //   - ChangeMode is one conditional UPDATE holding the whole rule of
 //     storage.ModeChange: PostgreSQL re-evaluates the condition on the
 //     latest row after waiting for a concurrent writer, so of several
@@ -59,8 +74,9 @@
 // storage.PercentileRank's nearest rank. No value list is loaded into the
 // process.
 //
-// Times are stored with microsecond precision; response times are whole
-// microseconds.
+// Times are stored with microsecond precision (a part's
+// approval_expires_at, in JSON, with nanosecond precision); response
+// times are whole microseconds.
 //
 // # Failures
 //

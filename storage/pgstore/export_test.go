@@ -30,3 +30,6 @@ func (s *Store) ConversationPageSQL(q storage.ConversationQuery) (string, []any,
 	pq, err := s.conversationPage(q)
 	return pq.sql, pq.args, err
 }
+
+// MigrationSQL returns the statements of migration version.
+func MigrationSQL(version int) string { return migrations[version-1].sql }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,15 +21,17 @@ import (
 // an earlier attempt of it whose answer was lost) inserted it.
 const appendSQL = `WITH ins AS (
 	INSERT INTO @.messages (conversation_id, id, role, text, status, finish_reason, error, model, reply_to,
-		input_tokens, output_tokens, created_at, updated_at, writer)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		input_tokens, output_tokens, created_at, updated_at, writer, cached_input_tokens, reasoning_tokens, parts)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 	ON CONFLICT (conversation_id, id) DO NOTHING
-	RETURNING conversation_id, role, input_tokens, output_tokens, created_at
+	RETURNING conversation_id, role, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, created_at
 ), counted AS (
 	UPDATE @.conversations c SET
 		message_count = c.message_count + 1,
 		input_tokens = c.input_tokens + ins.input_tokens,
 		output_tokens = c.output_tokens + ins.output_tokens,
+		cached_input_tokens = c.cached_input_tokens + ins.cached_input_tokens,
+		reasoning_tokens = c.reasoning_tokens + ins.reasoning_tokens,
 		operator_assisted = c.operator_assisted OR ins.role = 'operator',
 		updated_at = greatest(c.updated_at, ins.created_at)
 	FROM ins WHERE c.id = ins.conversation_id
@@ -54,6 +57,10 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 	if len(missing) > 0 {
 		return storage.Message{}, false, fmt.Errorf("pgstore: message without %v: %w", missing, storage.ErrInvalid)
 	}
+	parts, err := encodeParts(m.Parts)
+	if err != nil {
+		return storage.Message{}, false, err
+	}
 	writer := rand.Text()
 	ins := s.sql(appendSQL)
 	get := s.sql("SELECT " + msgColumns + ", writer FROM @.messages WHERE conversation_id = $1 AND id = $2")
@@ -61,10 +68,11 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 		stored  storage.Message
 		created bool
 	)
-	err := s.do(ctx, "append message", func(ctx context.Context) error {
+	err = s.do(ctx, "append message", func(ctx context.Context) error {
 		var n int
 		err := s.pool.QueryRow(ctx, ins, m.ConversationID, m.ID, string(m.Role), m.Text, string(m.Status), m.FinishReason,
-			m.Error, m.Model, m.ReplyTo, m.Usage.InputTokens, m.Usage.OutputTokens, m.CreatedAt, nullTime(m.UpdatedAt), writer).Scan(&n)
+			m.Error, m.Model, m.ReplyTo, m.Usage.InputTokens, m.Usage.OutputTokens, m.CreatedAt, nullTime(m.UpdatedAt), writer,
+			m.Usage.CachedInputTokens, m.Usage.ReasoningTokens, parts).Scan(&n)
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23503" { // foreign_key_violation: no such conversation
 			return fmt.Errorf("conversation %q: %w", m.ConversationID, storage.ErrNotFound)
@@ -74,6 +82,7 @@ func (s *Store) AppendMessage(ctx context.Context, m storage.Message) (storage.M
 		}
 		if n == 1 {
 			stored, created = m, true
+			stored.Parts = slices.Clone(m.Parts) // the caller's slice stays theirs
 			return nil
 		}
 		var by string
@@ -120,38 +129,44 @@ func (r rowWithExtra) Scan(dest ...any) error { return r.Row.Scan(append(dest, r
 // statement, moves its conversation's figures by the difference the
 // update made: the old row is read locked, so concurrent updates of one
 // message apply one after the other and a repeated update adds nothing.
-// An update taking the message from streaming to complete, with an
-// UpdatedAt no earlier than its CreatedAt, records its response time on
-// the message and counts it in the conversation.
+// An update taking the message from streaming or awaiting_approval to
+// complete, with an UpdatedAt no earlier than its CreatedAt, records its
+// response time on the message and counts it in the conversation: a
+// reply that paused for approval and resumed counts once.
 const updateSQL = `WITH old AS (
-	SELECT conversation_id, id, status, input_tokens, output_tokens, created_at
+	SELECT conversation_id, id, status, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, created_at
 	FROM @.messages WHERE conversation_id = $1 AND id = $2 FOR UPDATE
 ), rt AS (
-	SELECT old.*, CASE WHEN old.status = 'streaming' AND $4 = 'complete' AND $9::timestamptz >= old.created_at
+	SELECT old.*, CASE WHEN old.status IN ('streaming', 'awaiting_approval') AND $4 = 'complete' AND $9::timestamptz >= old.created_at
 		THEN (extract(epoch FROM $9::timestamptz - old.created_at) * 1000000)::bigint END AS us
 	FROM old
 ), upd AS (
 	UPDATE @.messages m SET text = $3, status = $4, finish_reason = $5, error = $6, model = $10,
-		input_tokens = $7, output_tokens = $8, updated_at = $9, response_us = coalesce(rt.us, m.response_us)
+		input_tokens = $7, output_tokens = $8, cached_input_tokens = $11, reasoning_tokens = $12, parts = $13,
+		updated_at = $9, response_us = coalesce(rt.us, m.response_us)
 	FROM rt WHERE m.conversation_id = rt.conversation_id AND m.id = rt.id
-	RETURNING rt.input_tokens AS old_in, rt.output_tokens AS old_out, rt.us
+	RETURNING rt.input_tokens AS old_in, rt.output_tokens AS old_out,
+		rt.cached_input_tokens AS old_cached, rt.reasoning_tokens AS old_reasoning, rt.us
 ), counted AS (
 	UPDATE @.conversations c SET
 		input_tokens = c.input_tokens + $7 - upd.old_in,
 		output_tokens = c.output_tokens + $8 - upd.old_out,
+		cached_input_tokens = c.cached_input_tokens + $11 - upd.old_cached,
+		reasoning_tokens = c.reasoning_tokens + $12 - upd.old_reasoning,
 		response_count = c.response_count + (upd.us IS NOT NULL)::int,
 		response_us_total = c.response_us_total + coalesce(upd.us, 0),
 		response_us_min = CASE WHEN upd.us IS NULL THEN c.response_us_min
 			WHEN c.response_count = 0 THEN upd.us ELSE least(c.response_us_min, upd.us) END,
 		response_us_max = greatest(c.response_us_max, coalesce(upd.us, 0))
-	FROM upd WHERE c.id = $1 AND ($7 <> upd.old_in OR $8 <> upd.old_out OR upd.us IS NOT NULL)
+	FROM upd WHERE c.id = $1 AND ($7 <> upd.old_in OR $8 <> upd.old_out OR $11 <> upd.old_cached
+		OR $12 <> upd.old_reasoning OR upd.us IS NOT NULL)
 	RETURNING 1
 )
 SELECT count(*) FROM upd`
 
 // UpdateMessage implements storage.Store with one statement (see
-// updateSQL): it replaces Text, Status, FinishReason, Error, Usage, Model
-// and UpdatedAt.
+// updateSQL): it replaces Text, Parts, Status, FinishReason, Error, Usage,
+// Model and UpdatedAt.
 func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pgstore: update message: %w", err)
@@ -159,11 +174,16 @@ func (s *Store) UpdateMessage(ctx context.Context, m storage.Message) error {
 	if m.ID == "" || m.ConversationID == "" {
 		return fmt.Errorf("pgstore: update of a message without ID or ConversationID: %w", storage.ErrInvalid)
 	}
+	parts, err := encodeParts(m.Parts)
+	if err != nil {
+		return err
+	}
 	q := s.sql(updateSQL)
 	return s.do(ctx, "update message", func(ctx context.Context) error {
 		var n int
 		err := s.pool.QueryRow(ctx, q, m.ConversationID, m.ID, m.Text, string(m.Status), m.FinishReason, m.Error,
-			m.Usage.InputTokens, m.Usage.OutputTokens, nullTime(m.UpdatedAt), m.Model).Scan(&n)
+			m.Usage.InputTokens, m.Usage.OutputTokens, nullTime(m.UpdatedAt), m.Model,
+			m.Usage.CachedInputTokens, m.Usage.ReasoningTokens, parts).Scan(&n)
 		if err != nil {
 			return err
 		}

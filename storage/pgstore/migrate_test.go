@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -154,5 +155,157 @@ func TestAnOlderSchemaIsBroughtForward(t *testing.T) {
 	var indexes int
 	if err := p.QueryRow(t.Context(), "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'conversations_tokens'", schema).Scan(&indexes); err != nil || indexes != 1 {
 		t.Fatalf("index of the second migration: %d, %v", indexes, err)
+	}
+}
+
+// TestPartsMigrationUpgradesTheLastRelease brings a schema of the release
+// before parts (version 2), holding data, to the latest version: its rows
+// read as messages without parts and with zero cached and reasoning
+// tokens, and take parts and the new counts from then on. Running the
+// migration's statements a second time changes nothing.
+func TestPartsMigrationUpgradesTheLastRelease(t *testing.T) {
+	p := pool(t)
+	schema := newSchemaName()
+	dropSchema(t, p, schema)
+	if err := pgstore.MigrateTo(t.Context(), p, 2, pgstore.WithSchema(schema)); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, q := range []string{
+		"INSERT INTO " + schema + ".conversations (id, user_id, status, created_at, updated_at, message_count, input_tokens, output_tokens) VALUES ('old', 'u', 'active', $1, $1, 1, 7, 3)",
+		"INSERT INTO " + schema + ".messages (conversation_id, id, role, text, status, input_tokens, output_tokens, created_at) VALUES ('old', 'r1', 'assistant', 'kept', 'streaming', 7, 3, $1)",
+	} {
+		if _, err := p.Exec(t.Context(), q, created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := pgstore.New(t.Context(), p, pgstore.WithSchema(schema), pgstore.WithAutoMigrate(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAllMigrations(t, p, schema)
+	m, err := st.GetMessage(t.Context(), "old", "r1")
+	if err != nil || m.Text != "kept" || m.Parts != nil || m.Usage != (storage.Usage{InputTokens: 7, OutputTokens: 3}) {
+		t.Fatalf("message of version 2 = %+v, %v; want its text and usage, no parts", m, err)
+	}
+
+	// The migration's statements again, as a partial earlier run might
+	// have left them: nothing changes.
+	if _, err := p.Exec(t.Context(), "SET search_path TO "+schema+"; "+pgstore.MigrationSQL(3)+"; RESET search_path"); err != nil {
+		t.Fatalf("migration 3 run a second time: %v", err)
+	}
+
+	// The old reply pauses for approval, then completes with parts and
+	// the new counts.
+	upd := m
+	upd.Status, upd.UpdatedAt = storage.MessageAwaitingApproval, created.Add(time.Second)
+	upd.Parts = []storage.Part{{Kind: storage.PartToolCall, CallID: "c1", Name: "lookup", Arguments: `{"q": "ü"}`,
+		Approval: storage.ApprovalPending, ApprovalExpiresAt: created.Add(time.Minute)}}
+	if err := st.UpdateMessage(t.Context(), upd); err != nil {
+		t.Fatal(err)
+	}
+	upd.Status, upd.UpdatedAt = storage.MessageComplete, created.Add(2*time.Second)
+	upd.Usage = storage.Usage{InputTokens: 10, OutputTokens: 4, CachedInputTokens: 6, ReasoningTokens: 2}
+	upd.Parts = append(upd.Parts, storage.Part{Kind: storage.PartText, Text: "done"})
+	upd.Parts[0].Approval = storage.ApprovalApproved
+	if err := st.UpdateMessage(t.Context(), upd); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetMessage(t.Context(), "old", "r1")
+	if err != nil || len(got.Parts) != 2 || got.Parts[0].Approval != storage.ApprovalApproved || got.Parts[1].Text != "done" ||
+		!got.Parts[0].ApprovalExpiresAt.Equal(created.Add(time.Minute)) || got.Usage != upd.Usage {
+		t.Fatalf("updated message = %+v, %v", got, err)
+	}
+	c, err := st.GetConversation(t.Context(), "old")
+	wantStats := storage.ConversationStats{MessageCount: 1, Usage: upd.Usage, Responses: 1,
+		ResponseTimeTotal: 2 * time.Second, ResponseTimeMin: 2 * time.Second, ResponseTimeMax: 2 * time.Second}
+	if err != nil || c.Stats != wantStats {
+		t.Fatalf("conversation stats = %+v, %v; want %+v", c.Stats, err, wantStats)
+	}
+}
+
+// TestPartsThatJSONCannotHoldAreInvalid: PostgreSQL's jsonb holds no NUL
+// character, and JSON encoding would replace invalid UTF-8, so such parts
+// are refused with storage.ErrInvalid rather than stored altered.
+func TestPartsThatJSONCannotHoldAreInvalid(t *testing.T) {
+	st := newStore(t)
+	created := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.CreateConversation(t.Context(), storage.Conversation{ID: "c1", UserID: "u", CreatedAt: created}); err != nil {
+		t.Fatal(err)
+	}
+	ok := storage.Message{ID: "r0", ConversationID: "c1", Role: storage.RoleAssistant, CreatedAt: created,
+		Parts: []storage.Part{{Kind: storage.PartText, Text: "fine"}}}
+	if _, _, err := st.AppendMessage(t.Context(), ok); err != nil {
+		t.Fatal(err)
+	}
+	for name, part := range map[string]storage.Part{
+		"NUL in a text":           {Kind: storage.PartText, Text: "a\x00b"},
+		"invalid UTF-8 arguments": {Kind: storage.PartToolCall, Arguments: "{\"q\": \"\xff\"}"},
+	} {
+		m := storage.Message{ID: "r1", ConversationID: "c1", Role: storage.RoleAssistant, CreatedAt: created,
+			Parts: []storage.Part{{Kind: storage.PartText, Text: "fine"}, part}}
+		if _, _, err := st.AppendMessage(t.Context(), m); !errors.Is(err, storage.ErrInvalid) {
+			t.Errorf("AppendMessage with %s: %v, want ErrInvalid", name, err)
+		}
+		upd := ok
+		upd.Parts = m.Parts
+		if err := st.UpdateMessage(t.Context(), upd); !errors.Is(err, storage.ErrInvalid) {
+			t.Errorf("UpdateMessage with %s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if _, err := st.GetMessage(t.Context(), "c1", "r1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a refused append was stored: %v", err)
+	}
+	if got, err := st.GetMessage(t.Context(), "c1", "r0"); err != nil || len(got.Parts) != 1 || got.Parts[0].Text != "fine" {
+		t.Errorf("a refused update changed r0 to %+v, %v", got.Parts, err)
+	}
+}
+
+// TestPartsColumnLayout pins the stored form of parts, which other
+// programs may query: a jsonb array in the message's order whose objects
+// have snake_case keys, empty fields left out (kind excepted), times in
+// RFC 3339; NULL for a message without parts.
+func TestPartsColumnLayout(t *testing.T) {
+	st, schema := newStoreSchema(t)
+	p := pool(t)
+	created := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.CreateConversation(t.Context(), storage.Conversation{ID: "c1", UserID: "u", CreatedAt: created}); err != nil {
+		t.Fatal(err)
+	}
+	m := storage.Message{ID: "r1", ConversationID: "c1", Role: storage.RoleAssistant, CreatedAt: created,
+		Parts: []storage.Part{
+			{Kind: storage.PartReasoning, Text: "hmm", Signature: "sig"},
+			{Kind: storage.PartToolCall, CallID: "call-1", Name: "lookup", Arguments: `{"q":1}`,
+				Approval: storage.ApprovalApproved, ApprovalExpiresAt: created.Add(time.Minute), ApprovedBy: "bob"},
+			{Kind: storage.PartToolResult, CallID: "call-1", Name: "lookup", Text: "no", IsError: true, ErrorCode: "timeout"},
+			{Kind: storage.PartFile, FileID: "f1", FileName: "a.pdf", MediaType: "application/pdf"},
+			{},
+		}}
+	if _, _, err := st.AppendMessage(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := p.QueryRow(t.Context(), "SELECT parts FROM "+schema+".messages WHERE id = 'r1'").Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{
+		{"kind": "reasoning", "text": "hmm", "signature": "sig"},
+		{"kind": "tool_call", "call_id": "call-1", "name": "lookup", "arguments": `{"q":1}`,
+			"approval": "approved", "approval_expires_at": "2031-01-01T00:01:00Z", "approved_by": "bob"},
+		{"kind": "tool_result", "call_id": "call-1", "name": "lookup", "text": "no", "is_error": true, "error_code": "timeout"},
+		{"kind": "file", "file_id": "f1", "file_name": "a.pdf", "media_type": "application/pdf"},
+		{"kind": ""},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stored parts:\n got %v\nwant %v", got, want)
+	}
+
+	m.Parts, m.UpdatedAt = nil, created.Add(time.Second)
+	if err := st.UpdateMessage(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	var null bool
+	if err := p.QueryRow(t.Context(), "SELECT parts IS NULL FROM "+schema+".messages WHERE id = 'r1'").Scan(&null); err != nil || !null {
+		t.Errorf("parts after an update without parts: NULL %v, %v; want NULL", null, err)
 	}
 }
