@@ -92,9 +92,11 @@ type ConversationStats struct {
 	// usage given to AppendMessage, then each UpdateMessage's difference
 	// from the stored value, whatever the role.
 	Usage Usage
-	// Responses counts replies that went from streaming to complete. A
-	// reply's response time runs from its CreatedAt to the UpdatedAt of the
-	// update that completed it.
+	// Responses counts replies that went from streaming (or
+	// awaiting_approval) to complete; a reply that pauses for approval
+	// and resumes counts once, when it completes. A reply's response time
+	// runs from its CreatedAt to the UpdatedAt of the update that
+	// completed it, waiting for approval included.
 	Responses         int64
 	ResponseTimeTotal time.Duration
 	ResponseTimeMin   time.Duration

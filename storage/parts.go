@@ -29,8 +29,9 @@ const (
 // them. Message.Text keeps the concatenated text parts, so listings and
 // search read a message the same way with or without parts.
 //
-// The encrypted wrapper seals Text, Signature, Arguments and the file
-// fields of every part; the other fields stay readable for queries.
+// The encrypted wrapper seals Text, Signature, Arguments and FileName of
+// every part; the other fields (FileID and MediaType included) stay
+// readable for queries.
 type Part struct {
 	Kind PartKind
 	// Text is the text of a text or reasoning part, or the content of a

@@ -27,7 +27,7 @@ func (e *Engine) converse(c *conversation, g *generation, pump *deltaPump, reply
 		if len(g.record) > 0 {
 			req.Messages = append(base[:len(base):len(base)], llmTurns(storage.Message{Parts: g.record}, llm.RoleAssistant)...)
 		}
-		req.Tools = box.defs
+		req.Tools = box.toolDefs()
 		out, calls := e.stream(g, pump, req, m)
 		total = addUsage(total, out.usage)
 		out.usage = total

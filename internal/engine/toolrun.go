@@ -16,6 +16,14 @@ type toolbox struct {
 	defs []llm.ToolDef // nil without tools: the request then declares none
 }
 
+// toolDefs declares the tools to the model; nil without tools.
+func (b *toolbox) toolDefs() []llm.ToolDef {
+	if b == nil {
+		return nil
+	}
+	return b.defs
+}
+
 func (b *toolbox) find(name string) tools.Tool {
 	if b == nil {
 		return nil
