@@ -4,9 +4,25 @@
 // Replies are streamed; the system prompt is sent as the system parameter,
 // never as a user turn; operator turns are sent as assistant turns, and
 // consecutive turns of one role are merged into one message of several
-// text blocks. Usage comes from message_start and message_delta; an
-// error event after HTTP 200 (such as overloaded_error) ends the stream
-// with the matching *llm.Error.
+// blocks. Usage comes from message_start and message_delta (cache reads
+// as cached input tokens, thinking tokens as reasoning tokens when the
+// API counts them); an error event after HTTP 200 (such as
+// overloaded_error) ends the stream with the matching *llm.Error.
+//
+// Request.Tools are sent as tool definitions, each schema's fields as
+// written. In the history, an assistant turn's tool calls become tool_use
+// blocks, a tool turn becomes a user turn of tool_result blocks (with
+// is_error for error results, and before any text of a merged user turn),
+// and reasoning that carries a Signature becomes a thinking block placed
+// first in its assistant turn, as the API requires when thinking and tools
+// meet; reasoning without a signature cannot be sent back and is dropped.
+// Streamed, a tool_use block becomes an llm.EventToolCallStart, each
+// input_json_delta an llm.EventToolCallDelta, and its end one
+// llm.EventToolCall with the whole input ("{}" when none came); the
+// tool_use stop reason is llm.FinishToolCalls (a reply cut by max_tokens
+// keeps llm.FinishLength). With WithThinking, thinking blocks stream as
+// llm.EventReasoning: their text, then their signature in an event of its
+// own. Redacted thinking blocks are not reported.
 //
 // Every stream is bounded by a header timeout and an idle timeout (see
 // WithHeaderTimeout, WithIdleTimeout; Anthropic's ping events count as
@@ -19,12 +35,15 @@
 package anthropic
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +72,7 @@ type config struct {
 	apiKey, baseURL, model     string
 	maxTokens                  int
 	temperature                *float64
+	thinkingBudget             int
 	headerTimeout, idleTimeout time.Duration
 	httpClient                 *http.Client
 }
@@ -101,6 +121,28 @@ func WithTemperature(t float64) Option {
 			return fmt.Errorf("anthropic: temperature %v is outside [0, 1]", t)
 		}
 		c.temperature = &t
+		return nil
+	}
+}
+
+// MinThinkingBudget is the smallest thinking budget the API accepts.
+const MinThinkingBudget = 1024
+
+// WithThinking turns extended thinking on, with budgetTokens (at least
+// MinThinkingBudget) as the most tokens the model may spend thinking per
+// reply. Its thinking streams as llm.EventReasoning, its signature with
+// it, and a reasoning part with its signature is sent back in the history,
+// as the API requires within a reply that calls tools. Since max_tokens
+// counts the thinking, a reply cap that does not exceed the budget is
+// sent as the budget plus the cap. The API accepts no temperature with
+// thinking: WithTemperature is refused with it, and a Request's
+// Temperature is not sent. Default: off.
+func WithThinking(budgetTokens int) Option {
+	return func(c *config) error {
+		if budgetTokens < MinThinkingBudget {
+			return fmt.Errorf("anthropic: thinking budget %d is below %d", budgetTokens, MinThinkingBudget)
+		}
+		c.thinkingBudget = budgetTokens
 		return nil
 	}
 }
@@ -162,6 +204,9 @@ func New(opts ...Option) (*Provider, error) {
 	if cfg.apiKey == "" {
 		errs = append(errs, errors.New("anthropic: WithAPIKey is required"))
 	}
+	if cfg.thinkingBudget > 0 && cfg.temperature != nil {
+		errs = append(errs, errors.New("anthropic: WithThinking and WithTemperature exclude each other (the API accepts no temperature with thinking)"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -178,13 +223,18 @@ func New(opts ...Option) (*Provider, error) {
 
 // Stream starts a streamed message for req. It returns once the response
 // headers arrived; a failed response is returned as an *llm.Error (with
-// RetryAfter when the API gave one). See the package doc for timeouts and
-// cancellation.
+// RetryAfter when the API gave one). A tool whose InputSchema is not an
+// object schema fails the call with an *llm.Error of kind
+// llm.KindInvalidRequest before anything is sent. See the package doc for
+// timeouts and cancellation.
 func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, httpstream.Explain(Name, ctx, ctx, err, nil)
 	}
-	params, opts := p.params(req)
+	params, opts, err := p.params(req)
+	if err != nil {
+		return nil, err
+	}
 	sctx, wd := httpstream.Start(ctx, Name, p.cfg.headerTimeout, p.cfg.idleTimeout)
 	s := p.client.Messages.NewStreaming(sctx, params, opts...)
 	if err := s.Err(); err != nil {
@@ -195,31 +245,47 @@ func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, err
 	return httpstream.NewStream(Name, ctx, sctx, wd, &source{s: s}, p.classify), nil
 }
 
-// params builds the request body and the per-request options.
-func (p *Provider) params(req llm.Request) (sdk.MessageNewParams, []option.RequestOption) {
-	var (
-		msgs  []sdk.MessageParam
-		roles []bool // whether msgs[i] is a user turn
-	)
+// turn is one message of the request body being built: blocks that must
+// come first (thinking in an assistant turn, tool results in a user turn)
+// and the others, in order.
+type turn struct {
+	user        bool
+	first, rest []sdk.ContentBlockParamUnion
+}
+
+// params builds the request body and the per-request options. It fails
+// only on a tool definition whose schema is not an object schema.
+func (p *Provider) params(req llm.Request) (sdk.MessageNewParams, []option.RequestOption, error) {
+	var turns []turn
 	for _, m := range req.Messages {
-		user := m.Role == llm.RoleUser
-		block := sdk.NewTextBlock(m.Text)
-		if n := len(msgs); n > 0 && roles[n-1] == user {
-			if user {
-				msgs[n-1].OfUser.Content = append(msgs[n-1].OfUser.Content, block)
-			} else {
-				msgs[n-1].OfAssistant.Content = append(msgs[n-1].OfAssistant.Content, block)
-			}
+		t := blocks(m)
+		if len(t.first)+len(t.rest) == 0 {
 			continue
 		}
-		if user {
-			msgs = append(msgs, sdk.NewUserMessage(block))
-		} else {
-			msgs = append(msgs, sdk.NewAssistantMessage(block))
+		if n := len(turns); n > 0 && turns[n-1].user == t.user { // one message per role in a row
+			turns[n-1].first = append(turns[n-1].first, t.first...)
+			turns[n-1].rest = append(turns[n-1].rest, t.rest...)
+			continue
 		}
-		roles = append(roles, user)
+		turns = append(turns, t)
+	}
+	msgs := make([]sdk.MessageParam, 0, len(turns))
+	for _, t := range turns {
+		content := slices.Concat(t.first, t.rest)
+		if t.user {
+			msgs = append(msgs, sdk.NewUserMessage(content...))
+		} else {
+			msgs = append(msgs, sdk.NewAssistantMessage(content...))
+		}
 	}
 	params := sdk.MessageNewParams{Model: sdk.Model(p.cfg.model), Messages: msgs, MaxTokens: int64(p.cfg.maxTokens)}
+	for _, def := range req.Tools {
+		tool, err := toolParam(def)
+		if err != nil {
+			return params, nil, &llm.Error{Kind: llm.KindInvalidRequest, Provider: Name, Err: err}
+		}
+		params.Tools = append(params.Tools, sdk.ToolUnionParam{OfTool: &tool})
+	}
 	if req.Model != "" {
 		params.Model = sdk.Model(req.Model)
 	}
@@ -233,8 +299,113 @@ func (p *Provider) params(req llm.Request) (sdk.MessageNewParams, []option.Reque
 		params.Metadata = sdk.MetadataParam{UserID: sdk.String(req.User)}
 	}
 	var opts []option.RequestOption
-	if t := cmp.Or(req.Temperature, p.cfg.temperature); t != nil {
+	if budget := int64(p.cfg.thinkingBudget); budget > 0 {
+		params.Thinking = sdk.ThinkingConfigParamOfEnabled(budget)
+		if params.MaxTokens <= budget { // max_tokens counts the thinking too
+			params.MaxTokens += budget
+		}
+	} else if t := cmp.Or(req.Temperature, p.cfg.temperature); t != nil {
 		opts = append(opts, option.WithJSONSet("temperature", *t))
 	}
-	return params, opts
+	return params, opts, nil
+}
+
+// blocks maps one message to the content blocks of a turn. A message
+// without parts is one text block. In a message with parts, empty text
+// parts are dropped (the API refuses empty text blocks), tool calls become
+// tool_use blocks, tool results tool_result blocks, and reasoning with a
+// signature a thinking block placed before the others; reasoning without
+// one cannot be sent back and is dropped.
+func blocks(m llm.Message) turn {
+	t := turn{user: m.Role == llm.RoleUser || m.Role == llm.RoleTool}
+	if len(m.Parts) == 0 {
+		t.rest = append(t.rest, sdk.NewTextBlock(m.Text))
+		return t
+	}
+	for _, part := range m.Parts {
+		switch part.Kind {
+		case llm.PartText:
+			if part.Text != "" {
+				t.rest = append(t.rest, sdk.NewTextBlock(part.Text))
+			}
+		case llm.PartReasoning:
+			if part.Signature != "" && !t.user {
+				t.first = append(t.first, sdk.NewThinkingBlock(part.Signature, part.Text))
+			}
+		case llm.PartToolCall:
+			if !t.user {
+				t.rest = append(t.rest, sdk.NewToolUseBlock(part.Call.ID, toolInput(part.Call.Arguments), part.Call.Name))
+			}
+		case llm.PartToolResult:
+			if t.user {
+				t.first = append(t.first, toolResult(part))
+			}
+		}
+	}
+	return t
+}
+
+// toolInput returns a call's arguments as the JSON object the API wants:
+// as written when they are one, else an empty object (a model that wrote
+// broken arguments got an error result for them).
+func toolInput(args string) json.RawMessage {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal([]byte(args), &obj) != nil || obj == nil {
+		return json.RawMessage("{}")
+	}
+	return json.RawMessage(args)
+}
+
+// toolResult maps a tool result; an empty result has no content block,
+// since the API refuses empty text blocks.
+func toolResult(part llm.Part) sdk.ContentBlockParamUnion {
+	r := sdk.ToolResultBlockParam{ToolUseID: part.Call.ID}
+	if part.IsError {
+		r.IsError = sdk.Bool(true)
+	}
+	if part.Text != "" {
+		r.Content = []sdk.ToolResultBlockParamContentUnion{{OfText: &sdk.TextBlockParam{Text: part.Text}}}
+	}
+	return sdk.ContentBlockParamUnion{OfToolResult: &r}
+}
+
+// toolParam maps a tool definition. Its schema must be a JSON object of
+// type "object" (or without a type); its fields are sent as written. An
+// empty schema declares no parameters.
+func toolParam(def llm.ToolDef) (sdk.ToolParam, error) {
+	tool := sdk.ToolParam{Name: def.Name}
+	if def.Description != "" {
+		tool.Description = sdk.String(def.Description)
+	}
+	if len(bytes.TrimSpace(def.InputSchema)) == 0 {
+		// The API requires a schema: one of no parameters.
+		tool.InputSchema.Properties = map[string]any{}
+		return tool, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(def.InputSchema, &fields); err != nil || fields == nil {
+		return tool, fmt.Errorf("tool %q: the input schema is not a JSON object", def.Name)
+	}
+	for k, v := range fields {
+		switch k {
+		case "type":
+			var typ string
+			if json.Unmarshal(v, &typ) != nil || typ != "object" {
+				return tool, fmt.Errorf("tool %q: the input schema's type is %s, not \"object\"", def.Name, llm.Excerpt(string(v)))
+			}
+		case "properties":
+			tool.InputSchema.Properties = v
+		case "required":
+			if json.Unmarshal(v, &tool.InputSchema.Required) == nil {
+				break
+			}
+			fallthrough
+		default:
+			if tool.InputSchema.ExtraFields == nil {
+				tool.InputSchema.ExtraFields = map[string]any{}
+			}
+			tool.InputSchema.ExtraFields[k] = v
+		}
+	}
+	return tool, nil
 }

@@ -22,6 +22,11 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// Dify runs no tool call chatbox asks for (its agent apps call the tools
+// configured in Dify) and streams no reasoning, so the tool call and
+// reasoning checks (llmtest.RunToolCalls, llmtest.RunReasoning) do not
+// apply; TestToolsAreIgnored checks that a Request's Tools do no harm.
+
 func TestConformanceAgentApp(t *testing.T) {
 	llmtest.Run(t, func(t *testing.T, s llmtest.Scenario) llm.Provider {
 		switch s {
@@ -33,5 +38,21 @@ func TestConformanceAgentApp(t *testing.T) {
 			return newProvider(t, sse(t, "error_overloaded.sse", 0))
 		}
 		return newProvider(t, sse(t, "reply_agent.sse", 0))
+	})
+}
+
+// A newer agent app closes its turn with a message event repeating the
+// whole answer; the suite's ReplyText check catches a doubled answer.
+func TestConformanceNewAgentApp(t *testing.T) {
+	llmtest.Run(t, func(t *testing.T, s llmtest.Scenario) llm.Provider {
+		switch s {
+		case llmtest.Stall:
+			return newProvider(t, sse(t, "reply_new_agent.sse", 2))
+		case llmtest.FailBeforeStream:
+			return newProvider(t, jsonError(t, http.StatusTooManyRequests, "error_429.json"))
+		case llmtest.FailMidStream:
+			return newProvider(t, sse(t, "error_overloaded.sse", 0))
+		}
+		return newProvider(t, sse(t, "reply_new_agent.sse", 0))
 	})
 }

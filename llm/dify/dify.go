@@ -17,7 +17,19 @@
 // Events message and agent_message are deltas, message_end carries usage
 // and ends the reply, error ends it with the matching *llm.Error,
 // message_replace (output moderation) makes the finish reason
-// content_filter; ping and workflow events are ignored. Timeouts,
+// content_filter; ping and workflow events are ignored. Once agent_message
+// deltas came, a message event is ignored: Dify's newer agent apps close
+// their turn with one carrying the whole answer again.
+//
+// Tools are the Dify app's business: an agent app calls the tools
+// configured in Dify and streams only its answer. A Request's Tools are
+// therefore ignored, not refused, and no llm.EventToolCall ever comes.
+// Reasoning is not reported either: agent_thought events are snapshots of
+// an agent's steps (its thought, the tool it ran and the tool's output),
+// rewritten as the step goes on rather than streamed, and their thought
+// can repeat the answer's text; they are ignored. Earlier turns sent
+// through WithHistoryInput hold the text of each turn; tool turns are left
+// out. Timeouts,
 // cancellation and error classification work as for the other HTTP
 // providers: a header timeout and an idle timeout (pings count as
 // activity), cancellation closes the request at once, error bodies are
@@ -264,15 +276,22 @@ func (p *Provider) body(req llm.Request, user, difyID string) chatRequest {
 		var b strings.Builder
 		for _, m := range earlier {
 			who := "Assistant"
-			if m.Role == llm.RoleUser {
+			switch m.Role {
+			case llm.RoleUser:
 				who = "User"
+			case llm.RoleTool:
+				continue
 			}
-			fmt.Fprintf(&b, "%s: %s\n", who, m.Text)
+			text := llm.MessageText(m)
+			if text == "" {
+				continue // a turn that only called tools
+			}
+			fmt.Fprintf(&b, "%s: %s\n", who, text)
 		}
 		inputs[p.cfg.historyInput] = b.String()
 	}
 	return chatRequest{
-		Inputs: inputs, Query: req.Messages[len(req.Messages)-1].Text, ResponseMode: "streaming",
+		Inputs: inputs, Query: llm.MessageText(req.Messages[len(req.Messages)-1]), ResponseMode: "streaming",
 		User: user, ConversationID: difyID,
 	}
 }

@@ -306,3 +306,31 @@ func TestNewReportsEveryConfigurationError(t *testing.T) {
 		}
 	}
 }
+
+func TestToolsAreIgnored(t *testing.T) {
+	srv := sse(t, "reply.sse", 0)
+	p := newProvider(t, srv, dify.WithHistoryInput("history"))
+	req := llmtest.ToolRequest()
+	req.Messages = append(req.Messages,
+		llm.Message{Role: llm.RoleAssistant, Parts: []llm.Part{{Kind: llm.PartText, Text: "It shipped."}}},
+		llm.Message{Role: llm.RoleUser, Parts: []llm.Part{{Kind: llm.PartText, Text: "Thanks, "}, {Kind: llm.PartText, Text: "and the refund?"}}},
+	)
+	evs, err := readAll(t, stream(t, p, t.Context(), req))
+	if err != io.EOF {
+		t.Fatalf("ended with %v", err)
+	}
+	for _, ev := range evs {
+		if ev.Kind != llm.EventDelta && ev.Kind != llm.EventUsage && ev.Kind != llm.EventFinish {
+			t.Fatalf("event %+v", ev)
+		}
+	}
+	r := srv.Requests()[0]
+	if strings.Contains(string(r.Body), "tools") || strings.Contains(string(r.Body), "lookup_order") {
+		t.Fatalf("tools reached Dify: %s", r.Body)
+	}
+	b := bodyOf(t, r)
+	want := "User: Where is order 1234, and refund it.\nAssistant: Let me look that up.\nAssistant: It shipped.\n"
+	if b.Query != "Thanks, and the refund?" || b.Inputs["history"] != want {
+		t.Fatalf("query %q, history %q; want the text of each turn, tool turns left out", b.Query, b.Inputs["history"])
+	}
+}

@@ -36,6 +36,7 @@ type source struct {
 	learn   func(conversationID string)
 	learned bool
 	finish  llm.FinishReason
+	agent   bool // agent_message deltas came
 	pending *llm.Event
 	done    bool
 }
@@ -71,8 +72,13 @@ func (src *source) Next() (llm.Event, error) {
 		}
 		now := time.Now()
 		switch ev.Event {
-		case "message", "agent_message":
+		case "agent_message":
+			src.agent = true
 			if ev.Answer != "" {
+				return llm.Event{Kind: llm.EventDelta, Text: ev.Answer, At: now}, nil
+			}
+		case "message":
+			if ev.Answer != "" && !src.agent { // after agent deltas: the whole answer again
 				return llm.Event{Kind: llm.EventDelta, Text: ev.Answer, At: now}, nil
 			}
 		case "message_replace":

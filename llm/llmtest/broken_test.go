@@ -31,6 +31,17 @@ func scenarioReply(s llmtest.Scenario) scripted.Reply {
 		return scripted.Reply{StartErr: &llm.Error{Kind: llm.KindRateLimited, Provider: "scripted"}}
 	case llmtest.FailMidStream:
 		return scripted.Reply{Deltas: words[:2], Err: &llm.Error{Kind: llm.KindOverloaded, Provider: "scripted"}}
+	case llmtest.ToolCallStreamed:
+		return scripted.Reply{ToolCalls: []llm.ToolCall{{Name: llmtest.ToolName, Arguments: llmtest.ToolArguments}}}
+	case llmtest.TwoToolCalls:
+		return scripted.Reply{ToolCalls: []llm.ToolCall{
+			{Name: llmtest.ToolName, Arguments: llmtest.ToolArguments},
+			{Name: llmtest.OtherToolName, Arguments: llmtest.OtherToolArguments},
+		}}
+	case llmtest.ToolCallInOneChunk:
+		return scripted.Reply{ToolCalls: []llm.ToolCall{{Name: llmtest.ToolName, Arguments: llmtest.ToolArguments}}, WholeToolCalls: true}
+	case llmtest.Reasoning:
+		return scripted.Reply{Reasoning: scripted.Words(llmtest.ReasoningText), ReasoningSignature: "sig", Deltas: scripted.Words(llmtest.ReasonedAnswer)}
 	}
 	return scripted.Reply{Deltas: words}
 }
@@ -165,6 +176,54 @@ var broken = map[string]struct {
 			return p.Stream(ctx, req)
 		})
 	}},
+	"call-arguments-differ-from-deltas": {"ToolCalls/StreamedCallIsCompleteAndFinishesToolCalls", "arguments .* differ from its deltas", func(s llmtest.Scenario) llm.Provider {
+		return wrapRecv(s, func(_ llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if ev.Kind == llm.EventToolCall {
+				ev.Call.Arguments += " "
+			}
+			return ev, err
+		})
+	}},
+	"calls-finish-stop": {"ToolCalls/TwoCallsInOneStep", `then finish reason "stop"`, func(s llmtest.Scenario) llm.Provider {
+		return wrapRecv(s, func(_ llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if ev.Kind == llm.EventFinish {
+				ev.FinishReason = llm.FinishStop
+			}
+			return ev, err
+		})
+	}},
+	"call-never-completed": {"ToolCalls/StreamedCallIsCompleteAndFinishesToolCalls", "no EventToolCall completed it", func(s llmtest.Scenario) llm.Provider {
+		return wrapRecv(s, func(in llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if ev.Kind == llm.EventToolCall {
+				return in.Recv()
+			}
+			return ev, err
+		})
+	}},
+	"unstreamed-call-dropped": {"ToolCalls/CallInOneChunk", "0 tool calls, want 1", func(s llmtest.Scenario) llm.Provider {
+		return wrapRecv(s, func(in llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if ev.Kind == llm.EventToolCall {
+				return in.Recv()
+			}
+			return ev, err
+		})
+	}},
+	"deltas-without-start": {"ToolCalls/TwoCallsInOneStep", "before its start", func(s llmtest.Scenario) llm.Provider {
+		return wrapRecv(s, func(in llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if ev.Kind == llm.EventToolCallStart {
+				return in.Recv()
+			}
+			return ev, err
+		})
+	}},
+	"reasoning-as-text": {"Reasoning/StreamedApartFromText", "want ReasonedAnswer", func(s llmtest.Scenario) llm.Provider {
+		return wrapRecv(s, func(_ llm.Stream, ev llm.Event, err error) (llm.Event, error) {
+			if ev.Kind == llm.EventReasoning && ev.Text != "" {
+				ev.Kind = llm.EventDelta
+			}
+			return ev, err
+		})
+	}},
 	"streams-share-state": {"Reply/ConcurrentStreams", `stream \d: (io.EOF came without a finish|deltas spell)`, func(s llmtest.Scenario) llm.Provider {
 		p := correct(s)
 		var (
@@ -197,7 +256,10 @@ func TestBroken(t *testing.T) {
 	if !ok {
 		t.Skip(brokenEnv + " names no broken provider")
 	}
-	llmtest.Run(t, func(t *testing.T, s llmtest.Scenario) llm.Provider { return b.make(s) })
+	factory := func(t *testing.T, s llmtest.Scenario) llm.Provider { return b.make(s) }
+	llmtest.Run(t, factory)
+	llmtest.RunToolCalls(t, factory)
+	llmtest.RunReasoning(t, factory)
 }
 
 func TestSuiteCatchesBrokenProviders(t *testing.T) {

@@ -186,6 +186,14 @@ func describe(ev llm.Event) string {
 		return fmt.Sprintf("usage %+v", ev.Usage)
 	case llm.EventFinish:
 		return fmt.Sprintf("finish %q", ev.FinishReason)
+	case llm.EventReasoning:
+		return fmt.Sprintf("reasoning %q (signature %q)", ev.Text, ev.Signature)
+	case llm.EventToolCallStart:
+		return fmt.Sprintf("tool call start %q %q", ev.Call.ID, ev.Call.Name)
+	case llm.EventToolCallDelta:
+		return fmt.Sprintf("tool call delta %q of %q", ev.Text, ev.Call.ID)
+	case llm.EventToolCall:
+		return fmt.Sprintf("tool call %q %q %q", ev.Call.ID, ev.Call.Name, ev.Call.Arguments)
 	}
 	return fmt.Sprintf("event of unknown kind %d", ev.Kind)
 }

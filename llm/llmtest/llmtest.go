@@ -15,8 +15,12 @@
 // The suite checks streaming order and completeness, the end of a stream
 // (finish, io.EOF, Close), cancellation and deadlines (each within one
 // second), error classification, concurrent streams and goroutine leaks.
+// RunToolCalls adds the checks of tool calls and RunReasoning those of
+// reasoning, for providers whose API has them; their scenarios send
+// ToolRequest, whose history holds reasoning, tool calls and tool results.
 // Checking that the request reaches the provider's upstream in the right
-// shape is left to each provider's own tests.
+// shape (ToolRequest included: its tool definitions and its tool results
+// in the provider's wire format) is left to each provider's own tests.
 //
 // Beyond what package llm states, the suite holds providers to these
 // choices, which callers rely on:
@@ -69,6 +73,39 @@ const (
 	// FailMidStream streams one or more deltas, then Recv returns an
 	// *llm.Error of kind llm.KindOverloaded.
 	FailMidStream
+	// ToolCallStreamed streams one call of ToolName with ToolArguments:
+	// an llm.EventToolCallStart, the arguments in at least two
+	// llm.EventToolCallDelta events, then one llm.EventToolCall; it
+	// finishes with llm.FinishToolCalls. Text deltas, usage and reasoning
+	// may come too.
+	ToolCallStreamed
+	// TwoToolCalls streams two calls in one step, in this order: ToolName
+	// with ToolArguments, then OtherToolName with OtherToolArguments, each
+	// as ToolCallStreamed says or in one piece; it finishes with
+	// llm.FinishToolCalls.
+	TwoToolCalls
+	// ToolCallInOneChunk sends one call of ToolName with ToolArguments in
+	// one piece of the upstream stream (a start and argument deltas are
+	// optional, one llm.EventToolCall is not); it finishes with
+	// llm.FinishToolCalls.
+	ToolCallInOneChunk
+	// Reasoning streams ReasoningText in at least two llm.EventReasoning
+	// events (events carrying only a Signature may come too), and
+	// ReasonedAnswer in one or more deltas; it finishes with
+	// llm.FinishStop. No reasoning may appear in the deltas.
+	Reasoning
+)
+
+// Tool calls and reasoning the tool call and reasoning scenarios stream.
+// The arguments hold non-ASCII text, escaped quotes and a backslash, so
+// that the decoding of JSON inside JSON is exercised.
+const (
+	ToolName           = "lookup_order"
+	ToolArguments      = `{"order_id":"1234","note":"ünïcödé, \"quoted\", a \\ backslash"}`
+	OtherToolName      = "refund_order"
+	OtherToolArguments = `{"order_id":"5678","reason":"damaged"}`
+	ReasoningText      = "The user wants the conformance answer.\nThinking about “it”: ünïcödé."
+	ReasonedAnswer     = "The answer is 42."
 )
 
 // String returns the scenario's name.
@@ -82,6 +119,14 @@ func (s Scenario) String() string {
 		return "FailBeforeStream"
 	case FailMidStream:
 		return "FailMidStream"
+	case ToolCallStreamed:
+		return "ToolCallStreamed"
+	case TwoToolCalls:
+		return "TwoToolCalls"
+	case ToolCallInOneChunk:
+		return "ToolCallInOneChunk"
+	case Reasoning:
+		return "Reasoning"
 	}
 	return "Scenario(" + strconv.Itoa(int(s)) + ")"
 }

@@ -3,10 +3,32 @@
 // built on the official SDK (github.com/openai/openai-go/v3).
 //
 // Replies are streamed with stream_options.include_usage, so the usage
-// chunk OpenAI sends before [DONE] becomes an llm.EventUsage; servers that
-// omit it, or omit other fields, are tolerated. The system prompt is sent
-// as a "system" message, the native system slot of this API; operator
-// turns are sent as assistant turns.
+// chunk OpenAI sends before [DONE] becomes an llm.EventUsage (with cached
+// prompt tokens and reasoning tokens when the server counts them);
+// servers that omit it, or omit other fields, are tolerated. The system
+// prompt is sent as a "system" message, the native system slot of this
+// API; operator turns are sent as assistant turns.
+//
+// Request.Tools are sent as function tools, each schema as written. In
+// the history, an assistant turn's tool calls become its tool_calls (its
+// text the content beside them), and a tool turn becomes one "tool"
+// message per result, answering its call by tool_call_id; the API has no
+// error flag, so an error result is sent as "Error: " and its text.
+// Reasoning parts are not sent back: the API has no place for them.
+//
+// Streamed tool calls become an llm.EventToolCallStart once a call's name
+// is known, an llm.EventToolCallDelta per argument fragment, and one
+// llm.EventToolCall per call with its whole arguments when the finish
+// reason arrives; the reply then finishes with llm.FinishToolCalls, also
+// from servers that say "stop" after calls (a reply cut by the length
+// limit keeps llm.FinishLength). Servers that omit a call's index are
+// matched by the call's id, and a fragment with neither continues the
+// last call; a call without an id gets one made up. Reasoning that
+// OpenAI-compatible servers stream in a delta's reasoning_content field
+// (DeepSeek, llama.cpp, vLLM) or reasoning field (newer vLLM, Ollama,
+// OpenRouter) becomes llm.EventReasoning, never text; OpenAI's own API
+// does not stream reasoning in Chat Completions. Reasoning a server
+// leaves inside the text (between <think> tags) stays text.
 //
 // Every stream is bounded by a header timeout and an idle timeout (see
 // WithHeaderTimeout, WithIdleTimeout); cancelling the context given to
@@ -19,7 +41,9 @@
 package openai
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -211,13 +235,18 @@ func New(opts ...Option) (*Provider, error) {
 
 // Stream starts a streamed chat completion for req. It returns once the
 // response headers arrived; a failed response is returned as an
-// *llm.Error (with RetryAfter when the server gave one). See the package
+// *llm.Error (with RetryAfter when the server gave one). A tool whose
+// InputSchema is not a JSON object fails the call with an *llm.Error of
+// kind llm.KindInvalidRequest before anything is sent. See the package
 // doc for timeouts and cancellation.
 func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, httpstream.Explain(Name, ctx, ctx, err, nil)
 	}
-	params := p.params(req)
+	params, err := p.params(req)
+	if err != nil {
+		return nil, err
+	}
 	sctx, wd := httpstream.Start(ctx, Name, p.cfg.headerTimeout, p.cfg.idleTimeout)
 	s := p.svc.NewStreaming(sctx, params)
 	if err := s.Err(); err != nil {
@@ -228,8 +257,9 @@ func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, err
 	return httpstream.NewStream(Name, ctx, sctx, wd, &source{s: s}, p.classify), nil
 }
 
-// params builds the request body.
-func (p *Provider) params(req llm.Request) oai.ChatCompletionNewParams {
+// params builds the request body. It fails only on a tool definition
+// whose schema is not a JSON object.
+func (p *Provider) params(req llm.Request) (oai.ChatCompletionNewParams, error) {
 	msgs := make([]oai.ChatCompletionMessageParamUnion, 0, len(req.Messages)+1)
 	if req.System != "" {
 		msgs = append(msgs, oai.SystemMessage(req.System))
@@ -237,12 +267,21 @@ func (p *Provider) params(req llm.Request) oai.ChatCompletionNewParams {
 	for _, m := range req.Messages {
 		switch m.Role {
 		case llm.RoleUser:
-			msgs = append(msgs, oai.UserMessage(m.Text))
+			msgs = append(msgs, oai.UserMessage(llm.MessageText(m)))
+		case llm.RoleTool:
+			msgs = append(msgs, toolMessages(m)...)
 		default: // assistant and operator turns
-			msgs = append(msgs, oai.AssistantMessage(m.Text))
+			msgs = append(msgs, assistantMessage(m))
 		}
 	}
 	params := oai.ChatCompletionNewParams{Messages: msgs, Model: p.cfg.model}
+	for _, t := range req.Tools {
+		def, err := functionDef(t)
+		if err != nil {
+			return params, &llm.Error{Kind: llm.KindInvalidRequest, Provider: Name, Err: err}
+		}
+		params.Tools = append(params.Tools, oai.ChatCompletionFunctionTool(def))
+	}
 	if req.Model != "" {
 		params.Model = req.Model
 	}
@@ -264,7 +303,72 @@ func (p *Provider) params(req llm.Request) oai.ChatCompletionNewParams {
 	if p.cfg.usage {
 		params.StreamOptions = oai.ChatCompletionStreamOptionsParam{IncludeUsage: oai.Bool(true)}
 	}
-	return params
+	return params, nil
+}
+
+// assistantMessage maps an assistant or operator turn: its text as the
+// content and its tool calls as tool_calls. Reasoning is not sent back:
+// the API has no field for it.
+func assistantMessage(m llm.Message) oai.ChatCompletionMessageParamUnion {
+	text := llm.MessageText(m)
+	var calls []oai.ChatCompletionMessageToolCallUnionParam
+	for _, part := range m.Parts {
+		if part.Kind != llm.PartToolCall {
+			continue
+		}
+		calls = append(calls, oai.ChatCompletionMessageToolCallUnionParam{OfFunction: &oai.ChatCompletionMessageFunctionToolCallParam{
+			ID:       part.Call.ID,
+			Function: oai.ChatCompletionMessageFunctionToolCallFunctionParam{Name: part.Call.Name, Arguments: part.Call.Arguments},
+		}})
+	}
+	if len(calls) == 0 {
+		return oai.AssistantMessage(text)
+	}
+	a := oai.ChatCompletionAssistantMessageParam{ToolCalls: calls}
+	if text != "" {
+		a.Content.OfString = oai.String(text)
+	}
+	return oai.ChatCompletionMessageParamUnion{OfAssistant: &a}
+}
+
+// toolMessages maps a tool turn: one "tool" message per result. The API
+// has no error flag, so an error result's text is sent after "Error: ".
+func toolMessages(m llm.Message) []oai.ChatCompletionMessageParamUnion {
+	var out []oai.ChatCompletionMessageParamUnion
+	for _, part := range m.Parts {
+		if part.Kind != llm.PartToolResult {
+			continue
+		}
+		text := part.Text
+		if part.IsError {
+			text = "Error: " + text
+		}
+		out = append(out, oai.ToolMessage(text, part.Call.ID))
+	}
+	return out
+}
+
+// functionDef maps a tool definition; an empty schema declares no
+// parameters.
+func functionDef(t llm.ToolDef) (oai.FunctionDefinitionParam, error) {
+	def := oai.FunctionDefinitionParam{Name: t.Name}
+	if t.Description != "" {
+		def.Description = oai.String(t.Description)
+	}
+	if len(bytes.TrimSpace(t.InputSchema)) == 0 {
+		return def, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(t.InputSchema, &fields); err != nil || fields == nil {
+		return def, fmt.Errorf("tool %q: the input schema is not a JSON object", t.Name)
+	}
+	// Each field's value is kept as written (the SDK would turn a
+	// json.Number into a string).
+	def.Parameters = make(oai.FunctionParameters, len(fields))
+	for k, v := range fields {
+		def.Parameters[k] = v
+	}
+	return def, nil
 }
 
 func cmpOr(a, b int) int {

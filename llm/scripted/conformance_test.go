@@ -1,6 +1,7 @@
 package scripted_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -21,6 +22,20 @@ func scenarioReply(t *testing.T, s llmtest.Scenario) scripted.Reply {
 		return scripted.Reply{StartErr: &llm.Error{Kind: llm.KindRateLimited, Provider: "scripted", RetryAfter: time.Second}}
 	case llmtest.FailMidStream:
 		return scripted.Reply{Deltas: words[:2], Err: &llm.Error{Kind: llm.KindOverloaded, Provider: "scripted"}}
+	case llmtest.ToolCallStreamed:
+		return scripted.Reply{Deltas: []string{"Let me check."}, ToolCalls: []llm.ToolCall{{Name: llmtest.ToolName, Arguments: llmtest.ToolArguments}}, Delay: time.Millisecond}
+	case llmtest.TwoToolCalls:
+		return scripted.Reply{ToolCalls: []llm.ToolCall{
+			{Name: llmtest.ToolName, Arguments: llmtest.ToolArguments},
+			{Name: llmtest.OtherToolName, Arguments: llmtest.OtherToolArguments},
+		}, Usage: llm.Usage{InputTokens: 40, OutputTokens: 30}}
+	case llmtest.ToolCallInOneChunk:
+		return scripted.Reply{ToolCalls: []llm.ToolCall{{Name: llmtest.ToolName, Arguments: llmtest.ToolArguments}}, WholeToolCalls: true}
+	case llmtest.Reasoning:
+		return scripted.Reply{
+			Reasoning: scripted.Words(llmtest.ReasoningText), ReasoningSignature: "c2lnbmF0dXJl",
+			Deltas: scripted.Words(llmtest.ReasonedAnswer), Usage: llm.Usage{InputTokens: 9, OutputTokens: 20, ReasoningTokens: 12},
+		}
 	}
 	t.Fatalf("unknown scenario %v", s)
 	return scripted.Reply{}
@@ -31,6 +46,26 @@ func TestConformance(t *testing.T) {
 		r := scenarioReply(t, s)
 		return scripted.New(scripted.WithResponder(func(llm.Request) scripted.Reply { return r }))
 	})
+}
+
+// The tool call and reasoning scenarios pass, and the provider records
+// ToolRequest as it was sent: its tools, and its history with the tool
+// results.
+func TestConformanceToolCallsAndReasoning(t *testing.T) {
+	factory := func(t *testing.T, s llmtest.Scenario) llm.Provider {
+		r := scenarioReply(t, s)
+		p := scripted.New(scripted.WithResponder(func(llm.Request) scripted.Reply { return r }))
+		t.Cleanup(func() {
+			for i, got := range p.Requests() {
+				if want := llmtest.ToolRequest(); !reflect.DeepEqual(got, want) {
+					t.Errorf("request %d recorded as %+v, want ToolRequest %+v", i, got, want)
+				}
+			}
+		})
+		return p
+	}
+	llmtest.RunToolCalls(t, factory)
+	llmtest.RunReasoning(t, factory)
 }
 
 // The failure scenarios also pass when the error comes from the first Recv

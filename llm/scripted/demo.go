@@ -20,8 +20,25 @@ const demoQuoteRunes = 120
 // sentence that quotes it, a list, a table that counts the turns of the
 // conversation (which shows that the whole history reaches the provider)
 // and a code block. The reply is streamed word by word (Words) with a 30 ms
-// pause before each word, and reports usage as word counts (input: every
-// message; output: the reply). DemoWithDelay sets another pause.
+// pause before each word, and reports usage as word counts (input: the
+// text and tool results of every message; output: the reply and its
+// reasoning). DemoWithDelay sets another pause.
+//
+// The demo also calls tools, when the request declares them:
+//   - when the user asks for a refund and DemoRefundTool is declared, it
+//     reasons briefly, says so and calls DemoRefundTool with
+//     {"order_id":"1234"} for the order number in the message ("#1234",
+//     or the first number of three digits or more); without a number it
+//     asks for one;
+//   - otherwise, when the user asks about an order ("order" and its
+//     number) and DemoLookupTool is declared, it does the same with
+//     DemoLookupTool;
+//   - when the history ends with tool results (a tool turn), it answers
+//     from them: each result quoted under a line that says which order it
+//     is about and whether the tool failed, and no further call.
+//
+// Its calls leave the id empty for the Provider to fill in ("call_<n>"),
+// and finish with llm.FinishToolCalls.
 func Demo() func(llm.Request) Reply { return DemoWithDelay(demoDelay) }
 
 // DemoWithDelay is Demo with the given pause before each word: a slow
@@ -30,11 +47,19 @@ func DemoWithDelay(delay time.Duration) func(llm.Request) Reply {
 	return func(req llm.Request) Reply {
 		last, fromUser, inputWords := "", 0, 0
 		for _, m := range req.Messages {
-			inputWords += wordCount(m.Text)
+			inputWords += wordCount(llm.MessageText(m))
+			for _, p := range m.Parts {
+				if p.Kind == llm.PartToolResult {
+					inputWords += wordCount(p.Text)
+				}
+			}
 			if m.Role == llm.RoleUser {
 				fromUser++
-				last = m.Text
+				last = llm.MessageText(m)
 			}
+		}
+		if r, ok := demoToolStep(req, delay, inputWords); ok {
+			return r
 		}
 		var b strings.Builder
 		if q := quote(last); q == "" {

@@ -1,8 +1,14 @@
 // Package scripted is a deterministic llm.Provider for tests, demos and
-// benchmarks. It streams replies that were scripted in advance (WithReplies)
-// or computed per request (WithResponder), honours cancellation like a real
-// provider, and records what it received so tests can assert on it and
-// synchronise with it without sleeping.
+// benchmarks. It streams replies that were scripted in advance
+// (WithReplies), computed per step from the request (WithSteps) or per
+// request (WithResponder), honours cancellation like a real provider, and
+// records what it received so tests can assert on it and synchronise with
+// it without sleeping.
+//
+// A Reply may stream reasoning before its text and call tools after it,
+// as models do: a test scripts "step 1: call a tool" and "step 2: answer
+// from the tool's result", which the step finds in the request's history
+// (ToolResults).
 //
 // A Provider is safe for concurrent use. Its streams run no goroutine of
 // their own: every delay and stall happens inside Recv and ends as soon as
@@ -36,41 +42,96 @@ const DefaultMaxRecordedRequests = 1024
 
 // Reply scripts one streamed answer. The zero Reply finishes at once with
 // llm.FinishStop and no text.
+//
+// A reply streams, in this order: its Reasoning (then its
+// ReasoningSignature), its Deltas, its ToolCalls, and then either Err or
+// its Usage and finish.
 type Reply struct {
+	// Reasoning pieces are streamed first, in order, one EventReasoning
+	// each (empty strings are streamed as they are).
+	Reasoning []string
+	// ReasoningSignature, when set, is sent after the reasoning pieces in
+	// one EventReasoning with an empty Text, as Anthropic signs its
+	// thinking.
+	ReasoningSignature string
 	// Deltas are the text pieces, streamed in order, one EventDelta each
 	// (empty strings are streamed as they are).
 	Deltas []string
-	// Delay is waited before each delta; 0 means none. The wait ends early
-	// when the stream's context is cancelled or the stream is closed.
+	// ToolCalls are the calls the model makes after its text. Each is
+	// streamed as an EventToolCallStart, its Arguments in pieces of at
+	// most ArgumentPieceBytes as EventToolCallDelta events, then one
+	// EventToolCall with the whole call. An empty ID is filled in as
+	// "call_<n>", n counting the calls of the Provider from 1; empty
+	// Arguments are sent as "{}". The reply then finishes with
+	// llm.FinishToolCalls unless Finish says otherwise.
+	ToolCalls []llm.ToolCall
+	// WholeToolCalls reports each tool call by its EventToolCall alone,
+	// without a start or argument pieces, as servers that send a call in
+	// one piece do.
+	WholeToolCalls bool
+	// Delay is waited before each streamed piece (reasoning, delta and
+	// argument piece); 0 means none. The wait ends early when the
+	// stream's context is cancelled or the stream is closed.
 	Delay time.Duration
-	// Usage is reported in one EventUsage after the deltas and before the
-	// finish when it is non-zero.
+	// Usage is reported in one EventUsage after the deltas and tool calls
+	// and before the finish when it is non-zero.
 	Usage llm.Usage
-	// Finish is the finish reason; empty means llm.FinishStop.
+	// Finish is the finish reason; empty means llm.FinishToolCalls when
+	// the reply has ToolCalls, else llm.FinishStop.
 	Finish llm.FinishReason
 	// StallAfter, when > 0, makes the stream block after that many deltas
 	// (or after all of them, if there are fewer) until its context is
-	// cancelled or it is closed; it never finishes.
+	// cancelled or it is closed; it never finishes, and its tool calls
+	// are never streamed.
 	StallAfter int
-	// Err, when non-nil, is returned by Recv after the deltas instead of a
-	// usage and finish event, and again by every later Recv.
+	// Err, when non-nil, is returned by Recv after the deltas and tool
+	// calls instead of a usage and finish event, and again by every later
+	// Recv.
 	Err error
 	// StartErr, when non-nil, is returned by Provider.Stream itself.
 	StartErr error
+}
+
+// ArgumentPieceBytes is the largest piece of a scripted tool call's
+// arguments streamed in one EventToolCallDelta. Pieces never split a
+// UTF-8 encoded character.
+const ArgumentPieceBytes = 16
+
+// clone returns r with its slices copied.
+func (r Reply) clone() Reply {
+	r.Reasoning = slices.Clone(r.Reasoning)
+	r.Deltas = slices.Clone(r.Deltas)
+	r.ToolCalls = slices.Clone(r.ToolCalls)
+	return r
 }
 
 // Option configures a Provider.
 type Option func(*Provider)
 
 // WithReplies appends replies to the script. Each Stream call takes the
-// next unused one; when they are used up, the responder (WithResponder)
-// answers, and without one Stream fails with ErrExhausted. The replies'
-// Deltas slices are copied.
+// next unused entry of the script; when they are used up, the responder
+// (WithResponder) answers, and without one Stream fails with ErrExhausted.
+// The replies' slices are copied.
 func WithReplies(replies ...Reply) Option {
 	return func(p *Provider) {
 		for _, r := range replies {
-			r.Deltas = slices.Clone(r.Deltas)
-			p.script = append(p.script, r)
+			p.script = append(p.script, entry{reply: r.clone()})
+		}
+	}
+}
+
+// WithSteps appends steps to the script (see WithReplies): the Stream call
+// that takes a step gets the reply the step computes from a copy of its
+// request, so that a later step can answer from the tool results the
+// history holds by then (see ToolResults). A step is called without any
+// lock held. A nil step answers with the zero Reply.
+func WithSteps(steps ...func(llm.Request) Reply) Option {
+	return func(p *Provider) {
+		for _, f := range steps {
+			if f == nil {
+				f = func(llm.Request) Reply { return Reply{} }
+			}
+			p.script = append(p.script, entry{step: f})
 		}
 	}
 }
@@ -94,14 +155,21 @@ func WithMaxRecordedRequests(n int) Option {
 	return func(p *Provider) { p.maxRecorded = max(n, 0) }
 }
 
+// entry is one entry of the script: a reply, or a step computing one.
+type entry struct {
+	reply Reply
+	step  func(llm.Request) Reply
+}
+
 // Provider is a scripted llm.Provider. Create it with New.
 type Provider struct {
 	responder   func(llm.Request) Reply
 	maxRecorded int
 
 	mu        sync.Mutex
-	script    []Reply
+	script    []entry
 	next      int           // index of the next unused script entry
+	calls     int           // tool call ids given out ("call_<n>")
 	requests  []llm.Request // ring buffer of at most maxRecorded entries
 	head      int           // index of the oldest entry once the ring is full
 	started   int
@@ -150,7 +218,15 @@ func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, err
 	if reply.StartErr != nil {
 		return nil, reply.StartErr
 	}
-	reply.Deltas = slices.Clone(reply.Deltas)
+	reply = reply.clone()
+	p.mu.Lock()
+	for i := range reply.ToolCalls {
+		if reply.ToolCalls[i].ID == "" {
+			p.calls++
+			reply.ToolCalls[i].ID = fmt.Sprintf("call_%d", p.calls)
+		}
+	}
+	p.mu.Unlock()
 	s := newStream(ctx, reply, p.noteCancelled)
 	p.mu.Lock()
 	p.started++
@@ -164,11 +240,14 @@ func (p *Provider) take(req llm.Request) (Reply, bool) {
 	p.mu.Lock()
 	p.recordLocked(req)
 	if p.next < len(p.script) {
-		r := p.script[p.next]
-		p.script[p.next] = Reply{} // release what the script held
+		e := p.script[p.next]
+		p.script[p.next] = entry{} // release what the script held
 		p.next++
 		p.mu.Unlock()
-		return r, true
+		if e.step != nil {
+			return e.step(copyRequest(req)), true
+		}
+		return e.reply, true
 	}
 	responder := p.responder
 	p.mu.Unlock()
@@ -257,8 +336,17 @@ func (p *Provider) wait(ctx context.Context, what string, n int, count func() in
 	}
 }
 
+// copyRequest copies r deeply enough that neither the copy nor r can
+// change the other: messages, their parts, tools and their schemas.
 func copyRequest(r llm.Request) llm.Request {
 	r.Messages = slices.Clone(r.Messages)
+	for i := range r.Messages {
+		r.Messages[i].Parts = slices.Clone(r.Messages[i].Parts)
+	}
+	r.Tools = slices.Clone(r.Tools)
+	for i := range r.Tools {
+		r.Tools[i].InputSchema = slices.Clone(r.Tools[i].InputSchema)
+	}
 	if r.Temperature != nil {
 		t := *r.Temperature
 		r.Temperature = &t

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chatboxsdk/chatbox/llm"
 )
@@ -23,7 +24,10 @@ type stream struct {
 
 	// Reading state, used only by the goroutine calling Recv.
 	reply     Reply
-	sent      int
+	reasoned  int       // reasoning pieces sent, the signature counting as one
+	sent      int       // deltas sent
+	calls     []planned // the tool call events, in order
+	called    int       // tool call events sent
 	usageSent bool
 
 	mu      sync.Mutex
@@ -31,9 +35,54 @@ type stream struct {
 	release sync.Once
 }
 
+// planned is one tool call event and whether a pause comes before it.
+type planned struct {
+	ev    llm.Event
+	pause bool
+}
+
+// plan lists the events that stream calls: per call a start, the
+// arguments in pieces and the whole call, or the whole call alone.
+func plan(calls []llm.ToolCall, whole bool) []planned {
+	var out []planned
+	for _, c := range calls {
+		if c.Arguments == "" {
+			c.Arguments = "{}"
+		}
+		if !whole {
+			out = append(out, planned{ev: llm.Event{Kind: llm.EventToolCallStart, Call: llm.ToolCall{ID: c.ID, Name: c.Name}}})
+			for _, piece := range pieces(c.Arguments, ArgumentPieceBytes) {
+				out = append(out, planned{pause: true,
+					ev: llm.Event{Kind: llm.EventToolCallDelta, Text: piece, Call: llm.ToolCall{ID: c.ID, Name: c.Name}}})
+			}
+		}
+		out = append(out, planned{ev: llm.Event{Kind: llm.EventToolCall, Call: c}})
+	}
+	return out
+}
+
+// pieces splits s into pieces of at most n bytes that never split a UTF-8
+// encoded character (a character longer than n is a piece of its own).
+func pieces(s string, n int) []string {
+	var out []string
+	for len(s) > 0 {
+		end := min(n, len(s))
+		for end < len(s) && end > 0 && !utf8.RuneStart(s[end]) {
+			end--
+		}
+		if end == 0 {
+			_, end = utf8.DecodeRuneInString(s)
+		}
+		out = append(out, s[:end])
+		s = s[end:]
+	}
+	return out
+}
+
 func newStream(parent context.Context, reply Reply, onCancel func()) *stream {
 	ctx, cancel := context.WithCancel(parent)
-	s := &stream{parent: parent, ctx: ctx, cancel: cancel, reply: reply, watched: make(chan struct{})}
+	s := &stream{parent: parent, ctx: ctx, cancel: cancel, reply: reply, watched: make(chan struct{}),
+		calls: plan(reply.ToolCalls, reply.WholeToolCalls)}
 	s.stopWatch = context.AfterFunc(parent, func() {
 		defer close(s.watched)
 		onCancel()
@@ -100,6 +149,18 @@ func (s *stream) step() (llm.Event, error) {
 		return llm.Event{}, s.ctxErr()
 	}
 	r := &s.reply
+	if s.reasoned < len(r.Reasoning) {
+		if err := s.pause(r.Delay); err != nil {
+			return llm.Event{}, err
+		}
+		text := r.Reasoning[s.reasoned]
+		s.reasoned++
+		return llm.Event{Kind: llm.EventReasoning, Text: text, At: time.Now()}, nil
+	}
+	if s.reasoned == len(r.Reasoning) && r.ReasoningSignature != "" {
+		s.reasoned++
+		return llm.Event{Kind: llm.EventReasoning, Signature: r.ReasoningSignature, At: time.Now()}, nil
+	}
 	if s.sent < len(r.Deltas) && (r.StallAfter <= 0 || s.sent < r.StallAfter) {
 		if err := s.pause(r.Delay); err != nil {
 			return llm.Event{}, err
@@ -112,6 +173,18 @@ func (s *stream) step() (llm.Event, error) {
 		<-s.ctx.Done()
 		return llm.Event{}, s.ctxErr()
 	}
+	if s.called < len(s.calls) {
+		c := s.calls[s.called]
+		if c.pause {
+			if err := s.pause(r.Delay); err != nil {
+				return llm.Event{}, err
+			}
+		}
+		s.called++
+		ev := c.ev
+		ev.At = time.Now()
+		return ev, nil
+	}
 	if r.Err != nil {
 		return llm.Event{}, r.Err
 	}
@@ -120,7 +193,11 @@ func (s *stream) step() (llm.Event, error) {
 		return llm.Event{Kind: llm.EventUsage, Usage: r.Usage, At: time.Now()}, nil
 	}
 	finish := r.Finish
-	if finish == "" {
+	switch {
+	case finish != "":
+	case len(r.ToolCalls) > 0:
+		finish = llm.FinishToolCalls
+	default:
 		finish = llm.FinishStop
 	}
 	return llm.Event{Kind: llm.EventFinish, FinishReason: finish, At: time.Now()}, nil
