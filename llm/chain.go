@@ -59,7 +59,7 @@ type chain struct {
 	plan     planFunc
 	attempts int
 
-	delivered bool // a delta was returned; used only by the Recv goroutine
+	delivered bool // a delta (of text, reasoning or a call) was returned; used only by the Recv goroutine
 
 	// observed: attempts are provider indexes (Fallback); observe, if set,
 	// is told of each failure before the first delta.
@@ -151,8 +151,8 @@ func (c *chain) Recv() (Event, error) {
 		ev, err := s.Recv()
 		if err == nil {
 			switch ev.Kind {
-			case EventDelta:
-				c.delivered = true
+			case EventDelta, EventReasoning, EventToolCallStart, EventToolCallDelta, EventToolCall:
+				c.delivered = true // the caller has shown it: no other model may start over
 			case EventFinish:
 				if err := c.end(io.EOF); err != io.EOF {
 					return Event{}, err // closed meanwhile

@@ -56,7 +56,9 @@ type Request struct {
 	User           string
 	ConversationID string
 	// Tools the model may call; none when empty. A provider that cannot
-	// call tools returns an *Error of KindInvalidRequest when Tools is set.
+	// call tools either returns an *Error of KindInvalidRequest when Tools
+	// is set, or documents that it ignores them (as Dify, whose app runs
+	// its own tools).
 	Tools []ToolDef
 }
 
@@ -118,7 +120,9 @@ const (
 	// EventToolCall carries a complete call in Call (ID, Name and the
 	// whole Arguments). Every call the model makes is reported by one
 	// EventToolCall, whether or not it was streamed before; the reply
-	// then finishes with FinishToolCalls.
+	// then finishes with FinishToolCalls, or with FinishLength or
+	// FinishContentFilter when it was cut off (its calls, perhaps half
+	// written, must not be run).
 	EventToolCall
 )
 

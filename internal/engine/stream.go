@@ -91,6 +91,8 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 		case llm.EventFinish:
 			reason := ev.FinishReason
 			switch {
+			case reason == llm.FinishLength, reason == llm.FinishContentFilter:
+				// Cut off: its calls may be half written and are not run.
 			case len(calls) > 0:
 				reason = llm.FinishToolCalls // some servers say stop although they called tools
 			case reason == "", reason == llm.FinishToolCalls:
