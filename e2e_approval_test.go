@@ -117,7 +117,7 @@ func TestADeniedCallDoesNotRunAndTheModelIsTold(t *testing.T) {
 	if res.Call.Status != protocol.ToolDenied {
 		t.Fatalf("tool.result = %+v", res.Call)
 	}
-	s.finish(t, c, "No refund: the user denied this call")
+	s.finish(t, c, "No refund: the call was not approved")
 	if s.refunds.get() != 0 {
 		t.Fatal("a denied call ran")
 	}
@@ -130,7 +130,7 @@ func TestAnUnansweredApprovalExpires(t *testing.T) {
 	if res.Call.Status != protocol.ToolExpired {
 		t.Fatalf("tool.result = %+v", res.Call)
 	}
-	s.finish(t, c, "No refund: nobody approved this call in time")
+	s.finish(t, c, "No refund: nobody answered the approval request in time")
 	if _, err := approve(ctx, c, s.conv, s.reply, s.call, true); client.Code(err) != protocol.CodeConflict {
 		t.Fatalf("a late answer: %v, want conflict", err)
 	}

@@ -118,9 +118,9 @@ func (e *Engine) afterApproval(c *conversation, g *generation, pump *deltaPump, 
 		case storage.ApprovalApproved:
 			run = append(run, p.CallID)
 		case storage.ApprovalDenied:
-			e.recordResult(c, g, pump, reply, p.CallID, toolOutcome{code: protocol.ToolDenied, text: "the user denied this call"})
+			e.recordResult(c, g, pump, reply, p.CallID, toolOutcome{code: protocol.ToolDenied, text: "the call was not approved"})
 		case storage.ApprovalExpired:
-			e.recordResult(c, g, pump, reply, p.CallID, toolOutcome{code: protocol.ToolExpired, text: "nobody approved this call in time"})
+			e.recordResult(c, g, pump, reply, p.CallID, toolOutcome{code: protocol.ToolExpired, text: "nobody answered the approval request in time"})
 		default:
 			e.recordResult(c, g, pump, reply, p.CallID, toolOutcome{code: "not_run", text: "the call did not run"})
 		}
