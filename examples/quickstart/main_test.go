@@ -155,3 +155,49 @@ func get(t *testing.T, url, contentType string) string {
 	}
 	return string(body)
 }
+
+// The demo model calls the demo tools: a lookup runs at once, a refund
+// waits for the user's approval.
+func TestQuickstartDemoCallsItsTools(t *testing.T) {
+	chat, handler, err := newHandler(slog.New(slog.DiscardHandler), time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(handler)
+	defer hs.Close()
+	defer chat.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/chat/ws", client.Options{Token: demoToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	opened, err := c.OpenNew(ctx, client.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := opened.ConversationID
+	if _, err := c.Send(ctx, conv, "m1", "where is order 1234?"); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := c.ReadReply(ctx, conv, nil)
+	if err != nil || r.FinishReason != "stop" || !strings.Contains(r.Text, "shipped") || len(r.Parts) == 0 {
+		t.Fatalf("lookup reply %+v, %v", r, err)
+	}
+
+	if _, err := c.Send(ctx, conv, "m2", "please refund order 1234"); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err = c.ReadReply(ctx, conv, nil)
+	if err != nil || r.Awaiting == nil || r.Awaiting.Name != "refund_order" {
+		t.Fatalf("refund reply %+v, %v; want an approval request", r, err)
+	}
+	if err := c.Approve(ctx, conv, r.ID, r.Awaiting.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err = c.ReadReply(ctx, conv, &r)
+	if err != nil || r.FinishReason != "stop" || !strings.Contains(r.Text, "$39.00") {
+		t.Fatalf("refund reply after approval %+v, %v", r, err)
+	}
+}

@@ -22,16 +22,6 @@ func hasMoreThanText(parts []storage.Part) bool {
 	return false
 }
 
-// appendText adds text to the record, to its last part when that has the
-// same kind.
-func appendText(parts []storage.Part, kind storage.PartKind, text string) []storage.Part {
-	if n := len(parts); n > 0 && parts[n-1].Kind == kind {
-		parts[n-1].Text += text
-		return parts
-	}
-	return append(parts, storage.Part{Kind: kind, Text: text})
-}
-
 // findCall returns the index of the call's tool_call part, or -1.
 func findCall(parts []storage.Part, callID string) int {
 	for i, p := range parts {

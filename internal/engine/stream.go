@@ -38,6 +38,8 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 	defer st.Close()
 	var usage llm.Usage
 	var calls []llm.ToolCall
+	var run textRun
+	defer func() { g.record = run.flush(g.record) }()
 	streamed := false
 	answering := func() string { return m.chain[llm.Answered(st)].ID }
 	for {
@@ -65,11 +67,11 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 				g.firstDelta = e.cfg.Now()
 			}
 			streamed = true
-			g.record = appendText(g.record, storage.PartText, ev.Text)
+			g.record = run.add(g.record, storage.PartText, ev.Text, "")
 			pump.add(ev.Text)
 		case llm.EventReasoning:
 			streamed = true
-			g.record = appendReasoning(g.record, ev)
+			g.record = run.add(g.record, storage.PartReasoning, ev.Text, ev.Signature)
 			if ev.Text != "" {
 				pump.addReasoning(ev.Text)
 			}
@@ -85,7 +87,7 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 		case llm.EventToolCall:
 			streamed = true
 			calls = append(calls, ev.Call)
-			g.record = append(g.record, storage.Part{Kind: storage.PartToolCall, CallID: ev.Call.ID, Name: ev.Call.Name, Arguments: ev.Call.Arguments})
+			g.record = append(run.flush(g.record), storage.Part{Kind: storage.PartToolCall, CallID: ev.Call.ID, Name: ev.Call.Name, Arguments: ev.Call.Arguments})
 		case llm.EventUsage:
 			usage = ev.Usage
 		case llm.EventFinish:
@@ -129,15 +131,43 @@ func (e *Engine) failure(g *generation, err error) outcome {
 	return outcome{reason: llm.FinishError, err: perr, retryable: retryable}
 }
 
-// appendReasoning records a piece of reasoning; a signature closes the
-// block it signs.
-func appendReasoning(parts []storage.Part, ev llm.Event) []storage.Part {
-	if n := len(parts); n > 0 && parts[n-1].Kind == storage.PartReasoning && parts[n-1].Signature == "" {
-		parts[n-1].Text += ev.Text
-		parts[n-1].Signature = ev.Signature
+// textRun gathers the text or reasoning the model streams into one part,
+// without copying the text so far on every delta.
+type textRun struct {
+	kind storage.PartKind
+	text strings.Builder
+	sig  string
+}
+
+// add records a piece of text or reasoning; a reasoning signature closes
+// the block it signs. It returns parts with any finished run appended.
+func (r *textRun) add(parts []storage.Part, kind storage.PartKind, text, sig string) []storage.Part {
+	if r.kind != kind || r.sig != "" {
+		parts = r.flush(parts)
+		r.kind = kind
+	}
+	r.text.WriteString(text)
+	if sig != "" {
+		r.sig = sig
+	}
+	return parts
+}
+
+// flush appends the run to parts (to their last part when it is text of
+// the same kind) and starts afresh.
+func (r *textRun) flush(parts []storage.Part) []storage.Part {
+	if r.text.Len() == 0 && r.sig == "" {
 		return parts
 	}
-	return append(parts, storage.Part{Kind: storage.PartReasoning, Text: ev.Text, Signature: ev.Signature})
+	text := r.text.String()
+	if n := len(parts); n > 0 && r.kind == storage.PartText && parts[n-1].Kind == storage.PartText {
+		parts[n-1].Text += text
+	} else {
+		parts = append(parts, storage.Part{Kind: r.kind, Text: text, Signature: r.sig})
+	}
+	r.text.Reset()
+	r.sig, r.kind = "", ""
+	return parts
 }
 
 // toolFrame is an event about one of g's tool calls.
@@ -164,7 +194,11 @@ func (e *Engine) history(ctx context.Context, conversationID, skipID string) ([]
 		case storage.RoleUser:
 			msgs = append(msgs, llm.Message{Role: llm.RoleUser, Text: m.Text})
 		case storage.RoleAssistant:
-			msgs = append(msgs, llmTurns(m, llm.RoleAssistant)...)
+			if len(m.Parts) == 0 {
+				msgs = append(msgs, llm.Message{Role: llm.RoleAssistant, Text: m.Text})
+			} else {
+				msgs = append(msgs, llmTurns(m, llm.RoleAssistant)...)
+			}
 		case storage.RoleOperator:
 			msgs = append(msgs, llm.Message{Role: llm.RoleOperator, Text: m.Text})
 		}
