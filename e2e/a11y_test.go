@@ -143,3 +143,28 @@ func TestThemeSettingsStyleThePage(t *testing.T) {
 	}
 	pg.checkAccessibility(axe, "the themed chat page", "light")
 }
+
+// While an operator holds a conversation, the pages show what they show
+// only then: the console's "You are answering" chip and its list badges,
+// the operator's avatar beside their messages. These pass the check too.
+func TestPagesWhileAnOperatorAnswersHaveNoSeriousAccessibilityProblems(t *testing.T) {
+	needBrowser(t)
+	axe := axeSource(t)
+	a := startApp(t, appConfig{Provider: scripted.New(scripted.WithReplies(scripted.Reply{Deltas: scripted.Words("Hello! How can I help?")}))})
+	user := openPage(t, a.URL+"/", "")
+	user.send("I need a person")
+	user.waitReplyDone(2)
+	id := user.conversationID()
+	op := openConsoleAt(t, a, id, operatorToken)
+	op.waitJS(`document.body.dataset.state === "open" && !document.getElementById("takeover").disabled`)
+	op.do(chromedp.Click(chromedp.ID("takeover")))
+	op.waitJS(`document.getElementById("d-mode").textContent === "You are answering"`)
+	op.send("Hi, this is Olivia.")
+	user.waitJS(`!!document.querySelector("#messages .msg-operator .avatar")`)
+	op.waitJS(`!!document.querySelector("#messages .msg-operator[data-status=complete]") &&
+		!!document.querySelector(` + js(fmt.Sprintf(`.row[data-id=%s] .badge[data-kind="operator"]`, js(id))) + `)`)
+	for _, scheme := range []string{"light", "dark"} {
+		user.checkAccessibility(axe, "the chat page with an operator", scheme)
+		op.checkAccessibility(axe, "the operator console while answering", scheme)
+	}
+}
