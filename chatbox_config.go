@@ -11,6 +11,7 @@ import (
 	"github.com/chatboxsdk/chatbox/internal/metrics"
 	"github.com/chatboxsdk/chatbox/notify"
 	"github.com/chatboxsdk/chatbox/ratelimit"
+	"github.com/chatboxsdk/chatbox/storage"
 	memorystore "github.com/chatboxsdk/chatbox/storage/memory"
 )
 
@@ -68,6 +69,11 @@ func (s *Server) complete(cfg *config) error {
 	}
 	if cfg.Store == nil {
 		cfg.Store = memorystore.New()
+	}
+	if u, ok := cfg.Store.(storage.UsageStore); ok {
+		cfg.Usage = u
+	} else if !cfg.Budget.IsZero() || cfg.BudgetFunc != nil {
+		return errors.New("chatbox: WithBudget: the store does not implement storage.UsageStore, which budgets need")
 	}
 	if cfg.MetricsRegisterer != nil {
 		m, err := metrics.New(cfg.MetricsRegisterer, "")

@@ -257,3 +257,40 @@ func TestStopDuringARunningToolCancelsItAndStoresThePartialReply(t *testing.T) {
 		t.Fatal("the model was asked again after the stop")
 	}
 }
+
+// A provider that reuses a call id in a later step gets each call run with
+// its own arguments and answered with its own result.
+func TestACallIDReusedByTheModelStaysOneCallPerStep(t *testing.T) {
+	var calls counter
+	model := &stepModel{respond: func(step int, req llm.Request) []llm.Event {
+		switch step {
+		case 1:
+			return callTool("call_0", "lookup_order", `{"order_id":"1"}`)
+		case 2:
+			return callTool("call_0", "lookup_order", `{"order_id":"2"}`)
+		}
+		var texts []string
+		for _, m := range req.Messages {
+			if m.Role == llm.RoleTool {
+				texts = append(texts, m.Parts[0].Call.ID+"="+m.Parts[0].Text)
+			}
+		}
+		return answer(strings.Join(texts, " "))
+	}}
+	h := chatboxtest.New(t, chatboxtest.Config{Provider: model, Options: []chatbox.Option{chatbox.WithTools(newOrderTool(t, &calls))}})
+	ctx := testCtx(t)
+	c := h.Dial(t, "alice")
+	conv := openNew(t, c)
+	if _, err := c.Send(ctx, conv, "m1", "two orders"); err != nil {
+		t.Fatal(err)
+	}
+	end, seen := readUntil(ctx, t, c, protocol.TypeReplyEnd)
+	m, err := h.Store.GetMessage(ctx, conv, end.ReplyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `call_0={"status":"order 1 shipped to alice"} call_0_2={"status":"order 2 shipped to alice"}`
+	if m.Text != want || calls.get() != 2 || strings.Count(frameTypes(seen), "tool.result(done)") != 2 {
+		t.Fatalf("text %q, %d calls, events %s", m.Text, calls.get(), frameTypes(seen))
+	}
+}

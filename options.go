@@ -296,6 +296,7 @@ func validate(c *config) []error {
 	var errs []error
 	errs = append(errs, validateModels(c)...)
 	errs = append(errs, checkTools(c)...)
+	errs = append(errs, checkUsage(c)...)
 	switch {
 	case c.Authenticator == nil && c.JWT == nil && c.RequestAuthenticator == nil:
 		errs = append(errs, errors.New("WithAuthenticator: an authenticator is required (WithAuthenticator, WithJWT or WithRequestAuthenticator)"))

@@ -82,6 +82,9 @@ const (
 	// FinishMaxSteps: the model still asked for tools after the server's
 	// limit of steps (model calls) per reply.
 	FinishMaxSteps FinishReason = "max_steps"
+	// FinishBudget: the reply reached what the user's usage budget had
+	// left.
+	FinishBudget FinishReason = "budget"
 )
 
 // Usage counts tokens. Zero fields mean the provider did not report them.

@@ -27,7 +27,8 @@ type Model struct {
 
 // Bind returns a Provider that streams from m.Provider with m's parameters
 // applied to every request: Upstream as Request.Model when set, MaxTokens
-// when positive, Temperature when non-nil. It is safe for concurrent use if
+// when positive (unless the request asks for fewer), Temperature when
+// non-nil. It is safe for concurrent use if
 // m.Provider is; m must not change afterwards.
 func (m *Model) Bind() Provider { return boundModel{m: m} }
 
@@ -37,8 +38,8 @@ func (b boundModel) Stream(ctx context.Context, req Request) (Stream, error) {
 	if b.m.Upstream != "" {
 		req.Model = b.m.Upstream
 	}
-	if b.m.MaxTokens > 0 {
-		req.MaxTokens = b.m.MaxTokens
+	if b.m.MaxTokens > 0 && (req.MaxTokens <= 0 || req.MaxTokens > b.m.MaxTokens) {
+		req.MaxTokens = b.m.MaxTokens // a smaller cap asked for (a budget's) stays
 	}
 	if b.m.Temperature != nil {
 		req.Temperature = b.m.Temperature

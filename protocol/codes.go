@@ -32,13 +32,14 @@ const (
 	CodeForbiddenOrigin     Code = "forbidden_origin"     // the page's origin may not open sockets
 	CodeForbidden           Code = "forbidden"            // the identity lacks the role the request needs
 	CodeConflict            Code = "conflict"             // the conversation's mode does not allow it (another operator holds it...)
+	CodeBudgetExceeded      Code = "budget_exceeded"      // the user's usage budget is spent; see retry_after_ms for when it resets
 )
 
 // Retryable reports whether a request refused with this code may succeed
 // unchanged later.
 func (c Code) Retryable() bool {
 	switch c {
-	case CodeBusy, CodeRateLimited, CodeUnavailable, CodeTimeout, CodeShuttingDown, CodeProviderError:
+	case CodeBusy, CodeRateLimited, CodeUnavailable, CodeTimeout, CodeShuttingDown, CodeProviderError, CodeBudgetExceeded:
 		return true
 	}
 	return false

@@ -5,6 +5,7 @@
 package conf
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/chatboxsdk/chatbox/notify"
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/storage"
+	"github.com/chatboxsdk/chatbox/usage"
 )
 
 // Config is the Server's configuration. The options document each field's
@@ -54,6 +56,14 @@ type Config struct {
 	MaxParallelTools int
 	ToolTimeout      time.Duration
 	ApprovalTTL      time.Duration
+
+	// Prices by model id; Budget for every user unless BudgetFunc gives
+	// one per user. Usage is where usage is recorded and reserved: the
+	// Store, when it implements storage.UsageStore (New sets it).
+	Prices     map[string]usage.Price
+	Budget     usage.Budget
+	BudgetFunc func(ctx context.Context, user auth.Identity) (usage.Budget, error)
+	Usage      storage.UsageStore
 
 	MaxFrameBytes         int
 	MaxTextBytes          int

@@ -35,11 +35,16 @@ func (s *socket) handleApprove(f *protocol.ClientFrame) *protocol.Error {
 		decision = storage.ApprovalApproved
 	}
 	who := s.identity
-	answer := approvalAnswer{replyID: f.ReplyID, callID: f.CallID, decision: decision, by: &who, operator: s.isOperator()}
-	if _, perr := s.e.answerApproval(ctx, a.conv, answer); perr != nil {
+	answered := false
+	answer := approvalAnswer{replyID: f.ReplyID, callID: f.CallID, decision: decision, by: &who, operator: s.isOperator(),
+		accepted: func() { answered = true; s.ok(f) }}
+	_, perr := s.e.answerApproval(ctx, a.conv, answer)
+	switch {
+	case perr != nil && !answered:
 		return perr
+	case !answered:
+		s.ok(f) // recorded; other requests of the reply still wait
 	}
-	s.ok(f)
 	return nil
 }
 
@@ -52,6 +57,9 @@ type approvalAnswer struct {
 	by              *auth.Identity
 	operator        bool
 	stop            bool
+	// accepted, when set, is called once the answer is taken, before the
+	// reply resumes (the socket answers ok then).
+	accepted func()
 }
 
 func errAnswered() *protocol.Error {
@@ -67,7 +75,9 @@ func errExpired() *protocol.Error {
 // claims the conversation as a reply would, so two answers, or an answer
 // and a send, never race.
 func (e *Engine) answerApproval(ctx context.Context, c *conversation, a approvalAnswer) (*generation, *protocol.Error) {
-	g, perr := e.claimPaused(ctx, c, a.replyID)
+	// A stop or an expiry only ends or continues the reply: it may claim
+	// an ended conversation, whose paused reply must still end.
+	g, perr := e.claimPaused(ctx, c, a.replyID, a.stop || a.by == nil)
 	if perr != nil {
 		return nil, perr
 	}
@@ -82,8 +92,13 @@ func (e *Engine) answerApproval(ctx context.Context, c *conversation, a approval
 	switch {
 	case err != nil:
 		return nil, storeError(e.log, err, "get conversation")
-	case conv.Status == storage.StatusEnded && !a.stop:
+	case conv.Status == storage.StatusEnded && a.by != nil && !a.stop:
 		return nil, conversationEnded()
+	case conv.Status == storage.StatusEnded:
+		a.stop = true // an expiry in an ended conversation ends its reply
+		if a.by == nil {
+			a.by = &auth.Identity{}
+		}
 	case a.by != nil && a.by.UserID != conv.UserID && !(a.operator && conv.Mode == storage.ModeOperator && conv.Operator == a.by.UserID):
 		return nil, protocol.Errorf(protocol.CodeForbidden, "only the user, or the operator holding the conversation, may answer")
 	}
@@ -126,11 +141,32 @@ func (e *Engine) answerApproval(ctx context.Context, c *conversation, a approval
 	if a.stop {
 		g.cancel(errStopped) // the denials are stored, then the reply ends (abort)
 	}
-	c.clearAwaiting(a.replyID)
+	e.cancelExpiry(c.id, a.replyID)
+	// The answer's ok goes out before the reply's events: the reply waits
+	// at its gate until then.
+	gate := make(chan struct{})
+	g.gate = gate
+	defer close(gate)
 	if err := e.startReply(c, g, storage.Message{ID: m.ReplyTo}, conv.UserID, slot); err != nil {
-		e.log.Warn("approved reply not resumed", "conversation", c.id, "reply", a.replyID, "err", err)
-		return nil, protocol.Errorf(protocol.CodeShuttingDown, "the server is stopping: the reply goes on after a restart")
+		// Not resumed: the reply waits again, as it was.
+		e.log.Warn("answered reply not resumed", "conversation", c.id, "reply", a.replyID, "err", err)
+		m.Status = storage.MessageAwaitingApproval
+		for j := range m.Parts {
+			if m.Parts[j].Approval != "" && !hasResult(m.Parts, m.Parts[j].CallID) {
+				m.Parts[j].Approval, m.Parts[j].ApprovedBy = storage.ApprovalPending, ""
+			}
+		}
+		pctx, cancel := e.persistCtx(ctx)
+		defer cancel()
+		if err := e.cfg.Store.UpdateMessage(pctx, m); err != nil {
+			e.log.Error("restore a reply waiting for approval", "conversation", c.id, "reply", a.replyID, "err", err)
+		}
+		return nil, protocol.Errorf(protocol.CodeShuttingDown, "the server is stopping: answer again in a moment")
 	}
+	if a.accepted != nil {
+		a.accepted()
+	}
+	c.clearAwaiting(a.replyID)
 	started = true
 	if expired {
 		return g, errExpired()
@@ -184,11 +220,10 @@ func applyAnswer(m *storage.Message, a approvalAnswer, now time.Time) (expired b
 // claimPaused claims the conversation for resuming the paused reply
 // replyID. The reply may still be finishing its pause here: the claim then
 // waits for it.
-func (e *Engine) claimPaused(ctx context.Context, c *conversation, replyID string) (*generation, *protocol.Error) {
+func (e *Engine) claimPaused(ctx context.Context, c *conversation, replyID string, ended bool) (*generation, *protocol.Error) {
 	for range 2 {
-		g, _, perr := c.claim(e.genCtx, e.cfg.GenerationTimeout, e.cfg.Now())
+		g, _, perr := c.claimReply(e.genCtx, e.cfg.GenerationTimeout, e.cfg.Now(), replyID, ended)
 		if perr == nil {
-			g.replyID = replyID
 			if perr := e.leaseReply(ctx, c, g); perr != nil {
 				c.unclaim(g)
 				return nil, perr
@@ -311,6 +346,17 @@ func (e *Engine) expireNow(convID, replyID string) {
 	_, perr := e.answerApproval(ctx, c, approvalAnswer{replyID: replyID})
 	if perr != nil && perr.Code != protocol.CodeConflict && perr.Code != protocol.CodeNotFound {
 		e.log.Warn("approval expiry failed", "conversation", convID, "reply", replyID, "err", perr)
+	}
+}
+
+// cancelExpiry stops the reply's expiry timer: it was answered.
+func (e *Engine) cancelExpiry(convID, replyID string) {
+	key := convID + "\x00" + replyID
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t, ok := e.expiries[key]; ok {
+		t.Stop()
+		delete(e.expiries, key)
 	}
 }
 

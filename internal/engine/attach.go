@@ -212,7 +212,9 @@ func (s *socket) sendOpened(ctx context.Context, f *protocol.ClientFrame, c *con
 		if snap != nil && m.ID == snap.ReplyID {
 			continue // the snapshot and the events after it carry this reply
 		}
-		if m.Status == storage.MessageStreaming && s.e.cfg.Now().Sub(m.CreatedAt) > s.e.cfg.GenerationTimeout {
+		// UpdatedAt, not CreatedAt: a reply resumed after an approval is
+		// older than the limit, but not its run.
+		if m.Status == storage.MessageStreaming && s.e.cfg.Now().Sub(m.UpdatedAt) > s.e.cfg.GenerationTimeout {
 			m = s.e.endOrphan(ctx, m)
 		}
 		msgs = append(msgs, wireMessage(m))

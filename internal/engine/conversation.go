@@ -39,6 +39,9 @@ type conversation struct {
 	// awaiting is the id of a reply seen waiting for approvals (a cache:
 	// the store has the truth); "" when none is known.
 	awaiting string
+	// contextTokens is the last reply's input and output tokens: what
+	// the next reply will read, for a budget's estimate.
+	contextTokens int64
 
 	// The feed: one broker subscription per conversation and instance,
 	// open while anything uses it (users counts attached sockets and the

@@ -95,7 +95,8 @@ type Engine struct {
 	// strayWG counts tools still running after their call timed out
 	// (they ignore their context); Shutdown waits for them within its
 	// deadline.
-	strayWG sync.WaitGroup
+	strayWG      sync.WaitGroup
+	straysClosed bool // Shutdown waits for strayWG: no more are counted (e.mu)
 }
 
 // New builds an Engine from a validated, completed configuration and starts
@@ -279,6 +280,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.cancelGen(errShutdown)
 	e.cancelBase()
 	e.janitorWG.Wait()
+	e.mu.Lock()
+	e.straysClosed = true
+	e.mu.Unlock()
 	if !waitGroup(ctx, &e.strayWG) && deadlineErr == nil {
 		deadlineErr = ctx.Err() // a tool that ignores its context still runs
 	}

@@ -47,6 +47,15 @@ type generation struct {
 	// not asked again.
 	userID  string
 	handoff bool
+	// gate, when set, is closed when the reply may begin (a resumed reply
+	// waits for its answer's ok to be sent).
+	gate chan struct{}
+	// budget is the reply's share of its user's budget; nil without one.
+	budget *replyBudget
+	// history is what the reply's first step read (for usage estimates);
+	// usage sums its steps so far. The reply's goroutine only.
+	history []llm.Message
+	usage   llm.Usage
 
 	// Guarded by the owning conversation's mu.
 	replyTo string
@@ -128,6 +137,7 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 				c.finish(g, false)
 				g.cancel(nil)
 				e.releaseLease(g)
+				e.releaseBudget(g)
 				e.endAfterPanic(c, g, perr)
 			}
 		}()
@@ -138,6 +148,9 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 
 func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Message, userID string) {
 	defer g.cancel(nil)
+	if g.gate != nil {
+		<-g.gate
+	}
 	// One publishing context for the whole reply (not one per delta: that
 	// would cost a timer per token). A stop does not cancel it, so the end
 	// of a stopped reply is still published.
@@ -170,8 +183,10 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 		reply.Model = out.model
 	}
 	if !out.paused {
+		e.closeOpenCalls(c, g, out)
 		e.persistEnd(c, g, &reply, out)
 	}
+	e.settleUsage(c, g, reply, out, g.history)
 	// The conversation is free again, here and across instances, before
 	// reply.end goes out, so a client that sends as soon as it sees the end
 	// is never told busy.
@@ -219,7 +234,10 @@ func (e *Engine) produce(c *conversation, g *generation, reply *storage.Message,
 		c.mu.Unlock()
 	}
 	var history []llm.Message
-	if err == nil {
+	switch {
+	case g.resumed != nil && g.ctx.Err() != nil:
+		// Stopped as it resumed: it records its refusals, then ends.
+	case err == nil:
 		history, err = e.history(g.ctx, c.id, g.replyID)
 	}
 	if g.resumed == nil {
@@ -231,10 +249,15 @@ func (e *Engine) produce(c *conversation, g *generation, reply *storage.Message,
 	case err != nil:
 		return outcome{reason: llm.FinishError, err: storeError(e.replyLog(g), err, "start reply")}
 	}
+	g.history = history
+	maxTokens := e.cfg.MaxTokens
+	if g.budget != nil {
+		maxTokens = int(g.budget.maxTokens)
+	}
 	pump := e.startPump(g, c)
 	defer pump.stop() // also if host code panics below
 	out := e.converse(c, g, pump, reply, llm.Request{
-		System: e.cfg.SystemPrompt, Messages: history, User: userID, ConversationID: c.id, MaxTokens: e.cfg.MaxTokens,
+		System: e.cfg.SystemPrompt, Messages: history, User: userID, ConversationID: c.id, MaxTokens: maxTokens,
 	}, e.models.entry(reply.Model))
 	pump.stop() // every event is published before the reply ends
 	return out

@@ -17,9 +17,8 @@ func (s *socket) handleStop(f *protocol.ClientFrame) *protocol.Error {
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
-	if a.conv.stopReply(ctx, controlStop) == nil {
-		s.stopPaused(ctx, a.conv)
-	}
+	a.conv.stopReply(ctx, controlStop)
+	s.stopPaused(ctx, a.conv) // a reply waiting for approval ends too
 	s.ok(f)
 	return nil
 }

@@ -52,6 +52,7 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 			if g != nil {
 				c.unclaim(g)
 				s.e.releaseLease(g)
+				s.e.releaseBudget(g)
 			}
 			slot.release()
 		}
@@ -82,6 +83,9 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 			return nil
 		}
 		return protocol.Errorf(protocol.CodeBusy, "a tool call waits for approval: approve or deny it first")
+	}
+	if perr := s.reserveBudget(ctx, c, g, f.Text); perr != nil {
+		return perr
 	}
 	stored, created, perr := s.store(ctx, f, c, storage.RoleUser, createdAt)
 	if perr != nil {
@@ -218,15 +222,24 @@ func (s *socket) claimReply(ctx context.Context, c *conversation) (*generation, 
 // at a time. It returns the claimed reply and the CreatedAt for the user
 // message that starts it.
 func (c *conversation) claim(parent context.Context, timeout time.Duration, now time.Time) (*generation, time.Time, *protocol.Error) {
+	return c.claimReply(parent, timeout, now, "", false)
+}
+
+// claimReply claims for the reply replyID ("" for a new one); ended allows
+// it in an ended conversation (to end a paused reply).
+func (c *conversation) claimReply(parent context.Context, timeout time.Duration, now time.Time, replyID string, ended bool) (*generation, time.Time, *protocol.Error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ended {
+	if c.ended && !ended {
 		return nil, time.Time{}, conversationEnded()
 	}
 	if c.gen != nil {
 		return nil, time.Time{}, protocol.Errorf(protocol.CodeBusy, "a reply is being generated: wait for it or stop it")
 	}
 	g := newGeneration(parent, c.id, timeout)
+	if replyID != "" {
+		g.replyID = replyID
+	}
 	c.gen = g
 	return g, c.nextTime(now), nil
 }

@@ -15,10 +15,13 @@ import (
 func (e *Engine) converse(c *conversation, g *generation, pump *deltaPump, reply *storage.Message, req llm.Request, m *modelEntry) outcome {
 	box := e.toolbox()
 	base := req.Messages
-	total := llm.Usage(reply.Usage) // a resumed reply carries its earlier steps' usage
+	if box == nil {
+		base = withoutTools(base) // providers refuse tool calls in a request that declares no tools
+	}
+	g.usage = llm.Usage(reply.Usage) // a resumed reply carries its earlier steps' usage
 	if g.resumed != nil {
 		if out, done := e.afterApproval(c, g, pump, reply, box); done {
-			out.usage = total
+			out.usage = g.usage
 			return out
 		}
 	}
@@ -29,8 +32,8 @@ func (e *Engine) converse(c *conversation, g *generation, pump *deltaPump, reply
 		}
 		req.Tools = box.toolDefs()
 		out, calls := e.stream(g, pump, req, m)
-		total = addUsage(total, out.usage)
-		out.usage = total
+		g.usage = addUsage(g.usage, out.usage)
+		out.usage = g.usage
 		if out.reason != llm.FinishToolCalls {
 			return out
 		}
@@ -43,14 +46,14 @@ func (e *Engine) converse(c *conversation, g *generation, pump *deltaPump, reply
 		}
 		if stop, paused := e.runStep(c, g, pump, reply, calls, box); stop != nil || paused {
 			if stop != nil {
-				stop.usage, stop.model = total, out.model
+				stop.usage, stop.model = g.usage, out.model
 				return *stop
 			}
-			return outcome{paused: true, usage: total, model: out.model}
+			return outcome{paused: true, usage: g.usage, model: out.model}
 		}
 		if g.ctx.Err() != nil { // stopped while the tools ran
 			o := e.failure(g, g.ctx.Err())
-			o.usage, o.model = total, out.model
+			o.usage, o.model = g.usage, out.model
 			return o
 		}
 	}
@@ -141,6 +144,7 @@ func (e *Engine) storeProgress(g *generation, reply *storage.Message, status sto
 	m.Parts = g.record
 	m.Text = llm.MessageText(llmView(g.record))
 	m.Status = status
+	m.Usage = storage.Usage(g.usage)
 	m.UpdatedAt = e.cfg.Now().UTC()
 	pctx, cancel := e.persistCtx(g.ctx)
 	defer cancel()
@@ -194,4 +198,36 @@ func addUsage(a, b llm.Usage) llm.Usage {
 		InputTokens: a.InputTokens + b.InputTokens, OutputTokens: a.OutputTokens + b.OutputTokens,
 		CachedInputTokens: a.CachedInputTokens + b.CachedInputTokens, ReasoningTokens: a.ReasoningTokens + b.ReasoningTokens,
 	}
+}
+
+// withoutTools drops the tool calls and results of a history, keeping its
+// text and reasoning; a history without them is returned as it is.
+func withoutTools(msgs []llm.Message) []llm.Message {
+	has := false
+	for _, m := range msgs {
+		has = has || m.Role == llm.RoleTool || len(m.Parts) > 0
+	}
+	if !has {
+		return msgs
+	}
+	out := make([]llm.Message, 0, len(msgs))
+	for _, m := range msgs {
+		if m.Role == llm.RoleTool {
+			continue
+		}
+		if len(m.Parts) > 0 {
+			var kept []llm.Part
+			for _, p := range m.Parts {
+				if p.Kind == llm.PartText || p.Kind == llm.PartReasoning {
+					kept = append(kept, p)
+				}
+			}
+			if len(kept) == 0 {
+				continue
+			}
+			m.Parts = kept
+		}
+		out = append(out, m)
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/chatboxsdk/chatbox/llm"
@@ -40,6 +41,7 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 	var calls []llm.ToolCall
 	var run textRun
 	defer func() { g.record = run.flush(g.record) }()
+	var ids callIDs
 	streamed := false
 	answering := func() string { return m.chain[llm.Answered(st)].ID }
 	for {
@@ -69,6 +71,9 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 			streamed = true
 			g.record = run.add(g.record, storage.PartText, ev.Text, "")
 			pump.add(ev.Text)
+			if g.overBudget(ev.Text) {
+				return outcome{reason: llm.FinishBudget, usage: usage, model: answering()}, nil
+			}
 		case llm.EventReasoning:
 			streamed = true
 			g.record = run.add(g.record, storage.PartReasoning, ev.Text, ev.Signature)
@@ -77,15 +82,16 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 			}
 		case llm.EventToolCallStart:
 			streamed = true
-			pump.addFrame(toolFrame(protocol.TypeToolCall, g, &protocol.ToolCall{ID: ev.Call.ID, Name: ev.Call.Name, Status: protocol.ToolStarted}))
+			pump.addFrame(toolFrame(protocol.TypeToolCall, g, &protocol.ToolCall{ID: ids.of(g.record, ev.Call.ID), Name: ev.Call.Name, Status: protocol.ToolStarted}))
 		case llm.EventToolCallDelta:
 			if ev.Text != "" {
-				f := toolFrame(protocol.TypeToolDelta, g, &protocol.ToolCall{ID: ev.Call.ID})
+				f := toolFrame(protocol.TypeToolDelta, g, &protocol.ToolCall{ID: ids.of(g.record, ev.Call.ID)})
 				f.Text = ev.Text
 				pump.addFrame(f)
 			}
 		case llm.EventToolCall:
 			streamed = true
+			ev.Call.ID = ids.complete(g.record, ev.Call.ID)
 			calls = append(calls, ev.Call)
 			g.record = append(run.flush(g.record), storage.Part{Kind: storage.PartToolCall, CallID: ev.Call.ID, Name: ev.Call.Name, Arguments: ev.Call.Arguments})
 		case llm.EventUsage:
@@ -116,6 +122,8 @@ func (e *Engine) failure(g *generation, err error) outcome {
 			return outcome{reason: llm.FinishHandoff}
 		case errors.Is(cause, errShutdown), errors.Is(cause, errLeaseLost):
 			return outcome{reason: llm.FinishInterrupted}
+		case errors.Is(cause, errBudget):
+			return outcome{reason: llm.FinishBudget}
 		case errors.Is(cause, errPublish):
 			return outcome{reason: llm.FinishError, err: protocol.Errorf(protocol.CodeUnavailable, "the reply could not be delivered")}
 		case errors.Is(cause, context.DeadlineExceeded):
@@ -168,6 +176,60 @@ func (r *textRun) flush(parts []storage.Part) []storage.Part {
 	r.text.Reset()
 	r.sig, r.kind = "", ""
 	return parts
+}
+
+// callIDs keeps the ids of one step's calls unique in the reply: a
+// provider may reuse an id of an earlier step (or of the same step), and a
+// call must be told from another by its id everywhere (its result, the
+// store, the clients). A reused id is renamed for the whole call.
+type callIDs struct {
+	renamed map[string]string // the provider's id -> the reply's, for calls begun in this step
+}
+
+// of returns the reply's id for a call the provider names id.
+func (c *callIDs) of(record []storage.Part, id string) string {
+	if v, ok := c.renamed[id]; ok {
+		return v
+	}
+	v := uniqueCallID(record, id, c.renamed)
+	if c.renamed == nil {
+		c.renamed = map[string]string{}
+	}
+	c.renamed[id] = v
+	return v
+}
+
+// complete returns the id of a whole call and forgets it, so a later call
+// reusing the provider's id in this step gets an id of its own.
+func (c *callIDs) complete(record []storage.Part, id string) string {
+	v := c.of(record, id)
+	if findCall(record, v) >= 0 { // a second whole call with the id
+		v = uniqueCallID(record, id+"_", c.renamed)
+	}
+	delete(c.renamed, id)
+	return v
+}
+
+func uniqueCallID(record []storage.Part, id string, taken map[string]string) string {
+	inUse := func(v string) bool {
+		if findCall(record, v) >= 0 {
+			return true
+		}
+		for _, t := range taken {
+			if t == v {
+				return true
+			}
+		}
+		return false
+	}
+	if id == "" {
+		id = "call"
+	}
+	v := id
+	for n := 2; inUse(v); n++ {
+		v = id + "_" + strconv.Itoa(n)
+	}
+	return v
 }
 
 // toolFrame is an event about one of g's tool calls.

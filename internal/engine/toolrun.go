@@ -106,14 +106,20 @@ func (e *Engine) callTool(g *generation, t tools.Tool, p storage.Part) (out tool
 
 // awaitStray keeps count of a tool still running after its call returned
 // (it ignored its context), so Shutdown can wait for it within its
-// deadline.
+// deadline. Once Shutdown waits, a stray is no longer counted.
 func (e *Engine) awaitStray(done <-chan struct{}) {
 	select {
 	case <-done:
 		return
 	default:
 	}
+	e.mu.Lock()
+	if e.straysClosed {
+		e.mu.Unlock()
+		return
+	}
 	e.strayWG.Add(1)
+	e.mu.Unlock()
 	go func() {
 		defer e.strayWG.Done()
 		<-done
@@ -139,4 +145,25 @@ func (e *Engine) recordResult(c *conversation, g *generation, pump *deltaPump, r
 	}
 	last := g.record[len(g.record)-1]
 	pump.addFrame(toolFrame(protocol.TypeToolResult, g, &protocol.ToolCall{ID: callID, Name: name, Status: resultStatus(last), Result: out.text, ErrorCode: out.code}))
+}
+
+// closeOpenCalls gives every call of an ending reply that has no result
+// one, and publishes it: a call cut off, stopped or never answered is
+// shown as not run, never as running or waiting for approval.
+func (e *Engine) closeOpenCalls(c *conversation, g *generation, out outcome) {
+	code, text := "not_run", "the call did not run: the reply ended first"
+	if g.ctx.Err() != nil {
+		code, text = tools.CodeCancelled, "the call did not run: the reply was stopped"
+	}
+	for i := range g.record {
+		p := &g.record[i]
+		if p.Kind != storage.PartToolCall || hasResult(g.record, p.CallID) {
+			continue
+		}
+		if p.Approval == storage.ApprovalPending {
+			p.Approval = storage.ApprovalDenied
+		}
+		g.record = append(g.record, storage.Part{Kind: storage.PartToolResult, CallID: p.CallID, Name: p.Name, Text: text, IsError: true, ErrorCode: code})
+		e.publishReply(g, c, toolFrame(protocol.TypeToolResult, g, &protocol.ToolCall{ID: p.CallID, Name: p.Name, Status: protocol.ToolError, Result: text, ErrorCode: code}))
+	}
 }

@@ -22,6 +22,7 @@
 //	generation_duration_seconds       histogram  model
 //	time_to_first_token_seconds       histogram  model
 //	tokens_total                      counter    model, direction: input, output
+//	cost_total                        counter    model
 //	provider_errors_total             counter    model, kind
 //	store_operation_duration_seconds  histogram  op
 //	store_errors_total                counter    op
@@ -65,6 +66,7 @@ type Metrics struct {
 	generationSeconds  *prometheus.HistogramVec // model
 	ttftSeconds        *prometheus.HistogramVec // model
 	tokens             *prometheus.CounterVec   // model, direction
+	cost               *prometheus.CounterVec   // model
 	providerErrors     *prometheus.CounterVec   // model, kind
 	storeSeconds       *prometheus.HistogramVec // op
 	storeErrors        *prometheus.CounterVec   // op
@@ -132,6 +134,7 @@ func New(reg prometheus.Registerer, namespace string) (*Metrics, error) {
 		generationSeconds:  histogramVec("generation_duration_seconds", "Duration of model replies, start to finish.", generationBuckets, "model"),
 		ttftSeconds:        histogramVec("time_to_first_token_seconds", "Time from the start of a model reply to its first token.", ttftBuckets, "model"),
 		tokens:             counterVec("tokens_total", "Tokens reported by providers, by model and direction (input, output).", "model", "direction"),
+		cost:               counterVec("cost_total", "Cost of replies in the price table's currency unit, by model (with WithPrices).", "model"),
 		providerErrors:     counterVec("provider_errors_total", "Provider failures, by model and error kind.", "model", "kind"),
 		storeSeconds:       histogramVec("store_operation_duration_seconds", "Duration of store operations, failed ones included.", storeBuckets, "op"),
 		storeErrors:        counterVec("store_errors_total", "Store operations that failed, by operation.", "op"),
@@ -156,7 +159,7 @@ func New(reg prometheus.Registerer, namespace string) (*Metrics, error) {
 	collectors := []prometheus.Collector{
 		m.connections, m.socketCloses, m.conversations, m.messages,
 		m.generationsStarted, m.generationsActive, m.generations, m.generationSeconds, m.ttftSeconds,
-		m.tokens, m.providerErrors, m.storeSeconds, m.storeErrors, m.limiterDenials,
+		m.tokens, m.cost, m.providerErrors, m.storeSeconds, m.storeErrors, m.limiterDenials,
 		m.slowConsumers, m.shutdownSeconds, m.helpRequests, m.takeovers,
 	}
 	for i, c := range collectors {

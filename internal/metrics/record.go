@@ -78,6 +78,15 @@ func (m *Metrics) GenerationEnded(model, finishReason string, d, ttft time.Durat
 	}
 }
 
+// ReplyCost adds a reply's cost (in micro-units of the price table's
+// currency) to its model's counter.
+func (m *Metrics) ReplyCost(model string, micros int64) {
+	if m == nil || micros <= 0 {
+		return
+	}
+	m.cost.WithLabelValues(m.models.value(model)).Add(float64(micros) / 1e6)
+}
+
 // ProviderError counts a provider failure by model and error kind (such as
 // llm.ErrorKind values).
 func (m *Metrics) ProviderError(model, kind string) {
