@@ -9,6 +9,7 @@ import (
 	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/chatboxtest"
 	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/scripted"
 	"github.com/chatboxsdk/chatbox/llm/tools"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/ratelimit"
@@ -54,3 +55,24 @@ func benchToolReply(b *testing.B, withTool bool) {
 
 func BenchmarkReplyWithoutTools(b *testing.B)    { benchToolReply(b, false) }
 func BenchmarkReplyWithOneToolStep(b *testing.B) { benchToolReply(b, true) }
+
+// BenchmarkReplyOf100DeltasNoToolsConfigured: the plain path, a Server
+// without tools streaming a reply of 100 deltas (what every reply paid
+// before tools existed, and must still pay).
+func BenchmarkReplyOf100DeltasNoToolsConfigured(b *testing.B) {
+	words := make([]string, 100)
+	for i := range words {
+		words[i] = "word "
+	}
+	h, ctx := benchHarness(b, scripted.Reply{Deltas: words})
+	alice := h.Dial(b, "alice")
+	conv := benchOpen(b, ctx, alice)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := alice.Send(ctx, conv, "m"+strconv.Itoa(i), "hello there"); err != nil {
+			b.Fatal(err)
+		}
+		nextOf(b, ctx, alice, protocol.TypeReplyEnd)
+	}
+}

@@ -2,6 +2,7 @@ package chatbox_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	mcpsdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -34,7 +35,8 @@ func TestToolsOfAnMCPServerReachTheModel(t *testing.T) {
 			return nil, nil, ctx.Err()
 		})
 	ct, st := mcpsdk.NewInMemoryTransports()
-	serving, err := server.Connect(ctx, st, nil)
+	conn := &capturedConn{Transport: st}
+	serving, err := server.Connect(ctx, conn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func TestToolsOfAnMCPServerReachTheModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-entered
-	_ = serving.Close()
+	_ = conn.close() // the connection breaks under the running call
 	res, _ := readUntil(ctx, t, c, protocol.TypeToolResult)
 	if res.Call.Status != protocol.ToolError {
 		t.Fatalf("tool.result = %+v", res.Call)
@@ -99,4 +101,25 @@ func toolNames(req llm.Request) string {
 		s += d.Name
 	}
 	return s
+}
+
+// capturedConn keeps the server side's connection so a test can break it.
+type capturedConn struct {
+	mcpsdk.Transport
+	mu   sync.Mutex
+	conn mcpsdk.Connection
+}
+
+func (c *capturedConn) Connect(ctx context.Context) (mcpsdk.Connection, error) {
+	conn, err := c.Transport.Connect(ctx)
+	c.mu.Lock()
+	c.conn = conn
+	c.mu.Unlock()
+	return conn, err
+}
+
+func (c *capturedConn) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn.Close()
 }

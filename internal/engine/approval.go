@@ -251,6 +251,18 @@ func (c *conversation) clearAwaiting(replyID string) {
 		c.awaiting = ""
 	}
 	c.mu.Unlock()
+	c.tellAwaiting(controlAnswered, replyID)
+}
+
+// tellAwaiting tells the conversation's other instances that a reply waits
+// for approvals, or no longer does, so a send there is refused or allowed
+// as here.
+func (c *conversation) tellAwaiting(kind controlKind, replyID string) {
+	ctx, cancel := context.WithTimeout(c.e.base, c.e.cfg.StoreTimeout)
+	defer cancel()
+	if err := c.signal(ctx, control{kind: kind, payload: []byte(replyID)}); err != nil {
+		c.e.log.Warn("control event not published", "conversation", c.id, "kind", kind, "err", err)
+	}
 }
 
 // awaitingReply returns the reply known to wait for approvals, after
@@ -343,8 +355,28 @@ func (e *Engine) expireNow(convID, replyID string) {
 		}
 		c.load(conv, last)
 	}
+	// The store says whether anything is due: an answer may have come
+	// first, on any instance, or the clock may be early.
+	m, err := e.cfg.Store.GetMessage(ctx, convID, replyID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return
+	case err != nil:
+		e.expireLater(convID, replyID, e.cfg.Now().Add(e.cfg.StoreTimeout)) // try again
+		return
+	case m.Status != storage.MessageAwaitingApproval:
+		return
+	}
+	if at := earliestExpiry(m.Parts); at.After(e.cfg.Now()) {
+		e.expireLater(convID, replyID, at)
+		return
+	}
 	_, perr := e.answerApproval(ctx, c, approvalAnswer{replyID: replyID})
-	if perr != nil && perr.Code != protocol.CodeConflict && perr.Code != protocol.CodeNotFound {
+	switch {
+	case perr == nil, perr.Code == protocol.CodeConflict, perr.Code == protocol.CodeNotFound:
+	case perr.Code == protocol.CodeBusy: // another reply runs, or the user's are all taken
+		e.expireLater(convID, replyID, e.cfg.Now().Add(time.Second))
+	default:
 		e.log.Warn("approval expiry failed", "conversation", convID, "reply", replyID, "err", perr)
 	}
 }

@@ -243,6 +243,7 @@ func (s *socket) loadForResume(ctx context.Context, c *conversation, conv storag
 		last = page.Messages[0].CreatedAt
 	}
 	c.load(conv, last)
+	s.e.noteAwaiting(c, page.Messages)
 	return nil
 }
 

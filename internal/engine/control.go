@@ -17,6 +17,8 @@ const (
 	controlHandoff                        // an operator took over (finish reason handoff)
 	controlEnd                            // the conversation ended (finish reason abort)
 	controlTyping                         // payload is a typing frame for the other sockets
+	controlAwaiting                       // payload is the id of a reply now waiting for approvals
+	controlAnswered                       // payload is the id of a reply no longer waiting
 )
 
 const controlMarker = 0x00
@@ -44,7 +46,7 @@ func decodeControl(data []byte) (control, bool) {
 		return control{}, false
 	}
 	kind := controlKind(data[1])
-	if kind < controlStop || kind > controlTyping {
+	if kind < controlStop || kind > controlAnswered {
 		return control{}, false
 	}
 	return control{kind: kind, origin: string(data[3 : 3+n]), payload: data[3+n:]}, true

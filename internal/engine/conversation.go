@@ -285,6 +285,12 @@ func (c *conversation) control(feedID uint64, ctl control) {
 	switch ctl.kind {
 	case controlTyping:
 		c.relayTyping(ctl)
+	case controlAwaiting:
+		c.awaiting = string(ctl.payload)
+	case controlAnswered:
+		if c.awaiting == string(ctl.payload) {
+			c.awaiting = ""
+		}
 	case controlStop, controlHandoff, controlEnd:
 		if ctl.kind == controlEnd {
 			c.ended = true

@@ -208,6 +208,7 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 			e.stopPausedLate(c, g) // stopped while it paused: the stop found no reply to cancel
 			return
 		}
+		c.tellAwaiting(controlAwaiting, g.replyID)
 		e.expireLater(c.id, g.replyID, earliestExpiry(g.record))
 		return // approval.request went out: the reply goes on when it is answered
 	}
