@@ -20,7 +20,7 @@ export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | 
 export type Mode = "ai" | "waiting" | "operator";
 export type Role = "user" | "assistant" | "operator" | "system";
 export type MessageStatus = "queued" | "sending" | "sent" | "failed" | "streaming" | "complete";
-export type FinishReason = "" | "stop" | "length" | "content_filter" | "abort" | "error" | "timeout" | "interrupted" | "handoff" | "max_steps";
+export type FinishReason = "" | "stop" | "length" | "content_filter" | "abort" | "error" | "timeout" | "interrupted" | "handoff" | "max_steps" | "budget";
 
 /** Where a tool call stands (see PROTOCOL.md, "Tools and approvals"). */
 export type ToolStatus = "started" | "running" | "awaiting_approval" | "done" | "error" | "denied" | "expired";

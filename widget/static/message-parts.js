@@ -93,6 +93,7 @@ const FINISH = {
   interrupted: "The reply was interrupted: the server restarted before it finished.",
   handoff: "A person took over the conversation, so the assistant stopped.",
   max_steps: "The assistant stopped: it used tools more times than one reply allows.",
+  budget: "The reply was cut short: your usage allowance is spent for now.",
 };
 
 // Why a reply failed (finish reason "error"), by error code.
