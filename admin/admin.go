@@ -46,6 +46,9 @@ const maxLoggedPathBytes = 300
 type Config struct {
 	// Store is read for every answer. Required.
 	Store storage.Store
+	// Usage answers GET /usage; default: Store, when it implements
+	// storage.UsageStore (otherwise /usage answers 501).
+	Usage storage.UsageStore
 	// Authenticator verifies the bearer token of every request. Required.
 	Authenticator auth.Authenticator
 	// RequestAuthenticator, when set, is asked first who sent each request
@@ -104,6 +107,7 @@ type Config struct {
 // for concurrent use; it starts no goroutines.
 type Handler struct {
 	store        storage.Store
+	usage        storage.UsageStore
 	authn        auth.Authenticator
 	signIn       auth.RequestAuthenticator // Config.RequestAuthenticator (signin.go)
 	limiter      ratelimit.Limiter
@@ -161,8 +165,12 @@ func New(cfg Config) (*Handler, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if cfg.Usage == nil {
+		cfg.Usage, _ = cfg.Store.(storage.UsageStore)
+	}
 	h := &Handler{
 		store:        cfg.Store,
+		usage:        cfg.Usage,
 		authn:        cfg.Authenticator,
 		signIn:       cfg.RequestAuthenticator,
 		limiter:      cfg.Limiter,
@@ -229,6 +237,8 @@ func route(escapedPath string) (ep endpoint, id string, ok bool) {
 		return (*Handler).metrics, "", true
 	case "/audit":
 		return (*Handler).listAudit, "", true
+	case "/usage":
+		return (*Handler).listUsage, "", true
 	}
 	rest, found := strings.CutPrefix(escapedPath, "/conversations/")
 	if !found {

@@ -148,4 +148,24 @@
 //	}
 //
 // conversation_id and detail are absent when empty.
+//
+// # GET /usage
+//
+// Usage per user, model and UTC day, newest day first (then by user and
+// model). Parameters, all optional: user (id), model (id), from and
+// before (RFC 3339; the days they fall on bound the listing, before
+// excluded), limit, cursor. With user (and no model), totals sums every
+// matching day. cost is in the price table's currency unit; a reply whose
+// provider reported no usage is counted with the server's estimate (one
+// token per four characters) and in estimated_replies. 501 unavailable
+// when the store keeps no usage.
+//
+//	{
+//	  "rows": [
+//	    {"user_id": "u-42", "model": "fast", "day": "2030-01-02", "replies": 12,
+//	     "input_tokens": 18400, "output_tokens": 3100, "cost": 0.0231}
+//	  ],
+//	  "totals": {"replies": 40, "input_tokens": 61000, "output_tokens": 9800, "cost": 0.077},
+//	  "next_cursor": "AWE..."
+//	}
 package admin
