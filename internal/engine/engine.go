@@ -33,6 +33,14 @@
 //     reason, the conversation and its lease are released, and reply.end is
 //     published.
 //
+// A reply runs in steps (steps.go): when the model asks for tool calls,
+// they are stored, run at most MaxParallelTools at a time (toolrun.go) and
+// their results given back to the model. A call that needs approval pauses
+// the reply (approval.go): stored as awaiting_approval, resumed by the
+// answer or the expiry on whatever instance gets it. A user with a budget
+// has the reply's most reserved before it starts and its usage recorded
+// when it ends (budget.go).
+//
 // Stop, takeover and end reach a reply running on another instance, and
 // typing reaches every socket but its sender, as control events on the
 // conversation's feed (control.go, lifecycle.go, operator.go).
