@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/chatboxsdk/chatbox/auth"
+	"github.com/chatboxsdk/chatbox/storage"
 	"github.com/chatboxsdk/chatbox/usage"
 )
 
@@ -81,4 +82,18 @@ func checkUsage(c *config) []error {
 		errs = append(errs, errors.New("WithBudget: a cost limit needs WithPrices"))
 	}
 	return errs
+}
+
+// conversationCost prices a conversation's tokens for the operator API.
+func conversationCost(prices map[string]usage.Price) func(string, storage.Usage) (float64, bool) {
+	if len(prices) == 0 {
+		return nil
+	}
+	return func(model string, u storage.Usage) (float64, bool) {
+		p, ok := prices[model]
+		if !ok {
+			return 0, false
+		}
+		return float64(p.CostMicros(u.InputTokens, u.CachedInputTokens, u.OutputTokens)) / 1e6, true
+	}
 }

@@ -49,6 +49,9 @@ type Config struct {
 	// Usage answers GET /usage; default: Store, when it implements
 	// storage.UsageStore (otherwise /usage answers 501).
 	Usage storage.UsageStore
+	// Cost prices a conversation's tokens for its stats.cost (ok false:
+	// no price for the model); nil leaves cost out.
+	Cost func(model string, u storage.Usage) (cost float64, ok bool)
 	// Authenticator verifies the bearer token of every request. Required.
 	Authenticator auth.Authenticator
 	// RequestAuthenticator, when set, is asked first who sent each request
@@ -108,6 +111,7 @@ type Config struct {
 type Handler struct {
 	store        storage.Store
 	usage        storage.UsageStore
+	cost         func(model string, u storage.Usage) (float64, bool)
 	authn        auth.Authenticator
 	signIn       auth.RequestAuthenticator // Config.RequestAuthenticator (signin.go)
 	limiter      ratelimit.Limiter
@@ -171,6 +175,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		store:        cfg.Store,
 		usage:        cfg.Usage,
+		cost:         cfg.Cost,
 		authn:        cfg.Authenticator,
 		signIn:       cfg.RequestAuthenticator,
 		limiter:      cfg.Limiter,

@@ -52,6 +52,9 @@ type ConversationStats struct {
 	ResponseMSAvg    int64 `json:"response_ms_avg"`
 	ResponseMSMin    int64 `json:"response_ms_min"`
 	ResponseMSMax    int64 `json:"response_ms_max"`
+	// Cost is the conversation's tokens at its model's price, in the
+	// price table's currency unit; absent when its model has no price.
+	Cost *float64 `json:"cost,omitempty"`
 }
 
 // MessageList is the answer of GET /conversations/{id}/messages.
@@ -98,7 +101,7 @@ func utc(t time.Time) time.Time {
 	return t.UTC()
 }
 
-func toConversation(c storage.Conversation) Conversation {
+func (h *Handler) toConversation(c storage.Conversation) Conversation {
 	st := c.Stats
 	out := Conversation{
 		ID:            c.ID,
@@ -130,6 +133,11 @@ func toConversation(c storage.Conversation) Conversation {
 	}
 	if st.Responses > 0 {
 		out.Stats.ResponseMSAvg = ms(st.ResponseTimeTotal / time.Duration(st.Responses))
+	}
+	if h.cost != nil {
+		if v, ok := h.cost(c.Model, st.Usage); ok {
+			out.Stats.Cost = &v
+		}
 	}
 	return out
 }
@@ -206,7 +214,7 @@ func (h *Handler) listConversations(rq *request) (any, *apiError) {
 		Total:         page.Total,
 	}
 	for _, c := range page.Conversations {
-		out.Conversations = append(out.Conversations, toConversation(c))
+		out.Conversations = append(out.Conversations, h.toConversation(c))
 	}
 	return out, nil
 }
@@ -220,7 +228,7 @@ func (h *Handler) getConversation(rq *request) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	return toConversation(c), nil
+	return h.toConversation(c), nil
 }
 
 // conversation reads the path's conversation.
