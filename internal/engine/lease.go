@@ -211,6 +211,16 @@ func (e *Engine) endLapsedReply(ls broker.Lease) {
 		log.Warn("the text of a lapsed reply is no longer held; storing what the store has", "err", err)
 		text = m.Text
 	}
+	if len(m.Parts) > 0 {
+		// The parts hold the text up to the last step stored; the window
+		// holds this run's deltas, which may repeat its end.
+		added := newSuffix(m.Text, text)
+		text = m.Text + added
+		if added != "" {
+			m.Parts = append(m.Parts, storage.Part{Kind: storage.PartText, Text: added})
+		}
+		m.Parts = closeCallsOf(m.Parts)
+	}
 	m.Text, m.Status, m.FinishReason = text, storage.MessageComplete, string(llm.FinishInterrupted)
 	m.UpdatedAt = e.cfg.Now().UTC()
 	if err := e.cfg.Store.UpdateMessage(ctx, m); err != nil {
@@ -246,4 +256,33 @@ func (c *conversation) replayedText(ctx context.Context, replyID string, after i
 		}
 	}
 	return b.String(), nil
+}
+
+// newSuffix returns what replayed adds to stored: replayed without its
+// longest beginning that stored ends with.
+func newSuffix(stored, replayed string) string {
+	for k := min(len(stored), len(replayed)); k > 0; k-- {
+		if strings.HasSuffix(stored, replayed[:k]) {
+			return replayed[k:]
+		}
+	}
+	return replayed
+}
+
+// closeCallsOf gives every call without a result one saying it did not
+// run, for a reply whose instance died.
+func closeCallsOf(parts []storage.Part) []storage.Part {
+	n := len(parts)
+	for i := 0; i < n; i++ {
+		p := parts[i]
+		if p.Kind != storage.PartToolCall || hasResult(parts, p.CallID) {
+			continue
+		}
+		if p.Approval == storage.ApprovalPending {
+			parts[i].Approval = storage.ApprovalDenied
+		}
+		parts = append(parts, storage.Part{Kind: storage.PartToolResult, CallID: p.CallID, Name: p.Name,
+			Text: "the call did not run: the reply was interrupted", IsError: true, ErrorCode: "not_run"})
+	}
+	return parts
 }
