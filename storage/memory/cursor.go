@@ -32,6 +32,10 @@ const (
 	kindConversations cursorKind = 'c'
 	kindMessages      cursorKind = 'm'
 	kindAudit         cursorKind = 'a'
+	// kindUsage cursors hold a row's day as the time, the length of its
+	// user id as the count and the user id followed by the model as the
+	// id.
+	kindUsage cursorKind = 'u'
 )
 
 // listing identifies what a cursor may continue.

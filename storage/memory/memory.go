@@ -11,6 +11,14 @@
 // drops older ones, so operator activity alone cannot grow it without
 // bound.
 //
+// The Store is also a storage.UsageStore. Its usage rows and the ids of
+// the records counted in them are data like messages, kept for the
+// Store's life; its budget reservations are not: they are dropped when
+// released or expired (every reservation and release first drops the
+// expired ones), so they never number more than the reservations live at
+// once. Reservations are checked and added under one lock, which makes
+// them atomic within the process the Store serves, the only one it can.
+//
 // The Store passes the storage/storagetest conformance suite. Beyond the
 // contract it fills two defaults on create: an empty Conversation.Status is
 // stored as storage.StatusActive and a zero UpdatedAt as CreatedAt. Times
@@ -52,6 +60,7 @@ type Store struct {
 	all    []*conversation
 	byUser map[string][]*conversation
 	audit  auditLog
+	usage  usageState
 }
 
 // conversation is the stored state of one conversation. c.Stats is kept up
@@ -81,6 +90,7 @@ func New() *Store {
 		convs:  make(map[string]*conversation),
 		byUser: make(map[string][]*conversation),
 		audit:  auditLog{byID: make(map[string]struct{})},
+		usage:  newUsageState(),
 	}
 }
 

@@ -19,6 +19,10 @@ func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(*testing.T) storage.Store { return memory.New() })
 }
 
+func TestUsageConformance(t *testing.T) {
+	storagetest.RunUsage(t, func(*testing.T) storage.UsageStore { return memory.New() })
+}
+
 func TestCreateFillsStatusAndUpdatedAt(t *testing.T) {
 	s := memory.New()
 	created := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
