@@ -80,14 +80,16 @@ func TestAUserAtTheDailyBudgetIsRefusedBeforeAnyProviderCall(t *testing.T) {
 }
 
 func TestMaxTokensIsCappedToWhatTheBudgetLeaves(t *testing.T) {
-	model := usedModel("ok", llm.Usage{InputTokens: 300, OutputTokens: 200})
+	model := usedModel("ok", llm.Usage{InputTokens: 100, OutputTokens: 100})
 	h := chatboxtest.New(t, chatboxtest.Config{Provider: model, Options: []chatbox.Option{
 		chatbox.WithBudget(usage.Budget{DailyTokens: 1000}), chatbox.WithMaxTokens(4000),
 	}})
 	ctx := testCtx(t)
 	c := h.Dial(t, "alice")
 	conv := openNew(t, c)
-	for i, want := range []struct{ lo, hi int }{{900, 1000}, {100, 500}} {
+	// 1,000 left, less the message; then 800 left, less the conversation
+	// so far (the last reply's 200 tokens) and the message.
+	for i, want := range []struct{ lo, hi int }{{900, 1000}, {500, 700}} {
 		if _, err := c.Send(ctx, conv, fmt.Sprint("m", i), "hello"); err != nil {
 			t.Fatal(err)
 		}
@@ -135,8 +137,8 @@ func TestConcurrentSendsAtTheEdgeOfABudgetOverspendByAtMostOneReply(t *testing.T
 	const budget, cap = 1000, 100
 	model := usedModel("ok", llm.Usage{InputTokens: 10, OutputTokens: cap - 10})
 	h := chatboxtest.New(t, chatboxtest.Config{Provider: model, Options: append(generousRates(),
-		chatbox.WithBudget(usage.Budget{DailyTokens: budget}), chatbox.WithMaxTokens(cap), chatbox.WithMaxGenerationsPerUser(0),
-		chatbox.WithMaxSocketsPerUser(0), chatbox.WithMaxSocketsPerAddress(0), chatbox.WithConnectionRate(ratelimit.Limit{Rate: 1e6, Burst: 1e6}))})
+		chatbox.WithBudget(usage.Budget{DailyTokens: budget}), chatbox.WithMaxTokens(cap), chatbox.WithMaxGenerationsPerUser(1000),
+		chatbox.WithMaxSocketsPerUser(1000), chatbox.WithMaxSocketsPerAddress(0), chatbox.WithConnectionRate(ratelimit.Limit{Rate: 1e6, Burst: 1e6}))})
 	ctx := testCtx(t)
 	// 100 sockets of one user, one conversation each: 100 sends at once.
 	sockets := make([]*client.Client, 100)
@@ -182,7 +184,7 @@ func TestConcurrentSendsAtTheEdgeOfABudgetOverspendByAtMostOneReply(t *testing.T
 func TestUsageIsTheSameAfterARestartAndOnASecondInstance(t *testing.T) {
 	store := chatboxtest.NewStore(t)
 	model := usedModel("ok", llm.Usage{InputTokens: 60, OutputTokens: 40})
-	opts := []chatbox.Option{chatbox.WithBudget(usage.Budget{DailyTokens: 150})}
+	opts := []chatbox.Option{chatbox.WithBudget(usage.Budget{DailyTokens: 110})}
 	first := chatboxtest.New(t, chatboxtest.Config{Store: store, Provider: model, Options: opts})
 	second := chatboxtest.New(t, chatboxtest.Config{Store: store, Provider: model, Options: opts})
 	ctx := testCtx(t)
@@ -197,7 +199,7 @@ func TestUsageIsTheSameAfterARestartAndOnASecondInstance(t *testing.T) {
 	if err := first.Server.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The second instance sees what the first recorded: 100 of 150 spent,
+	// The second instance sees what the first recorded: 100 of 110 spent,
 	// too little left for a reply.
 	c2 := second.Dial(t, "alice")
 	if _, err := c2.Send(ctx, openNew(t, c2), "m1", "again"); client.Code(err) != protocol.CodeBudgetExceeded {
