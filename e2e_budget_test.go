@@ -62,7 +62,7 @@ func TestAUserAtTheDailyBudgetIsRefusedBeforeAnyProviderCall(t *testing.T) {
 	if !errors.As(err, &se) || se.Body.Code != protocol.CodeBudgetExceeded {
 		t.Fatalf("second send: %v, want budget_exceeded", err)
 	}
-	midnight := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, 1)
+	midnight := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
 	if wait := time.Duration(se.Body.RetryAfterMS) * time.Millisecond; wait <= 0 || wait > time.Until(midnight)+time.Second || !se.Body.Retryable {
 		t.Fatalf("retry after %v, until midnight %v", wait, time.Until(midnight))
 	}
