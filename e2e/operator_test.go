@@ -17,6 +17,7 @@ import (
 	"github.com/chatboxsdk/chatbox/ratelimit"
 	"github.com/chatboxsdk/chatbox/storage"
 	"github.com/chatboxsdk/chatbox/storage/memory"
+	"github.com/chatboxsdk/chatbox/usage"
 )
 
 // openConsole opens the operator console in a new browser context and
@@ -366,4 +367,66 @@ func TestAskingForAPersonFromANewChatStartsAConversationThatWaits(t *testing.T) 
 		t.Fatalf("stored conversation %+v, %v; want mode waiting", conv, err)
 	}
 	user.waitJS(`document.querySelector("#conv-list .conv[aria-current] .conv-when")?.textContent.endsWith("· person requested")`)
+}
+
+// figure is a JavaScript expression: the text of the console's figure
+// labelled label, or null.
+func figure(label string) string {
+	return `([...document.querySelectorAll("#d-stats div")].find(d => d.querySelector("dt").textContent === ` + js(label) + `)?.querySelector("dd").textContent ?? null)`
+}
+
+func TestConsoleShowsTheConversationsCostAndItsUsersUsageThisMonth(t *testing.T) {
+	// Per million tokens: 1000 for input, 2000 for output; the first reply
+	// costs 1200*1000/1e6 + 300*2000/1e6 = 1.8.
+	prices := chatbox.WithPrices(map[string]usage.Price{chatbox.DefaultModel: {InputPerMillion: 1000, OutputPerMillion: 2000}})
+	replies := func() llm.Provider {
+		return scripted.New(scripted.WithReplies(
+			scripted.Reply{Deltas: scripted.Words("Happy to help."), Usage: llm.Usage{InputTokens: 1200, OutputTokens: 300}},
+			scripted.Reply{Deltas: scripted.Words("Anything else?")}, // no usage reported: the server estimates it
+		))
+	}
+	a := startApp(t, appConfig{Provider: replies(), WrapStore: withUsage, Options: []chatbox.Option{prices}})
+	user := openPage(t, a.URL+"/", "")
+	user.send("What does my plan cost?")
+	user.waitReplyDone(2)
+	id := user.conversationID()
+
+	op := openConsoleAt(t, a, id, operatorToken)
+	// Amounts in the browser's own number format: 1.80 and 1,500 in English.
+	const amount = `(n => n.toLocaleString(undefined, {minimumFractionDigits: 2, maximumFractionDigits: 2}))`
+	op.waitJS(figure("Cost") + ` === ` + amount + `(1.8) &&
+		` + figure("This month (user)") + ` === (1500).toLocaleString() + " tokens · " + ` + amount + `(1.8)`)
+	var labels []string
+	op.eval(`[...document.querySelectorAll("#d-stats dt")].map(d => d.textContent)`, &labels)
+	// The cost follows the tokens; the user's month comes after the
+	// conversation's own figures.
+	if got := strings.Join(labels, "|"); !strings.Contains(got, "|Tokens|Cost|") || !strings.HasSuffix(got, "|Last activity|This month (user)") {
+		t.Fatalf("figures %s", got)
+	}
+
+	// A reply whose provider reported no usage is counted with the server's
+	// estimate: the month's line, loaded again when the reply ends, says so.
+	user.send("Thanks")
+	user.waitReplyDone(4)
+	op.waitJS(`(m => !!m && m.endsWith(" (some estimated)") && !m.startsWith((1500).toLocaleString() + " "))(` + figure("This month (user)") + `)`)
+
+	// A store that keeps no usage (/usage answers 501): the cost is still
+	// shown, the month's line is not, and the console carries on.
+	bare := startApp(t, appConfig{Provider: replies(), WrapStore: func(s storage.Store) storage.Store { return struct{ storage.Store }{s} },
+		Options: []chatbox.Option{prices}})
+	user = openPage(t, bare.URL+"/", "")
+	user.send("What does my plan cost?")
+	user.waitReplyDone(2)
+	op = openConsoleAt(t, bare, user.conversationID(), operatorToken)
+	op.waitJS(figure("Cost") + ` === ` + amount + `(1.8) && document.getElementById("banner").hidden`)
+	user.send("Thanks")
+	user.waitReplyDone(4)
+	// The figures loaded again after the reply ended (the month's usage is
+	// asked for then too).
+	op.waitJS(figure("Messages") + ` === "4" && document.getElementById("banner").hidden`)
+	var month *string
+	op.eval(figure("This month (user)"), &month)
+	if month != nil {
+		t.Fatalf("a store without usage shows the month's line %q", *month)
+	}
 }

@@ -63,4 +63,24 @@ export class AdminClient {
 
   // metrics resolves with the figures of a time range (from, before).
   metrics(query = {}) { return this.get("metrics", query); }
+
+  // usage lists usage by user, model and UTC day: filters user, model,
+  // from, before (RFC 3339); limit, cursor. With user (and no model) the
+  // answer's totals sum every matching day.
+  usage(query = {}) { return this.get("usage", query); }
+
+  // monthUsage resolves with user's usage totals for the current UTC month
+  // ({replies, estimated_replies, input_tokens, output_tokens, cost...}),
+  // or null when the server keeps no usage (501). now is the clock.
+  async monthUsage(user, now = new Date()) {
+    const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString().replace(".000Z", "Z");
+    try {
+      // One row is enough: the totals cover every day, not only the page.
+      const body = await this.usage({ user, from, limit: 1 });
+      return body.totals || null;
+    } catch (err) {
+      if (err instanceof AdminError && err.status === 501) return null;
+      throw err;
+    }
+  }
 }

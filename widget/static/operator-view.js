@@ -1,5 +1,6 @@
 // operator-view.js: DOM helpers of the operator console: rows of the
-// conversation lists, the statistics of a conversation, waiting times.
+// conversation lists, the statistics of a conversation (with its cost and
+// its user's usage this month), waiting times.
 // Every node is built with createElement and textContent.
 import { el, when } from "./page.js";
 
@@ -14,6 +15,29 @@ export function since(iso) {
 }
 
 const num = (n) => (typeof n === "number" ? n.toLocaleString() : "");
+
+// cost formats an amount in the host's price unit, with no currency sign
+// (the unit is the host's choice): 2 decimals, up to 4 below 1, and
+// "< 0.0001" for what is smaller but not nothing.
+export function cost(n) {
+  if (typeof n !== "number" || !isFinite(n)) return "";
+  if (n === 0) return "0";
+  const decimals = (v, most) => v.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: most });
+  if (n > 0 && n < 0.0001) return "< " + decimals(0.0001, 4);
+  return decimals(n, Math.abs(n) < 1 ? 4 : 2);
+}
+
+// monthText is the line of a user's usage totals this month: tokens (input
+// and output), the cost when there is one, and whether some replies were
+// counted with the server's estimate.
+export function monthText(t) {
+  if (!t) return "";
+  const tokens = (t.input_tokens || 0) + (t.output_tokens || 0);
+  const parts = [`${num(tokens)} ${tokens === 1 ? "token" : "tokens"}`];
+  // A server without prices reports a cost of 0: no figure then.
+  if (t.cost > 0) parts.push(cost(t.cost));
+  return parts.join(" · ") + (t.estimated_replies > 0 ? " (some estimated)" : "");
+}
 
 function badge(text, kind) {
   const b = el("span", "badge", text);
@@ -46,8 +70,10 @@ export function row(c, { current, me, onSelect, waiting = false }) {
   return li;
 }
 
-// statsList returns the <dl> entries of a conversation summary's figures.
-export function statsList(s) {
+// statsList returns the <dl> entries of a conversation summary's figures;
+// month, when known, is its user's usage totals this month (admin.js's
+// monthUsage).
+export function statsList(s, month = null) {
   if (!s) return [];
   const st = s.stats || {};
   // No figure rather than "0 in · 0 out" when the provider reported no usage.
@@ -58,8 +84,10 @@ export function statsList(s) {
     ["Replies", num(st.responses)],
     ["Avg. reply time", avg],
     ["Tokens", tokens],
+    ["Cost", cost(st.cost)],
     ["Operator wrote", st.operator_assisted === undefined ? "" : st.operator_assisted ? "Yes" : "No"],
     ["Last activity", when(s.updated_at)],
+    ["This month (user)", monthText(month)],
   ];
   return items.filter(([, v]) => v).map(([k, v]) => {
     const d = el("div");

@@ -20,6 +20,7 @@ const ui = {
   me: null, // ready.user
   current: "", // selected conversation id
   summary: null, // its summary from the API
+  month: null, // {id, totals}: the usage this month of the user of conversation id
   held: new Set(), // conversations this page took over
   mine: new Set(), // message ids written on this page
   queue: [],
@@ -143,6 +144,7 @@ async function select(id) {
   if (ui.current) client.leave(ui.current);
   ui.current = id;
   ui.summary = ui.queue.find((c) => c.id === id) || ui.list.find((c) => c.id === id) || null;
+  ui.month = null;
   ui.typing = "";
   ui.armed = ""; // a confirmation is for the conversation it was asked on
   history.replaceState(null, "", "#" + id);
@@ -152,7 +154,7 @@ async function select(id) {
   renderThread();
   renderQueue();
   renderList();
-  loadSummary(id);
+  loadSummary(id).then(() => loadMonth(id));
   try {
     await client.watch(id, { limit: 50 });
   } catch (err) {
@@ -168,6 +170,7 @@ function deselect() {
   if (ui.current) client.leave(ui.current);
   ui.current = "";
   ui.summary = null;
+  ui.month = null;
   history.replaceState(null, "", location.pathname + location.search);
   document.body.classList.remove("detail-open");
   $("placeholder").hidden = false;
@@ -188,10 +191,33 @@ async function loadSummary(id) {
     if (ui.current === id && err.status !== 404) apiError(err, "load the conversation's details");
   }
 }
-function loadSummarySoon() {
+// loadSummarySoon loads the summary again shortly, and the user's usage
+// this month too when withMonth (a reply ended) was asked since the last load.
+let monthDue = false;
+function loadSummarySoon(withMonth = false) {
   clearTimeout(summaryTimer);
+  monthDue ||= withMonth;
   const id = ui.current;
-  summaryTimer = setTimeout(() => loadSummary(id), 500);
+  summaryTimer = setTimeout(async () => {
+    const month = monthDue;
+    monthDue = false;
+    await loadSummary(id);
+    if (month) loadMonth(id);
+  }, 500);
+}
+
+// loadMonth loads the usage this month of conversation id's user. It is
+// extra: when it fails, or the server keeps no usage, nothing is shown and
+// the console carries on.
+async function loadMonth(id) {
+  const conv = client.conversations.get(id);
+  const user = (ui.summary?.id === id && ui.summary.user_id) || conv?.info?.user_id;
+  if (!user || ui.current !== id) return;
+  let totals = null;
+  try { totals = await api.monthUsage(user); } catch { /* shown as nothing */ }
+  if (ui.current !== id) return;
+  ui.month = totals ? { id, totals } : null;
+  renderHead();
 }
 
 // holder says who answers the conversation: "me", "other" or "".
@@ -244,7 +270,7 @@ function renderHead() {
   const endArmed = armed("end");
   end.textContent = endArmed ? "Click again to end it" : "End conversation";
   end.classList.toggle("armed", endArmed);
-  $("d-stats").replaceChildren(...statsList(s));
+  $("d-stats").replaceChildren(...statsList(s, ui.month?.id === ui.current ? ui.month.totals : null));
   const box = $("composer-text");
   box.disabled = ended || who !== "me" || client.state === "unauthorized";
   box.placeholder = ended ? "This conversation has ended."
@@ -314,7 +340,8 @@ client.addEventListener("message", (e) => {
   const { conversation, message } = e.detail;
   if (conversation.id !== ui.current) return;
   thread.render(message);
-  if (message.status === "complete" || message.status === "sent") loadSummarySoon(); // the figures moved
+  // The figures moved; a reply that ended moved its user's usage too.
+  if (message.status === "complete" || message.status === "sent") loadSummarySoon(message.role === "assistant" && message.status === "complete");
   renderHead();
 });
 client.addEventListener("mode", (e) => {
