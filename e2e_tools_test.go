@@ -294,3 +294,59 @@ func TestACallIDReusedByTheModelStaysOneCallPerStep(t *testing.T) {
 		t.Fatalf("text %q, %d calls, events %s", m.Text, calls.get(), frameTypes(seen))
 	}
 }
+
+// Reasoning streams apart from the text and is stored between it, in
+// order, in a reply without tools.
+func TestReasoningIsStoredInOrderWithTheText(t *testing.T) {
+	model := &stepModel{respond: func(int, llm.Request) []llm.Event {
+		return []llm.Event{
+			{Kind: llm.EventReasoning, Text: "The user greets. "}, {Kind: llm.EventReasoning, Text: "Greet back.", Signature: "sig1"},
+			{Kind: llm.EventDelta, Text: "Hello"}, {Kind: llm.EventDelta, Text: "! "},
+			{Kind: llm.EventReasoning, Text: "Offer help."},
+			{Kind: llm.EventDelta, Text: "How can I help?"},
+			{Kind: llm.EventFinish, FinishReason: llm.FinishStop},
+		}
+	}}
+	h := chatboxtest.New(t, chatboxtest.Config{Provider: model})
+	ctx := testCtx(t)
+	c := h.Dial(t, "alice")
+	conv := openNew(t, c)
+	if _, err := c.Send(ctx, conv, "m1", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	end, seen := readUntil(ctx, t, c, protocol.TypeReplyEnd)
+	var reasoning, text strings.Builder
+	for _, f := range seen {
+		switch f.Type {
+		case protocol.TypeReplyReasoning:
+			reasoning.WriteString(f.Text)
+		case protocol.TypeReplyDelta:
+			text.WriteString(f.Text)
+		}
+	}
+	if reasoning.String() != "The user greets. Greet back.Offer help." || text.String() != "Hello! How can I help?" {
+		t.Fatalf("reasoning %q, text %q", reasoning.String(), text.String())
+	}
+	m, err := h.Store.GetMessage(ctx, conv, end.ReplyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range m.Parts {
+		got = append(got, string(p.Kind)+":"+p.Text+":"+p.Signature)
+	}
+	want := "reasoning:The user greets. Greet back.:sig1|text:Hello! :|reasoning:Offer help.:|text:How can I help?:"
+	if strings.Join(got, "|") != want || m.Text != "Hello! How can I help?" {
+		t.Fatalf("stored %q, parts\n %s\nwant\n %s", m.Text, strings.Join(got, "|"), want)
+	}
+	// The next request does not carry the reasoning as text.
+	if _, err := c.Send(ctx, conv, "m2", "thanks"); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(ctx, t, c, protocol.TypeReplyEnd)
+	reqs := model.requests()
+	prev := reqs[1].Messages[1]
+	if llm.MessageText(prev) != "Hello! How can I help?" || prev.Parts[0].Kind != llm.PartReasoning || prev.Parts[0].Signature != "sig1" {
+		t.Fatalf("history holds %+v", prev)
+	}
+}

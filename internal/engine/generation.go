@@ -56,6 +56,10 @@ type generation struct {
 	// usage sums its steps so far. The reply's goroutine only.
 	history []llm.Message
 	usage   llm.Usage
+	// For a reply without tools: the bytes of text received, and where in
+	// them each reasoning part of the record came (see withText).
+	textBytes   int
+	reasoningAt []int
 
 	// Guarded by the owning conversation's mu.
 	replyTo string
@@ -269,6 +273,9 @@ func (e *Engine) persistEnd(c *conversation, g *generation, reply *storage.Messa
 	c.mu.Lock()
 	reply.Text = g.text.String()
 	c.mu.Unlock()
+	if g.reasoningAt != nil {
+		g.record = withText(g.record, g.reasoningAt, reply.Text)
+	}
 	if hasMoreThanText(g.record) {
 		reply.Parts = g.record
 	}

@@ -39,6 +39,10 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 	defer st.Close()
 	var usage llm.Usage
 	var calls []llm.ToolCall
+	// Without tools (and not resuming a reply that had them) the record
+	// holds only reasoning, with where in the text it came: the text is the
+	// reply's own (g.text), not copied again per delta.
+	plain := len(req.Tools) == 0 && g.resumed == nil
 	var run textRun
 	defer func() { g.record = run.flush(g.record) }()
 	var ids callIDs
@@ -69,27 +73,44 @@ func (e *Engine) stream(g *generation, pump *deltaPump, req llm.Request, m *mode
 				g.firstDelta = e.cfg.Now()
 			}
 			streamed = true
-			g.record = run.add(g.record, storage.PartText, ev.Text, "")
+			if plain {
+				g.record = run.flush(g.record)
+				g.textBytes += len(ev.Text)
+			} else {
+				g.record = run.add(g.record, storage.PartText, ev.Text, "")
+			}
 			pump.add(ev.Text)
 			if g.overBudget(ev.Text) {
 				return outcome{reason: llm.FinishBudget, usage: usage, model: answering()}, nil
 			}
 		case llm.EventReasoning:
 			streamed = true
+			if ev.Text == "" && ev.Signature == "" {
+				continue
+			}
+			if plain && (run.kind != storage.PartReasoning || run.sig != "") {
+				g.reasoningAt = append(g.reasoningAt, g.textBytes) // a new reasoning part, after this much text
+			}
 			g.record = run.add(g.record, storage.PartReasoning, ev.Text, ev.Signature)
 			if ev.Text != "" {
 				pump.addReasoning(ev.Text)
 			}
 		case llm.EventToolCallStart:
+			if plain {
+				continue
+			}
 			streamed = true
 			pump.addFrame(toolFrame(protocol.TypeToolCall, g, &protocol.ToolCall{ID: ids.of(g.record, ev.Call.ID), Name: ev.Call.Name, Status: protocol.ToolStarted}))
 		case llm.EventToolCallDelta:
-			if ev.Text != "" {
+			if ev.Text != "" && !plain {
 				f := toolFrame(protocol.TypeToolDelta, g, &protocol.ToolCall{ID: ids.of(g.record, ev.Call.ID)})
 				f.Text = ev.Text
 				pump.addFrame(f)
 			}
 		case llm.EventToolCall:
+			if plain {
+				continue // no tool was offered: nothing to run
+			}
 			streamed = true
 			ev.Call.ID = ids.complete(g.record, ev.Call.ID)
 			calls = append(calls, ev.Call)
@@ -137,6 +158,27 @@ func (e *Engine) failure(g *generation, err error) outcome {
 	retryable := errors.As(err, &le) && le.Retryable()
 	perr := protocol.Errorf(protocol.CodeProviderError, "the model failed to answer (%s)", kind)
 	return outcome{reason: llm.FinishError, err: perr, retryable: retryable}
+}
+
+// withText puts a plain reply's text between its reasoning parts, each
+// recorded with the length of text before it (at).
+func withText(reasoning []storage.Part, at []int, text string) []storage.Part {
+	if len(reasoning) == 0 || len(at) != len(reasoning) {
+		return reasoning
+	}
+	parts := make([]storage.Part, 0, 2*len(reasoning)+1)
+	pos := 0
+	for i, r := range reasoning {
+		if o := min(at[i], len(text)); o > pos {
+			parts = append(parts, storage.Part{Kind: storage.PartText, Text: text[pos:o]})
+			pos = o
+		}
+		parts = append(parts, r)
+	}
+	if pos < len(text) {
+		parts = append(parts, storage.Part{Kind: storage.PartText, Text: text[pos:]})
+	}
+	return parts
 }
 
 // textRun gathers the text or reasoning the model streams into one part,
