@@ -13,12 +13,12 @@ package engine
 type controlKind byte
 
 const (
-	controlStop    controlKind = iota + 1 // stop the running reply (finish reason abort)
-	controlHandoff                        // an operator took over (finish reason handoff)
-	controlEnd                            // the conversation ended (finish reason abort)
-	controlTyping                         // payload is a typing frame for the other sockets
-	controlAwaiting                       // payload is the id of a reply now waiting for approvals
-	controlAnswered                       // payload is the id of a reply no longer waiting
+	controlStop     controlKind = iota + 1 // stop the running reply (finish reason abort)
+	controlHandoff                         // an operator took over (finish reason handoff)
+	controlEnd                             // the conversation ended (finish reason abort)
+	controlTyping                          // payload is a typing frame for the other sockets
+	controlAwaiting                        // payload is the id of a reply now waiting for approvals
+	controlAnswered                        // payload is the id of a reply no longer waiting
 )
 
 const controlMarker = 0x00
