@@ -25,7 +25,7 @@ import (
 //
 // A row document holds the sums of one (user, model, UTC day) and, in
 // the array "counted", the id of every reply counted in them. A reply
-// document, keyed by the reply's id, is its record as first written. A
+// document, keyed by the reply's id, is its record as first stored. A
 // user document, keyed by the user id, holds a version counter "v", the
 // user's reservations by id ("holds") and the records being counted
 // ("pending"), each under a field name derived from its id (fieldKey).
@@ -54,9 +54,10 @@ import (
 // and every ReserveUsage and SumUsage of the user, first finishes the
 // pending records it finds (steps 2 to 4, which any number of callers
 // may run at once). A RecordUsage that failed before step 1 returned an
-// error and wrote nothing. The ids stay in "counted" for good: a caller
-// that read a pending entry, then stalled past its removal, must still
-// find its id there.
+// error and wrote nothing. Until step 2 a retry's step 1 replaces the
+// pending record, so the record stored is the last one written before
+// it. The ids stay in "counted" for good: a caller that read a pending
+// entry, then stalled past its removal, must still find its id there.
 //
 // A reservation is a compare-and-set on the user document: read it
 // (version v, holds, pending), finish its pending records, read the
@@ -64,12 +65,17 @@ import (
 // reservation, update the document only where its version is still v,
 // setting the holds to the live ones plus the new one and incrementing
 // v. A release ($unset of its hold) and the end of every record (step 4)
-// increment v too, so any change that could matter to the check between
-// the read and the write makes the write miss: the reservation then
-// starts over, a bounded number of times (maxReserveRaces), with a short
-// random backoff. What the check read is what the store held at the
-// moment of the write, which makes the reservation atomic across every
-// process using the database.
+// increment v too, so another reservation, a release or a record that
+// completes between the read and the write makes the write miss: the
+// reservation then starts over, a bounded number of times
+// (maxReserveRaces), with a short random backoff. (Releases must move
+// the version also because the write sets the holds whole: it would
+// otherwise put a released hold back.) A record whose step 3 falls
+// between the read and the write and whose step 4 comes after it may or
+// may not be in the rows the check read; it had not completed, so the
+// reservation is ordered before it either way. The check therefore
+// holds at the moment of the write, which is where the reservation
+// takes effect: it is atomic across every process using the database.
 
 // maxReserveRaces bounds how many times a reservation starts over after
 // another write to the user's document came between its read and its
