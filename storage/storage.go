@@ -8,7 +8,9 @@
 // caller may retry a write whose outcome it does not know.
 //
 // Implementations must be safe for concurrent use. The package
-// storage/storagetest holds the conformance suite every Store must pass.
+// storage/storagetest holds the conformance suite every Store must pass
+// (Run), and that of UsageStore (RunUsage), which every Store of this
+// module also is.
 package storage
 
 import (

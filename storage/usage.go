@@ -129,7 +129,7 @@ type UsageStore interface {
 	// RecordUsage adds r to its user's, model's and day's row. ID, UserID,
 	// Model and At are required and counts must not be negative
 	// (ErrInvalid). Recording an ID again is a no-op returning nil, even
-	// with other fields: the first record of an ID is the one counted.
+	// with other fields: the record stored first is the one counted.
 	RecordUsage(ctx context.Context, r UsageRecord) error
 
 	// ListUsage returns a page of usage rows. A cursor that this listing

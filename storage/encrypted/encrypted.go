@@ -22,6 +22,12 @@
 // Audit entries pass through unencrypted, Detail included: they record
 // who did what and when, not what was said.
 //
+// The Store is also a storage.UsageStore when the wrapped Store is one:
+// usage records, rows, sums and reservations pass through unencrypted,
+// since they hold counts, ids, model names and times only. Over a Store
+// that keeps no usage, the usage methods return an error wrapping
+// errors.ErrUnsupported; SupportsUsage tells in advance.
+//
 // Rotation: start New with the new key active and the old one in older;
 // new writes use the new key, old values stay readable. Values written
 // under the old key keep it until they are rewritten, so keep the old key
@@ -269,4 +275,73 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) (storage.Au
 // Aggregate implements storage.Store.
 func (s *Store) Aggregate(ctx context.Context, q storage.AggregateQuery) (storage.Aggregate, error) {
 	return s.inner.Aggregate(ctx, q)
+}
+
+var _ storage.UsageStore = (*Store)(nil)
+
+// usage returns the inner Store as a storage.UsageStore, or an error
+// wrapping errors.ErrUnsupported when it is not one.
+func (s *Store) usage(op string) (storage.UsageStore, error) {
+	u, ok := s.inner.(storage.UsageStore)
+	if !ok {
+		return nil, fmt.Errorf("encrypted: %s: the wrapped %T keeps no usage (it does not implement storage.UsageStore): %w",
+			op, s.inner, errors.ErrUnsupported)
+	}
+	return u, nil
+}
+
+// SupportsUsage reports whether the wrapped Store is a
+// storage.UsageStore, and so whether the usage methods of s work.
+func (s *Store) SupportsUsage() bool {
+	_, ok := s.inner.(storage.UsageStore)
+	return ok
+}
+
+// RecordUsage implements storage.UsageStore by passing r to the wrapped
+// Store unchanged: usage figures, user ids and model names are not
+// secret, and the wrapped Store needs them to sum, filter and order. A
+// wrapped Store that is not a storage.UsageStore gives an error wrapping
+// errors.ErrUnsupported, as do the other usage methods.
+func (s *Store) RecordUsage(ctx context.Context, r storage.UsageRecord) error {
+	u, err := s.usage("record usage")
+	if err != nil {
+		return err
+	}
+	return u.RecordUsage(ctx, r)
+}
+
+// ListUsage implements storage.UsageStore; see RecordUsage.
+func (s *Store) ListUsage(ctx context.Context, q storage.UsageQuery) (storage.UsagePage, error) {
+	u, err := s.usage("list usage")
+	if err != nil {
+		return storage.UsagePage{}, err
+	}
+	return u.ListUsage(ctx, q)
+}
+
+// SumUsage implements storage.UsageStore; see RecordUsage.
+func (s *Store) SumUsage(ctx context.Context, userID string, from, before time.Time) (storage.UsageTotals, error) {
+	u, err := s.usage("sum usage")
+	if err != nil {
+		return storage.UsageTotals{}, err
+	}
+	return u.SumUsage(ctx, userID, from, before)
+}
+
+// ReserveUsage implements storage.UsageStore; see RecordUsage.
+func (s *Store) ReserveUsage(ctx context.Context, r storage.Reservation) (bool, error) {
+	u, err := s.usage("reserve usage")
+	if err != nil {
+		return false, err
+	}
+	return u.ReserveUsage(ctx, r)
+}
+
+// ReleaseReservation implements storage.UsageStore; see RecordUsage.
+func (s *Store) ReleaseReservation(ctx context.Context, userID, id string) error {
+	u, err := s.usage("release reservation")
+	if err != nil {
+		return err
+	}
+	return u.ReleaseReservation(ctx, userID, id)
 }

@@ -320,3 +320,44 @@ func TestValidateKeysMatchesNew(t *testing.T) {
 		t.Errorf("ValidateKeys with a 31-byte key: %v", err)
 	}
 }
+
+// TestUsageConformanceOverMemory runs the usage suite through the
+// wrapper, whose usage methods pass through; its large listing uses
+// 10,000 rows, the memory store's own suite runs the full 100,000.
+func TestUsageConformanceOverMemory(t *testing.T) {
+	key := newKey(t, "k1")
+	storagetest.RunUsage(t, func(t *testing.T) storage.UsageStore { return wrap(t, memory.New(), key) },
+		storagetest.UsageRows(10_000))
+}
+
+// storeOnly hides every method of the Store it holds but storage.Store's.
+type storeOnly struct{ storage.Store }
+
+// TestUsageOverAStoreWithoutUsageIsUnsupported: every usage method of a
+// wrapper around a Store that keeps no usage says so, and SupportsUsage
+// tells in advance.
+func TestUsageOverAStoreWithoutUsageIsUnsupported(t *testing.T) {
+	s := wrap(t, storeOnly{memory.New()}, newKey(t, "k1"))
+	if s.SupportsUsage() {
+		t.Error("SupportsUsage over a Store without usage = true")
+	}
+	if !wrap(t, memory.New(), newKey(t, "k1")).SupportsUsage() {
+		t.Error("SupportsUsage over memory.Store = false")
+	}
+	ctx := t.Context()
+	r := storage.UsageRecord{ID: "r1", UserID: "u", Model: "m", At: t0}
+	_, listErr := s.ListUsage(ctx, storage.UsageQuery{})
+	_, sumErr := s.SumUsage(ctx, "u", t0, t0.Add(time.Hour))
+	_, reserveErr := s.ReserveUsage(ctx, storage.Reservation{ID: "a", UserID: "u", ExpiresAt: t0})
+	for name, err := range map[string]error{
+		"RecordUsage":        s.RecordUsage(ctx, r),
+		"ListUsage":          listErr,
+		"SumUsage":           sumErr,
+		"ReserveUsage":       reserveErr,
+		"ReleaseReservation": s.ReleaseReservation(ctx, "u", "a"),
+	} {
+		if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "storage.UsageStore") {
+			t.Errorf("%s: %v, want an error wrapping errors.ErrUnsupported that names storage.UsageStore", name, err)
+		}
+	}
+}

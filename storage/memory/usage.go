@@ -102,7 +102,9 @@ func (s *Store) RecordUsage(ctx context.Context, r storage.UsageRecord) error {
 // ListUsage implements storage.UsageStore. Rows are kept in listing
 // order (rows created since the previous listing are sorted and merged
 // in first), so a page is a binary search to its start and a walk over
-// the rows that follow, skipping those the filters leave out.
+// the rows that follow, skipping those the filters leave out. A cursor
+// naming another user or model than the filters is one of another
+// listing (storage.ErrInvalid).
 func (s *Store) ListUsage(ctx context.Context, q storage.UsageQuery) (storage.UsagePage, error) {
 	if err := ctx.Err(); err != nil {
 		return storage.UsagePage{}, err
@@ -118,6 +120,9 @@ func (s *Store) ListUsage(ctx context.Context, q storage.UsageQuery) (storage.Us
 			return storage.UsagePage{}, fmt.Errorf("memory: list usage: malformed cursor: %w", storage.ErrInvalid)
 		}
 		from = &storage.UsageRow{Day: k.at, UserID: k.id[:k.n], Model: k.id[k.n:]}
+		if (q.UserID != "" && from.UserID != q.UserID) || (q.Model != "" && from.Model != q.Model) {
+			return storage.UsagePage{}, fmt.Errorf("memory: list usage: cursor of another usage listing: %w", storage.ErrInvalid)
+		}
 	}
 	since, before := storage.UsagePeriod(q.From, q.Before)
 	limit := storage.ClampLimit(q.Limit)

@@ -1,8 +1,14 @@
 package mongostore_test
 
 import (
+	"context"
+	"os"
+	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/chatboxsdk/chatbox/storage"
 	"github.com/chatboxsdk/chatbox/storage/mongostore"
@@ -25,4 +31,50 @@ func TestConformance(t *testing.T) {
 		st, _ := newStore(t, mongostore.WithOperationTimeout(time.Minute))
 		return st
 	}, storagetest.LargeListing(1_000), storagetest.PagedMessages(120))
+}
+
+// TestUsageConformance runs the usage suite; its concurrency subtests
+// reach each database through a second Store on a client of its own, as
+// a second process would. The 100,000-row listing runs only with
+// CHATBOX_TEST_LARGE=1: the test server reads and sorts the whole rows
+// collection for every page (TestHundredThousandMessagesPageThroughInOrder
+// explains the cost), and pgstore's suite and the memory store's run it
+// in full.
+func TestUsageConformance(t *testing.T) {
+	uri := requireURI(t)
+	rows := storagetest.UsageRows(0)
+	if os.Getenv("CHATBOX_TEST_LARGE") == "1" {
+		rows = storagetest.UsageRows(storagetest.DefaultUsageRows)
+	}
+	var (
+		mu  sync.Mutex
+		dbs = map[storage.UsageStore]string{}
+	)
+	storagetest.RunUsage(t, func(t *testing.T) storage.UsageStore {
+		st, db := newStore(t, mongostore.WithOperationTimeout(time.Minute))
+		mu.Lock()
+		defer mu.Unlock()
+		dbs[st] = db.Name()
+		return st
+	}, rows, storagetest.SecondInstance(func(t *testing.T, st storage.UsageStore) storage.UsageStore {
+		mu.Lock()
+		name := dbs[st]
+		mu.Unlock()
+		c, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := c.Disconnect(ctx); err != nil {
+				t.Errorf("disconnect the second client: %v", err)
+			}
+		})
+		other, err := mongostore.New(t.Context(), c, mongostore.WithDatabase(name), mongostore.WithOperationTimeout(time.Minute))
+		if err != nil {
+			t.Fatalf("second mongostore.New on %s: %v", name, err)
+		}
+		return other
+	}))
 }

@@ -60,6 +60,50 @@
 // Times are stored with millisecond precision, and response times are
 // whole milliseconds.
 //
+// # Usage
+//
+// The Store is also a storage.UsageStore, on three more collections (by
+// default usage_rows, usage_replies and usage_users; see
+// WithUsageCollections), with single-document operations only, so on
+// FerretDB and standalone servers too:
+//
+//   - A row document holds the sums of one (user, model, UTC day), under
+//     an _id made of the three, and in the array "counted" the id of every
+//     reply counted in it (so a row holds one id per reply of its user,
+//     model and day). A reply document, keyed by the reply's id, is the
+//     record as first stored. A user document holds a version counter,
+//     the user's live reservations and the records being counted.
+//   - RecordUsage writes the record into its user's document as pending,
+//     inserts the reply document (a duplicate key: the stored reply is the
+//     one counted), counts it in its row with one update conditional on
+//     the row not having counted its id yet, then removes the pending
+//     entry and increments the user's version. Only the conditional update
+//     counts, at most once per id, so no crash, lost answer or retry
+//     counts a reply twice; and a record stopped between the steps stays
+//     pending until the next RecordUsage of its id, or ReserveUsage or
+//     SumUsage of its user, finishes it, so none is dropped. The comment
+//     at the top of usage.go gives the argument step by step.
+//   - ReserveUsage is a compare-and-set on the user document: it reads the
+//     document and the user's rows of the limits' periods and, if every
+//     limit allows the reservation, writes the live reservations plus the
+//     new one only if the version is still the one read. Releases and
+//     records increment the version, so a write that would rest on a
+//     stale read misses, and the reservation starts over (at most 100
+//     times, with a random backoff of up to 50ms, then an error wrapping
+//     storage.ErrUnavailable). Expired reservations are dropped by the
+//     next reservation's write. Expiry is judged by the clock of the
+//     process calling the Store.
+//   - ListUsage sorts by (day descending, user_id, model) and pages from
+//     the last row's position; the rows are indexed by (day, user_id,
+//     model), (user_id, day, model) and (model, day, user_id), the second
+//     also serving a user's rows of a period.
+//
+// On FerretDB 1.x with SQLite, which uses indexes for lookups by _id only,
+// the conditional updates (a row's "counted" condition, a user's version)
+// and the reads of rows by user or listing order read their whole
+// collection: fine for tests and small deployments. On MongoDB every one
+// of them is served by the _id index or the indexes above.
+//
 // # Failures
 //
 // Every attempt runs under the operation timeout. Transient failures

@@ -17,6 +17,7 @@ type config struct {
 	conversations    string
 	messages         string
 	audit            string
+	usagePrefix      string
 	operationTimeout time.Duration
 	maxAttempts      int
 	retryInterval    time.Duration
@@ -31,6 +32,7 @@ func defaultConfig() config {
 		conversations:    "conversations",
 		messages:         "messages",
 		audit:            "audit",
+		usagePrefix:      "usage",
 		operationTimeout: 5 * time.Second,
 		maxAttempts:      4,
 		retryInterval:    50 * time.Millisecond,
@@ -73,6 +75,19 @@ func WithAuditCollection(name string) Option {
 			return errors.New("WithAuditCollection: empty collection name")
 		}
 		c.audit = name
+		return nil
+	}
+}
+
+// WithUsageCollections sets the prefix of the names of the usage
+// collections: prefix+"_rows", prefix+"_replies" and prefix+"_users".
+// None may share a name with another collection. Default: "usage".
+func WithUsageCollections(prefix string) Option {
+	return func(c *config) error {
+		if prefix == "" {
+			return errors.New("WithUsageCollections: empty prefix")
+		}
+		c.usagePrefix = prefix
 		return nil
 	}
 }
@@ -155,6 +170,11 @@ func buildConfig(opts []Option) (config, error) {
 	}
 	if cfg.audit == cfg.conversations || cfg.audit == cfg.messages {
 		errs = append(errs, fmt.Errorf("the audit collection shares the name %q with another collection", cfg.audit))
+	}
+	for _, suffix := range []string{"_rows", "_replies", "_users"} {
+		if name := cfg.usagePrefix + suffix; name == cfg.conversations || name == cfg.messages || name == cfg.audit {
+			errs = append(errs, fmt.Errorf("the usage collection %q shares its name with another collection", name))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return config{}, fmt.Errorf("mongostore: %w", err)

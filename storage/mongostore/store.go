@@ -21,10 +21,17 @@ type Store struct {
 	convs     *mongo.Collection
 	msgs      *mongo.Collection
 	audit     *mongo.Collection
-	retention bool
+	// The usage collections; see usage.go.
+	usageRows    *mongo.Collection
+	usageReplies *mongo.Collection
+	usageUsers   *mongo.Collection
+	retention    bool
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store      = (*Store)(nil)
+	_ storage.UsageStore = (*Store)(nil)
+)
 
 // New returns a Store on client, which the caller owns: Close does not
 // disconnect it. New creates the collections' indexes (idempotently) under
@@ -44,6 +51,10 @@ func New(ctx context.Context, client *mongo.Client, opts ...Option) (*Store, err
 		convs:  db.Collection(cfg.conversations),
 		msgs:   db.Collection(cfg.messages),
 		audit:  db.Collection(cfg.audit),
+
+		usageRows:    db.Collection(cfg.usagePrefix + "_rows"),
+		usageReplies: db.Collection(cfg.usagePrefix + "_replies"),
+		usageUsers:   db.Collection(cfg.usagePrefix + "_users"),
 	}
 	if err := s.ensureIndexes(ctx); err != nil {
 		return nil, err
@@ -106,11 +117,22 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		newestFirst("conversation_at", fAt, fConversationID),
 		newestFirst("actor_at", fAt, fActor),
 	}
+	// The usage listing, newest day first then user then model, alone and
+	// for one user (also a user's rows of a period) or one model. Replies
+	// and user documents are read by _id only.
+	usageIdx := []index{
+		{"day_user_model", bson.D{{Key: fDay, Value: -1}, {Key: fUserID, Value: 1}, {Key: fModel, Value: 1}}},
+		{"user_day_model", bson.D{{Key: fUserID, Value: 1}, {Key: fDay, Value: -1}, {Key: fModel, Value: 1}}},
+		{"model_day_user", bson.D{{Key: fModel, Value: 1}, {Key: fDay, Value: -1}, {Key: fUserID, Value: 1}}},
+	}
 	err := s.do(ctx, "create indexes", func(ctx context.Context) error {
 		if err := createMissing(ctx, s.msgs, msgIdx); err != nil {
 			return err
 		}
 		if err := createMissing(ctx, s.convs, convIdx); err != nil {
+			return err
+		}
+		if err := createMissing(ctx, s.usageRows, usageIdx); err != nil {
 			return err
 		}
 		return createMissing(ctx, s.audit, auditIdx)

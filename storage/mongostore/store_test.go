@@ -28,12 +28,13 @@ func TestNewReportsEveryInvalidOption(t *testing.T) {
 		mongostore.WithLogger(nil),
 		nil,
 		mongostore.WithAuditCollection(""),
+		mongostore.WithUsageCollections(""),
 	)
 	if err == nil {
 		t.Fatal("New accepted invalid options")
 	}
 	for _, want := range []string{"nil client", "WithDatabase", "WithCollections", "WithOperationTimeout", "WithMaxAttempts",
-		"WithRetryInterval", "WithRetentionTTL", "WithLogger", "option 7 is nil", "WithAuditCollection"} {
+		"WithRetryInterval", "WithRetentionTTL", "WithLogger", "option 7 is nil", "WithAuditCollection", "WithUsageCollections"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}
@@ -94,6 +95,13 @@ func TestAuditCollectionMustDifferFromTheOthers(t *testing.T) {
 	_, err := mongostore.New(t.Context(), nil, mongostore.WithCollections("c", "m"), mongostore.WithAuditCollection("m"))
 	if err == nil || !strings.Contains(err.Error(), `audit collection shares the name "m"`) {
 		t.Errorf("New with the audit and messages collections sharing a name: %v", err)
+	}
+}
+
+func TestUsageCollectionsMustDifferFromTheOthers(t *testing.T) {
+	_, err := mongostore.New(t.Context(), nil, mongostore.WithCollections("c", "x_rows"), mongostore.WithUsageCollections("x"))
+	if err == nil || !strings.Contains(err.Error(), `usage collection "x_rows" shares its name`) {
+		t.Errorf("New with a usage collection named as the messages collection: %v", err)
 	}
 }
 

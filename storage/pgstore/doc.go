@@ -30,7 +30,9 @@
 // migrated schema still serves the previous release. Migration 3 adds
 // the parts and token columns; its columns have constant defaults, so
 // PostgreSQL adds them without rewriting a row, and it is written with
-// IF NOT EXISTS so that running it again changes nothing.
+// IF NOT EXISTS so that running it again changes nothing. Migration 4
+// creates the usage tables and their indexes (see Usage), new objects
+// only, with IF NOT EXISTS too.
 //
 // # Indexes
 //
@@ -78,6 +80,43 @@
 // approval_expires_at, in JSON, with nanosecond precision); response
 // times are whole microseconds.
 //
+// # Usage
+//
+// The Store is also a storage.UsageStore, on three tables that migration
+// 4 adds: usage_rows, one row per (user, model, UTC day) with its sums,
+// keyed by those three; usage_replies, the id (with user, model,
+// conversation and time) of every reply counted; usage_reservations, the
+// live budget reservations, keyed by (user, id).
+//
+//   - RecordUsage is one statement: it inserts the reply's id unless it is
+//     there, and adds the reply to its row only if it inserted the id, so
+//     the id and the sums are written together or not at all and an id is
+//     counted once, however often and however concurrently it is
+//     recorded.
+//   - ListUsage pages by keyset from one of three indexes, (neg_day,
+//     user_id, model), (user_id, neg_day, model) and (model, neg_day,
+//     user_id), neg_day being the day negated (a generated column) so that
+//     one ascending index gives the listing's order, newest day first then
+//     user then model; a page starts from a row comparison, never an
+//     OFFSET. SumUsage reads a user's rows of a period from the second.
+//   - ReserveUsage runs a transaction that first takes a
+//     transaction-level advisory lock on a hash of the schema and the
+//     user, so the reservations of one user, through any number of
+//     processes, are checked and added one after the other, each seeing
+//     what the ones before it committed. Under the lock one statement
+//     deletes the user's expired reservations and reads the live ones and
+//     the tokens and cost recorded in each limit's period; the
+//     reservation is inserted if every limit allows it. A record needs no
+//     lock: one committed before a reservation's check is counted by it,
+//     one committed after is a record made after the reservation.
+//   - ReleaseReservation deletes the reservation and, in the same
+//     statement, up to 100 reservations of any user that expired more
+//     than a minute ago, so those of processes that stopped without
+//     releasing them do not pile up.
+//
+// Expiry is judged by the clock of the process calling the Store, as the
+// caller's ExpiresAt is.
+//
 // # Failures
 //
 // Every attempt runs under the operation timeout (WithOperationTimeout).
@@ -96,4 +135,11 @@
 // conversations runs, on its own schedule, a statement such as
 //
 //	DELETE FROM chatbox.conversations WHERE updated_at < now() - interval '180 days';
+//
+// Usage is kept apart from conversations and outlives them. usage_replies
+// grows by one row per reply; a host may delete its rows older than any
+// retry can be (a reply recorded again after its id is deleted would
+// count twice), and usage_rows older than its reports reach back, e.g.
+//
+//	DELETE FROM chatbox.usage_replies WHERE at < now() - interval '30 days';
 package pgstore

@@ -33,3 +33,10 @@ func (s *Store) ConversationPageSQL(q storage.ConversationQuery) (string, []any,
 
 // MigrationSQL returns the statements of migration version.
 func MigrationSQL(version int) string { return migrations[version-1].sql }
+
+// UsagePageSQL returns the statement and arguments of the usage page q
+// asks for.
+func (s *Store) UsagePageSQL(q storage.UsageQuery) (string, []any, error) {
+	pq, err := s.usagePage(q)
+	return pq.sql, pq.args, err
+}

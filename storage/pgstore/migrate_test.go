@@ -224,6 +224,59 @@ func TestPartsMigrationUpgradesTheLastRelease(t *testing.T) {
 	}
 }
 
+// TestUsageMigrationUpgradesTheLastRelease brings a schema of the release
+// before usage (version 3), holding a conversation, to the latest
+// version: the conversation is as it was, usage is recorded, listed,
+// summed and reserved, and running the migration's statements a second
+// time changes nothing.
+func TestUsageMigrationUpgradesTheLastRelease(t *testing.T) {
+	p := pool(t)
+	schema := newSchemaName()
+	dropSchema(t, p, schema)
+	if err := pgstore.MigrateTo(t.Context(), p, 3, pgstore.WithSchema(schema)); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := p.Exec(t.Context(), "INSERT INTO "+schema+".conversations (id, user_id, status, created_at, updated_at) VALUES ('old', 'u', 'active', $1, $1)", created); err != nil {
+		t.Fatal(err)
+	}
+	st, err := pgstore.New(t.Context(), p, pgstore.WithSchema(schema), pgstore.WithAutoMigrate(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAllMigrations(t, p, schema)
+	if c, err := st.GetConversation(t.Context(), "old"); err != nil || c.UserID != "u" {
+		t.Fatalf("conversation of version 3 = %+v, %v", c, err)
+	}
+	r := storage.UsageRecord{ID: "r1", UserID: "u", Model: "m", At: created.Add(time.Hour), InputTokens: 7, OutputTokens: 3, CostMicros: 5}
+	if err := st.RecordUsage(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(t.Context(), "SET search_path TO "+schema+"; "+pgstore.MigrationSQL(4)+"; RESET search_path"); err != nil {
+		t.Fatalf("migration 4 run a second time: %v", err)
+	}
+	page, err := st.ListUsage(t.Context(), storage.UsageQuery{})
+	want := storage.UsageRow{UserID: "u", Model: "m", Day: created, Replies: 1, InputTokens: 7, OutputTokens: 3, CostMicros: 5}
+	if err != nil || len(page.Rows) != 1 || page.Rows[0] != want {
+		t.Fatalf("ListUsage = %+v, %v; want %+v", page.Rows, err, want)
+	}
+	if sum, err := st.SumUsage(t.Context(), "u", created, created.AddDate(0, 0, 1)); err != nil || sum.Tokens() != 10 {
+		t.Fatalf("SumUsage = %+v, %v", sum, err)
+	}
+	limit := storage.UsageLimit{From: created, Before: created.AddDate(0, 0, 1), MaxTokens: 15}
+	for _, tc := range []struct {
+		id     string
+		tokens int64
+		want   bool
+	}{{"a", 6, false}, {"b", 5, true}, {"c", 1, false}} {
+		granted, err := st.ReserveUsage(t.Context(), storage.Reservation{ID: tc.id, UserID: "u", Tokens: tc.tokens,
+			ExpiresAt: time.Now().Add(time.Hour), Limits: []storage.UsageLimit{limit}})
+		if err != nil || granted != tc.want {
+			t.Fatalf("ReserveUsage(%s, %d of 5 left) = %v, %v; want %v", tc.id, tc.tokens, granted, err, tc.want)
+		}
+	}
+}
+
 // TestPartsThatJSONCannotHoldAreInvalid: PostgreSQL's jsonb holds no NUL
 // character, and JSON encoding would replace invalid UTF-8, so such parts
 // are refused with storage.ErrInvalid rather than stored altered.

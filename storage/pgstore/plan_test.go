@@ -68,3 +68,63 @@ func TestEveryListingIsServedByAnIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryUsageListingIsServedByAnIndex fills a schema with 30,000 usage
+// rows and asks PostgreSQL for the plan of the first and of a later page
+// of the usage listing, alone, for one user, one model, both, and over a
+// range of days: each is an index scan in the listing's order whose index
+// conditions hold every condition of the page, the cursor's included, so
+// a page starts where the previous one ended, with no sort and no rows
+// read and dropped.
+func TestEveryUsageListingIsServedByAnIndex(t *testing.T) {
+	st, schema := newStoreSchema(t)
+	const users, models, days = 100, 3, 100
+	rows := make([][]any, 0, users*models*days)
+	for d := range days {
+		for u := range users {
+			for m := range models {
+				rows = append(rows, []any{fmt.Sprintf("user-%03d", u), fmt.Sprintf("model-%d", m),
+					time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d), int64(1), int64(d + u + m)})
+			}
+		}
+	}
+	p := pool(t)
+	if _, err := p.CopyFrom(t.Context(), pgx.Identifier{schema, "usage_rows"},
+		[]string{"user_id", "model", "day", "replies", "input_tokens"}, pgx.CopyFromRows(rows)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(t.Context(), "ANALYZE "+schema+".usage_rows"); err != nil {
+		t.Fatal(err)
+	}
+	from, before := time.Date(2031, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2031, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, q := range []storage.UsageQuery{
+		{},
+		{UserID: "user-007"},
+		{Model: "model-1"},
+		{UserID: "user-007", Model: "model-1"},
+		{From: from, Before: before},
+		{UserID: "user-007", From: from, Before: before},
+	} {
+		q.Limit = 20
+		first, err := st.ListUsage(t.Context(), q)
+		if err != nil || first.NextCursor == "" {
+			t.Fatalf("ListUsage(%+v): %v, cursor %q", q, err, first.NextCursor)
+		}
+		later := q
+		later.Cursor = first.NextCursor
+		for _, q := range []storage.UsageQuery{q, later} {
+			sql, args, err := st.UsagePageSQL(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan string
+			if err := p.QueryRow(t.Context(), "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&plan); err != nil {
+				t.Fatalf("EXPLAIN %s: %v", sql, err)
+			}
+			if !strings.Contains(plan, `"Index Scan`) || strings.Contains(plan, `"Node Type": "Sort"`) ||
+				strings.Contains(plan, `"Node Type": "Incremental Sort"`) || strings.Contains(plan, `"Filter"`) {
+				t.Errorf("usage listing %+v, cursor %v: not an ordered index scan:\n%s", q, q.Cursor != "", plan)
+			}
+		}
+	}
+}

@@ -58,8 +58,9 @@ const DefaultUsageRows = 100_000
 //     nothing. Pages are full, NextCursor is set exactly when rows
 //     follow, cursors are positions (a row created after a page was
 //     served appears on a later page if it sorts after that page, and
-//     no row is listed twice), and a malformed cursor, or one of another
-//     listing of the same store, gives storage.ErrInvalid.
+//     no row is listed twice), and a malformed cursor, one of another
+//     listing of the same store, or one at a row of another user or model
+//     than the query's filters, gives storage.ErrInvalid.
 //   - A reservation stops counting once the store's clock passes its
 //     ExpiresAt; the suite takes the store's clock to be the test
 //     process's and allows it a few milliseconds either way.
@@ -579,6 +580,12 @@ func (s usageSuite) testListUsage(t *testing.T) {
 		}
 		_, err = st.ListUsage(t.Context(), storage.UsageQuery{Cursor: page.NextCursor[:len(page.NextCursor)/2]})
 		wantIs(t, err, storage.ErrInvalid, "ListUsage with a truncated cursor")
+		// The cursor's row is u1's with model-a: a listing of another user
+		// or model did not issue it.
+		_, err = st.ListUsage(t.Context(), storage.UsageQuery{UserID: "u2", Cursor: page.NextCursor})
+		wantIs(t, err, storage.ErrInvalid, "ListUsage of u2 with a cursor at u1's row")
+		_, err = st.ListUsage(t.Context(), storage.UsageQuery{Model: "model-b", Cursor: page.NextCursor})
+		wantIs(t, err, storage.ErrInvalid, "ListUsage of model-b with a cursor at a row of model-a")
 		// Cursors of the store's other listings are not usage cursors, nor
 		// the other way round.
 		cs, ok := st.(storage.Store)
