@@ -70,7 +70,7 @@ func (s *Server) complete(cfg *config) error {
 	if cfg.Store == nil {
 		cfg.Store = memorystore.New()
 	}
-	if u, ok := cfg.Store.(storage.UsageStore); ok {
+	if u, ok := cfg.Store.(storage.UsageStore); ok && supportsUsage(cfg.Store) {
 		cfg.Usage = u
 	} else if !cfg.Budget.IsZero() || cfg.BudgetFunc != nil {
 		return errors.New("chatbox: WithBudget: the store does not implement storage.UsageStore, which budgets need")
@@ -115,4 +115,14 @@ func (s *Server) complete(cfg *config) error {
 		cfg.DefaultModel = cfg.Models[0].ID
 	}
 	return nil
+}
+
+// supportsUsage reports whether a store that has the UsageStore methods
+// can keep usage: a wrapper (storage/encrypted) says so when it can only
+// pass them to a store that has them.
+func supportsUsage(s storage.Store) bool {
+	if w, ok := s.(interface{ SupportsUsage() bool }); ok {
+		return w.SupportsUsage()
+	}
+	return true
 }
