@@ -176,3 +176,14 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, want map[
 	t.Fatalf("%s has no series with labels %v", name, want)
 	return 0
 }
+
+func TestReplyCostIsCountedByModelInCurrencyUnits(t *testing.T) {
+	m, reg := newMetrics(t)
+	m.ReplyCost("gpt-small", 1_500)
+	m.ReplyCost("gpt-small", 2_500)
+	m.ReplyCost("free", 0) // no price: no series
+	expect(t, "cost", counterValue(t, reg, "chatbox_cost_total", map[string]string{"model": "gpt-small"}), 0.004)
+	if n := testutil.CollectAndCount(reg, "chatbox_cost_total"); n != 1 {
+		t.Errorf("cost_total has %d series, want 1", n)
+	}
+}
