@@ -19,7 +19,7 @@ const (
 	// PartToolResult answers the call whose id is Call.ID: Text holds the
 	// result, IsError says it reports a failure.
 	PartToolResult PartKind = "tool_result"
-	// PartFile is a file given to the model (reserved for attachments).
+	// PartFile is a file given to the model: File holds it.
 	PartFile PartKind = "file"
 )
 
@@ -48,6 +48,16 @@ type Part struct {
 	Call ToolCall
 	// IsError marks a tool result that reports a failure.
 	IsError bool
+	// File is the file of a file part.
+	File *File
+}
+
+// File is a file a user attached, as a provider receives it: the server
+// has read and checked it (its MediaType comes from its content).
+type File struct {
+	Name      string
+	MediaType string // image/png, image/jpeg, image/gif, image/webp, application/pdf, text/plain...
+	Data      []byte
 }
 
 // ToolDef declares a tool the model may call.
