@@ -16,6 +16,7 @@ require (
 	github.com/redis/rueidis v1.0.80
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/image v0.48.0
 	golang.org/x/time v0.16.0
 )
 
