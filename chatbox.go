@@ -97,6 +97,9 @@ func New(opts ...Option) (*Server, error) {
 	s.mux.HandleFunc("GET /health", s.serveReady)
 	s.mux.HandleFunc("GET /health/ready", s.serveReady)
 	s.mux.HandleFunc("GET /health/live", s.serveLive)
+	s.mux.HandleFunc("POST /files", s.serveUpload)
+	s.mux.HandleFunc("GET /files/{conversation}/{file}", s.serveFile)
+	s.mux.HandleFunc("DELETE /files/{conversation}/{file}", s.serveDeleteFile)
 	s.mux.Handle(cfg.AdminPrefix, http.StripPrefix(strings.TrimSuffix(cfg.AdminPrefix, "/"), adminAPI))
 	return s, nil
 }

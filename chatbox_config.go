@@ -75,6 +75,9 @@ func (s *Server) complete(cfg *config) error {
 	} else if !cfg.Budget.IsZero() || cfg.BudgetFunc != nil {
 		return errors.New("chatbox: WithBudget: the store does not implement storage.UsageStore, which budgets need")
 	}
+	if b, ok := cfg.Store.(storage.BlobStore); ok && cfg.Blobs == nil && supportsBlobs(cfg.Store) {
+		cfg.Blobs = b
+	}
 	if cfg.MetricsRegisterer != nil {
 		m, err := metrics.New(cfg.MetricsRegisterer, "")
 		if err != nil {
@@ -123,6 +126,15 @@ func (s *Server) complete(cfg *config) error {
 func supportsUsage(s storage.Store) bool {
 	if w, ok := s.(interface{ SupportsUsage() bool }); ok {
 		return w.SupportsUsage()
+	}
+	return true
+}
+
+// supportsBlobs reports whether a store with the BlobStore methods can keep
+// blobs (a wrapper says so when it only passes them on).
+func supportsBlobs(s storage.Store) bool {
+	if w, ok := s.(interface{ SupportsBlobs() bool }); ok {
+		return w.SupportsBlobs()
 	}
 	return true
 }

@@ -60,6 +60,14 @@ func defaultConfig() config {
 		MaxParallelTools: DefaultMaxParallelTools,
 		ToolTimeout:      DefaultToolTimeout,
 		ApprovalTTL:      DefaultApprovalTTL,
+
+		MaxFileBytes:       DefaultMaxFileBytes,
+		MaxFilesPerMessage: DefaultMaxFilesPerMessage,
+		MaxUploadBytesDay:  DefaultMaxUploadBytesDay,
+		FileTypes:          DefaultFileTypes(),
+		MaxImagePixels:     DefaultMaxImagePixels,
+		MaxPDFPages:        DefaultMaxPDFPages,
+		UnsentFileTTL:      DefaultUnsentFileTTL,
 	}
 }
 

@@ -33,6 +33,7 @@ const (
 	CodeForbidden           Code = "forbidden"            // the identity lacks the role the request needs
 	CodeConflict            Code = "conflict"             // the conversation's mode does not allow it (another operator holds it...)
 	CodeBudgetExceeded      Code = "budget_exceeded"      // the user's usage budget is spent; see retry_after_ms for when it resets
+	CodeFileRefused         Code = "file_refused"         // an uploaded file is not accepted (its type, its pixels, its pages, the host's check); field says why
 )
 
 // Retryable reports whether a request refused with this code may succeed

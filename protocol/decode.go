@@ -19,7 +19,14 @@ type DecodeLimits struct {
 	// MaxMetadataValueBytes caps each metadata value; zero means
 	// DefaultMaxMetadataValue.
 	MaxMetadataValueBytes int
+	// MaxAttachments caps the files a send frame references; zero means
+	// DefaultMaxAttachments.
+	MaxAttachments int
 }
+
+// DefaultMaxAttachments applies when DecodeLimits leaves MaxAttachments
+// at zero.
+const DefaultMaxAttachments = 4
 
 // Decode parses and validates one client frame. Every failure is an *Error
 // with a stable code: bad_frame (not a JSON object, invalid UTF-8, a field of
@@ -101,6 +108,9 @@ func validate(f *ClientFrame, lim DecodeLimits) *Error {
 		if e := requireID("message_id", f.MessageID); e != nil {
 			return e
 		}
+		if len(f.Attachments) > 0 {
+			return checkAttachments(f, lim)
+		}
 		return checkText(f.Text, lim.MaxTextBytes)
 	case TypeStop, TypeEnd, TypeLeave, TypeHelp, TypeTakeover, TypeRelease:
 		return requireID("conversation_id", f.ConversationID)
@@ -177,6 +187,31 @@ func checkShortText(field, v string, max int) *Error {
 		return fieldError(CodeInvalidField, field, field+" must not contain NUL")
 	}
 	return nil
+}
+
+// checkAttachments validates a send with files: its text may be blank.
+func checkAttachments(f *ClientFrame, lim DecodeLimits) *Error {
+	n := lim.MaxAttachments
+	if n <= 0 {
+		n = DefaultMaxAttachments
+	}
+	if len(f.Attachments) > n {
+		return fieldError(CodeTooLarge, "attachments", "too many files in one message")
+	}
+	for i, id := range f.Attachments {
+		if e := requireID("attachments", id); e != nil {
+			return e
+		}
+		for _, other := range f.Attachments[:i] {
+			if other == id {
+				return fieldError(CodeInvalidField, "attachments", "a file is referenced twice")
+			}
+		}
+	}
+	if strings.TrimSpace(f.Text) == "" {
+		return nil
+	}
+	return checkText(f.Text, lim.MaxTextBytes)
 }
 
 func checkText(text string, max int) *Error {

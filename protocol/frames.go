@@ -15,6 +15,7 @@ type ClientFrame struct {
 	ConversationID string            `json:"conversation_id,omitempty"` // open (empty: new), every conversation frame
 	MessageID      string            `json:"message_id,omitempty"`      // send
 	Text           string            `json:"text,omitempty"`            // send
+	Attachments    []string          `json:"attachments,omitempty"`     // send: ids of uploaded files
 	Title          string            `json:"title,omitempty"`           // open (new conversation)
 	Model          string            `json:"model,omitempty"`           // open (new conversation)
 	Metadata       map[string]string `json:"metadata,omitempty"`        // open (new conversation)
@@ -146,12 +147,21 @@ type Message struct {
 	Parts []Part `json:"parts,omitempty"`
 }
 
-// Part is one piece of a message: text, reasoning, or a tool call with its
-// status and result.
+// Part is one piece of a message: text, reasoning, a tool call with its
+// status and result, or an attached file.
 type Part struct {
 	Type string    `json:"type"`
 	Text string    `json:"text,omitempty"`
 	Call *ToolCall `json:"call,omitempty"`
+	File *File     `json:"file,omitempty"`
+}
+
+// File is a file attached to a message; its bytes are fetched with an
+// authenticated GET of the Server's /files/{conversation_id}/{id}.
+type File struct {
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	MediaType string `json:"media_type"`
 }
 
 // ToolCall is a tool call of a reply, as clients see it.

@@ -76,3 +76,27 @@ type BlobStore interface {
 	// ListBlobs returns a page of blobs.
 	ListBlobs(ctx context.Context, q BlobQuery) (BlobPage, error)
 }
+
+// DeleteBlobs deletes every blob q selects (its Limit and Cursor are
+// ignored) and returns how many it deleted.
+func DeleteBlobs(ctx context.Context, blobs BlobStore, q BlobQuery) (int, error) {
+	n := 0
+	q.Limit, q.Cursor = MaxPageSize, ""
+	for {
+		page, err := blobs.ListBlobs(ctx, q)
+		if err != nil {
+			return n, err
+		}
+		for _, b := range page.Blobs {
+			if err := blobs.DeleteBlob(ctx, b.ConversationID, b.ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if page.NextCursor == "" || len(page.Blobs) == 0 {
+			return n, nil
+		}
+		// What was deleted is gone from the listing: start it again
+		// rather than continue after a deleted blob.
+	}
+}

@@ -6,6 +6,7 @@ package conf
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -64,6 +65,19 @@ type Config struct {
 	Budget     usage.Budget
 	BudgetFunc func(ctx context.Context, user auth.Identity) (usage.Budget, error)
 	Usage      storage.UsageStore
+
+	// Attachments: where files are kept (nil: none are accepted), and
+	// what is accepted (see the root's WithMaxFileBytes and friends).
+	Blobs              storage.BlobStore
+	MaxFileBytes       int64
+	MaxFilesPerMessage int
+	MaxUploadBytesDay  int64 // per user and UTC day
+	FileTypes          []string
+	MaxImagePixels     int64
+	MaxPDFPages        int
+	UnsentFileTTL      time.Duration
+	// FileCheck lets the host scan or refuse a file before it is stored.
+	FileCheck func(ctx context.Context, f FileCheck) error
 
 	MaxFrameBytes         int
 	MaxTextBytes          int
@@ -127,4 +141,16 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Now is the clock; New sets time.Now.
 	Now func() time.Time
+}
+
+// FileCheck is an uploaded file offered to the host's check (the root's
+// chatbox.FileCheck is this type).
+type FileCheck struct {
+	UserID         string
+	ConversationID string
+	Name           string
+	MediaType      string
+	Size           int64
+	// Open reads the file from its start; each call gives a new reader.
+	Open func() io.Reader
 }

@@ -143,6 +143,13 @@ func New(cfg *conf.Config) (*Engine, error) {
 		}
 		reg.Run(e.base, interval)
 	}()
+	if cfg.Blobs != nil {
+		e.janitorWG.Add(1)
+		go func() {
+			defer e.janitorWG.Done()
+			e.sweepUnsentFiles()
+		}()
+	}
 	if l := e.leases(); l != nil {
 		e.janitorWG.Add(2)
 		go func() {

@@ -86,6 +86,7 @@ func (s *socket) handleEnd(f *protocol.ClientFrame) *protocol.Error {
 	if _, err := c.publish(pctx, &protocol.ServerFrame{Type: protocol.TypeEnded, ConversationID: f.ConversationID}); err != nil {
 		return s.brokerError(err, "publish ended")
 	}
+	s.e.deleteFiles(pctx, f.ConversationID) // an ended conversation keeps no files
 	s.ok(f)
 	return nil
 }

@@ -122,6 +122,8 @@ func wireParts(m storage.Message) []protocol.Part {
 			}
 			byCall[p.CallID] = call
 			out = append(out, protocol.Part{Type: protocol.PartTool, Call: call})
+		case storage.PartFile:
+			out = append(out, protocol.Part{Type: protocol.PartFile, File: &protocol.File{ID: p.FileID, Name: p.FileName, MediaType: p.MediaType}})
 		case storage.PartToolResult:
 			call := byCall[p.CallID]
 			if call == nil {

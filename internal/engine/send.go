@@ -87,7 +87,11 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 	if perr := s.reserveBudget(ctx, c, g, f.Text); perr != nil {
 		return perr
 	}
-	stored, created, perr := s.store(ctx, f, c, storage.RoleUser, createdAt)
+	files, perr := s.attachmentParts(ctx, c, f)
+	if perr != nil {
+		return perr
+	}
+	stored, created, perr := s.storeWith(ctx, f, c, storage.RoleUser, createdAt, files)
 	if perr != nil {
 		return perr
 	}
@@ -97,6 +101,7 @@ func (s *socket) sendAsUser(ctx context.Context, f *protocol.ClientFrame, c *con
 	}
 	s.ack(f, !created)
 	if created {
+		s.markSent(ctx, c, files)
 		s.announce(ctx, c, stored)
 	}
 	if err := s.e.startReply(c, g, stored, uid, slot); err != nil {
@@ -144,8 +149,13 @@ func (s *socket) sendWithoutReply(ctx context.Context, f *protocol.ClientFrame, 
 // store appends the frame's message (idempotent by its id) and counts it
 // when it is new, before any client can see it.
 func (s *socket) store(ctx context.Context, f *protocol.ClientFrame, c *conversation, role storage.Role, createdAt time.Time) (storage.Message, bool, *protocol.Error) {
+	return s.storeWith(ctx, f, c, role, createdAt, nil)
+}
+
+// storeWith stores the frame's message with parts (its files).
+func (s *socket) storeWith(ctx context.Context, f *protocol.ClientFrame, c *conversation, role storage.Role, createdAt time.Time, parts []storage.Part) (storage.Message, bool, *protocol.Error) {
 	stored, created, err := s.e.cfg.Store.AppendMessage(ctx, storage.Message{
-		ID: f.MessageID, ConversationID: c.id, Role: role, Text: f.Text,
+		ID: f.MessageID, ConversationID: c.id, Role: role, Text: f.Text, Parts: parts,
 		Status: storage.MessageComplete, CreatedAt: createdAt, UpdatedAt: createdAt,
 	})
 	if err != nil {

@@ -296,7 +296,7 @@ func (e *Engine) history(ctx context.Context, conversationID, skipID string) ([]
 		}
 		switch m.Role {
 		case storage.RoleUser:
-			msgs = append(msgs, llm.Message{Role: llm.RoleUser, Text: m.Text})
+			msgs = append(msgs, e.userTurn(sctx, m))
 		case storage.RoleAssistant:
 			if len(m.Parts) == 0 {
 				msgs = append(msgs, llm.Message{Role: llm.RoleAssistant, Text: m.Text})
