@@ -112,10 +112,11 @@ func WithMaxPDFPages(n int) Option {
 }
 
 // WithUnsentFileTTL is how long an uploaded file that no message references
-// is kept (1 minute to 30 days). Default: DefaultUnsentFileTTL (24 h).
+// is kept (1 second to 30 days); it is deleted within a quarter of that
+// time after. Default: DefaultUnsentFileTTL (24 h).
 func WithUnsentFileTTL(d time.Duration) Option {
 	return func(c *config) error {
-		return durRange("WithUnsentFileTTL", d, time.Minute, 30*24*time.Hour, &c.UnsentFileTTL)
+		return durRange("WithUnsentFileTTL", d, time.Second, 30*24*time.Hour, &c.UnsentFileTTL)
 	}
 }
 

@@ -124,7 +124,7 @@ func (e *Engine) deleteFiles(ctx context.Context, convID string) {
 // sweepUnsentFiles deletes, until the engine stops, the uploads no message
 // referenced within UnsentFileTTL; it looks every quarter of that time.
 func (e *Engine) sweepUnsentFiles() {
-	t := time.NewTicker(min(max(e.cfg.UnsentFileTTL/4, time.Second), time.Hour))
+	t := time.NewTicker(min(max(e.cfg.UnsentFileTTL/4, 100*time.Millisecond), time.Hour))
 	defer t.Stop()
 	for {
 		select {
