@@ -80,7 +80,7 @@ func New(opts ...Option) (*Server, error) {
 	s.engine = e
 	s.verifier = access.Verifier{Authenticator: s.cfg.Authenticator, Timeout: s.cfg.StoreTimeout, Now: s.cfg.Now, Logger: s.cfg.Logger}
 	adminAPI, err := admin.New(admin.Config{
-		Store: cfg.Store, Usage: cfg.Usage, Cost: conversationCost(cfg.Prices), Authenticator: cfg.Authenticator, Limiter: cfg.Limiter, Limit: cfg.AdminRate,
+		Store: cfg.Store, Usage: cfg.Usage, Blobs: cfg.Blobs, Cost: conversationCost(cfg.Prices), Authenticator: cfg.Authenticator, Limiter: cfg.Limiter, Limit: cfg.AdminRate,
 		OperatorRoles: cfg.OperatorRoles, TokenCookie: cfg.TokenCookie, Logger: cfg.Logger,
 		ActiveConversations: e.ActiveConversations, StoreTimeout: cfg.StoreTimeout,
 		ClientAddress: func(req *http.Request) string { return clientIP(req, s.proxies) },

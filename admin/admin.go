@@ -49,6 +49,9 @@ type Config struct {
 	// Usage answers GET /usage; default: Store, when it implements
 	// storage.UsageStore (otherwise /usage answers 501).
 	Usage storage.UsageStore
+	// Blobs answers DELETE /users/{id}/files; default: Store, when it
+	// implements storage.BlobStore (otherwise that answers 501).
+	Blobs storage.BlobStore
 	// Cost prices a conversation's tokens for its stats.cost (ok false:
 	// no price for the model); nil leaves cost out.
 	Cost func(model string, u storage.Usage) (cost float64, ok bool)
@@ -111,6 +114,7 @@ type Config struct {
 type Handler struct {
 	store        storage.Store
 	usage        storage.UsageStore
+	blobs        storage.BlobStore
 	cost         func(model string, u storage.Usage) (float64, bool)
 	authn        auth.Authenticator
 	signIn       auth.RequestAuthenticator // Config.RequestAuthenticator (signin.go)
@@ -172,9 +176,13 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Usage == nil {
 		cfg.Usage, _ = cfg.Store.(storage.UsageStore)
 	}
+	if cfg.Blobs == nil {
+		cfg.Blobs, _ = cfg.Store.(storage.BlobStore)
+	}
 	h := &Handler{
 		store:        cfg.Store,
 		usage:        cfg.Usage,
+		blobs:        cfg.Blobs,
 		cost:         cfg.Cost,
 		authn:        cfg.Authenticator,
 		signIn:       cfg.RequestAuthenticator,
@@ -287,6 +295,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(rq *request) {
+	if user, ok := userFilesPath(rq.r.URL.EscapedPath()); ok {
+		h.serveEraseFiles(rq, user)
+		return
+	}
 	ep, id, ok := route(rq.r.URL.EscapedPath())
 	if !ok {
 		rq.fail(&apiError{http.StatusNotFound, protocol.Errorf(protocol.CodeNotFound, "no such endpoint")})

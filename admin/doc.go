@@ -168,4 +168,13 @@
 //	  "totals": {"replies": 40, "input_tokens": 61000, "output_tokens": 9800, "cost": 0.077},
 //	  "next_cursor": "AWE..."
 //	}
+//
+// # DELETE /users/{id}/files
+//
+// Deletes every file the user uploaded, in every conversation (a
+// data-erasure request), and records it in the audit log (action
+// erase_files, detail the user id). 501 unavailable when the server keeps
+// no files.
+//
+//	{"deleted": 12}
 package admin

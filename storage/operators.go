@@ -112,6 +112,7 @@ const (
 	AuditRelease     AuditAction = "release"      // an operator handed it back to the model
 	AuditEnd         AuditAction = "end"          // an operator ended it
 	AuditHelpRequest AuditAction = "help_request" // its user asked for a person
+	AuditEraseFiles  AuditAction = "erase_files"  // an operator deleted a user's files (Detail names the user)
 )
 
 // MaxAuditDetailBytes caps AuditEntry.Detail; longer details give
