@@ -60,6 +60,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	sdk "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
@@ -402,10 +403,26 @@ func fileBlock(f *llm.File) (sdk.ContentBlockParamUnion, bool) {
 	default:
 		return b, false
 	}
-	if f.Name != "" {
-		b.OfDocument.Title = sdk.String(f.Name)
+	if title := docTitle(f.Name); title != "" {
+		b.OfDocument.Title = sdk.String(title)
 	}
 	return b, true
+}
+
+// maxTitleRunes bounds a document's title: a file's name is the user's, and
+// the API bounds the field.
+const maxTitleRunes = 200
+
+// docTitle returns a file's name as a document title: control characters
+// as spaces, at most maxTitleRunes characters.
+func docTitle(name string) string {
+	r := []rune(strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, name)))
+	return string(r[:min(len(r), maxTitleRunes)])
 }
 
 // toolInput returns a call's arguments as the JSON object the API wants:

@@ -150,6 +150,22 @@ func TestTextDocumentCutAndFilesInMergedTurns(t *testing.T) {
 	}
 }
 
+func TestDocumentTitlesAreBoundedNamesWithoutControlCharacters(t *testing.T) {
+	srv := sse(t, "reply.sse", 0)
+	long := strings.Repeat("é", 250) + ".pdf"
+	req := llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{
+		{Kind: llm.PartFile, File: &llm.File{Name: "a\nb\t.txt", MediaType: "text/plain", Data: []byte("x")}},
+		{Kind: llm.PartFile, File: &llm.File{Name: long, MediaType: "application/pdf", Data: []byte("%PDF")}},
+	}}}}
+	if _, err := readAll(t, stream(t, newProvider(t, srv), t.Context(), req)); err != io.EOF {
+		t.Fatal(err)
+	}
+	got := received(t, srv)[0].Files
+	if len(got) != 2 || got[0].Name != "a b .txt" || got[1].Name != strings.Repeat("é", 200) {
+		t.Fatalf("titles %q", []string{got[0].Name, got[1].Name})
+	}
+}
+
 func TestAcceptsImagesPDFAndText(t *testing.T) {
 	p := newProvider(t, sse(t, "reply.sse", 0))
 	for mt, want := range map[string]bool{

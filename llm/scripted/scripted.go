@@ -156,7 +156,8 @@ func WithResponder(f func(llm.Request) Reply) Option {
 
 // WithMaxRecordedRequests bounds how many of the most recent requests
 // Requests returns. Default DefaultMaxRecordedRequests; 0 (or less) records
-// none.
+// none. A recorded request keeps a copy of its files' bytes, the whole
+// history's: a demo that takes large attachments should record few.
 func WithMaxRecordedRequests(n int) Option {
 	return func(p *Provider) { p.maxRecorded = max(n, 0) }
 }
