@@ -17,8 +17,9 @@ import (
 //
 // A Provider that does not implement FileSupport is taken to accept text
 // files (text/*) only, which it is expected to read as text (InlineFile
-// and FileText give their content): the server refuses every other file
-// for it before calling it.
+// and FileText give their content): AcceptsFile and CheckFiles refuse
+// every other file for it, so that a server calling CheckFiles first
+// never hands it an image or a PDF it would drop or choke on.
 type FileSupport interface {
 	// AcceptsFile reports whether files of the media type can be sent
 	// to the model. It is given the media type in lower case, without
