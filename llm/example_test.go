@@ -2,6 +2,7 @@ package llm_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,4 +52,27 @@ func ExampleKindForStatus() {
 	fmt.Println(llm.KindForStatus(429), llm.KindForStatus(529), llm.KindForStatus(401))
 	// Output:
 	// rate_limited overloaded authentication
+}
+
+// A server checks a message's attachments against the model before it
+// calls it: this model takes images but no PDFs, so the PDF is refused,
+// named, and the provider is never called.
+func ExampleCheckFiles() {
+	model := scripted.New(scripted.WithFileTypes("image/*", "text/*"))
+	req := llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{
+		{Kind: llm.PartText, Text: "What do these say?"},
+		{Kind: llm.PartFile, File: &llm.File{Name: "scan.png", MediaType: "image/png", Data: []byte("\x89PNG...")}},
+		{Kind: llm.PartFile, File: &llm.File{Name: "contract.pdf", MediaType: "application/pdf", Data: []byte("%PDF-1.7...")}},
+	}}}}
+	err := llm.CheckFiles(model, req)
+	var refused *llm.FileTypeError
+	if errors.As(err, &refused) {
+		fmt.Printf("%s: %s refused (%s)\n", llm.KindOf(err), refused.Name, refused.MediaType)
+	}
+	fmt.Println("requests made:", len(model.Requests()))
+	fmt.Println("text files everywhere:", llm.AcceptsFile(model, "text/markdown"))
+	// Output:
+	// invalid_request: contract.pdf refused (application/pdf)
+	// requests made: 0
+	// text files everywhere: true
 }

@@ -24,6 +24,19 @@
 // llm.EventReasoning: their text, then their signature in an event of its
 // own. Redacted thinking blocks are not reported.
 //
+// File parts of user turns are sent in the API's own blocks (the Provider
+// implements llm.FileSupport): an image (PNG, JPEG, GIF, WebP) as an image
+// block with a base64 source and its media type, a PDF as a document
+// block with a base64 PDF source and the file's name as its title, and a
+// text file (text/*) as a document block with a plain-text source, titled
+// with its name. A text file goes in a document rather than inlined in the
+// turn's text because the document block is the API's slot for it: the
+// name travels as the title and the model tells the file from the user's
+// words without framing of ours. Its content is cut at
+// llm.MaxFileTextBytes, as the other providers cut it, and the document's
+// context then says how much is shown. A request holding another type
+// fails with the error of llm.CheckFiles, nothing sent.
+//
 // Every stream is bounded by a header timeout and an idle timeout (see
 // WithHeaderTimeout, WithIdleTimeout; Anthropic's ping events count as
 // activity); cancelling the context given to Stream, or Close, closes the
@@ -38,6 +51,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,11 +60,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	sdk "github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/internal/files"
 	"github.com/chatboxsdk/chatbox/llm/internal/httpstream"
 )
 
@@ -182,7 +198,10 @@ type Provider struct {
 	secrets []string
 }
 
-var _ llm.Provider = (*Provider)(nil)
+var (
+	_ llm.Provider    = (*Provider)(nil)
+	_ llm.FileSupport = (*Provider)(nil)
+)
 
 // New returns a Provider configured by opts, or every configuration error
 // joined.
@@ -221,15 +240,26 @@ func New(opts ...Option) (*Provider, error) {
 	return &Provider{cfg: cfg, client: client, secrets: []string{cfg.apiKey}}, nil
 }
 
+// AcceptsFile reports whether the Provider sends files of the media type:
+// images (image/png, image/jpeg, image/gif, image/webp), application/pdf
+// and text files (text/*). It implements llm.FileSupport.
+func (p *Provider) AcceptsFile(mediaType string) bool {
+	mt := files.Base(mediaType)
+	return files.IsImage(mt) || mt == files.PDF || files.IsText(mt)
+}
+
 // Stream starts a streamed message for req. It returns once the response
 // headers arrived; a failed response is returned as an *llm.Error (with
 // RetryAfter when the API gave one). A tool whose InputSchema is not an
-// object schema fails the call with an *llm.Error of kind
-// llm.KindInvalidRequest before anything is sent. See the package doc for
-// timeouts and cancellation.
+// object schema, or a file the Provider does not accept (llm.CheckFiles),
+// fails the call with an *llm.Error of kind llm.KindInvalidRequest before
+// anything is sent. See the package doc for timeouts and cancellation.
 func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, httpstream.Explain(Name, ctx, ctx, err, nil)
+	}
+	if err := llm.CheckFiles(p, req); err != nil {
+		return nil, err
 	}
 	params, opts, err := p.params(req)
 	if err != nil {
@@ -313,7 +343,8 @@ func (p *Provider) params(req llm.Request) (sdk.MessageNewParams, []option.Reque
 // blocks maps one message to the content blocks of a turn. A message
 // without parts is one text block. In a message with parts, empty text
 // parts are dropped (the API refuses empty text blocks), tool calls become
-// tool_use blocks, tool results tool_result blocks, and reasoning with a
+// tool_use blocks, tool results tool_result blocks, files of a user turn
+// image or document blocks (see fileBlock), and reasoning with a
 // signature a thinking block placed before the others; reasoning without
 // one cannot be sent back and is dropped.
 func blocks(m llm.Message) turn {
@@ -340,9 +371,58 @@ func blocks(m llm.Message) turn {
 			if t.user {
 				t.first = append(t.first, toolResult(part))
 			}
+		case llm.PartFile:
+			if m.Role == llm.RoleUser && part.File != nil {
+				if b, ok := fileBlock(part.File); ok {
+					t.rest = append(t.rest, b)
+				}
+			}
 		}
 	}
 	return t
+}
+
+// fileBlock maps a file: an image to an image block with a base64 source,
+// a PDF to a document block with a base64 PDF source, a text file to a
+// document block with a plain-text source, cut at llm.MaxFileTextBytes
+// (its context says so when it was). The documents carry the file's name
+// as their title. It reports false for any other type.
+func fileBlock(f *llm.File) (sdk.ContentBlockParamUnion, bool) {
+	var b sdk.ContentBlockParamUnion
+	switch mt := files.Base(f.MediaType); {
+	case files.IsImage(mt):
+		return sdk.NewImageBlockBase64(mt, base64.StdEncoding.EncodeToString(f.Data)), true
+	case mt == files.PDF:
+		b = sdk.NewDocumentBlock(sdk.Base64PDFSourceParam{Data: base64.StdEncoding.EncodeToString(f.Data)})
+	case files.IsText(mt):
+		text, cut := llm.FileText(f)
+		b = sdk.NewDocumentBlock(sdk.PlainTextSourceParam{Data: text})
+		if cut {
+			b.OfDocument.Context = sdk.String(fmt.Sprintf("The file has %d bytes; only its first %d KiB are shown.", len(f.Data), llm.MaxFileTextBytes>>10))
+		}
+	default:
+		return b, false
+	}
+	if title := docTitle(f.Name); title != "" {
+		b.OfDocument.Title = sdk.String(title)
+	}
+	return b, true
+}
+
+// maxTitleRunes bounds a document's title: a file's name is the user's, and
+// the API bounds the field.
+const maxTitleRunes = 200
+
+// docTitle returns a file's name as a document title: control characters
+// as spaces, at most maxTitleRunes characters.
+func docTitle(name string) string {
+	r := []rune(strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, name)))
+	return string(r[:min(len(r), maxTitleRunes)])
 }
 
 // toolInput returns a call's arguments as the JSON object the API wants:

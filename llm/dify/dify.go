@@ -29,7 +29,17 @@
 // rewritten as the step goes on rather than streamed, and their thought
 // can repeat the answer's text; they are ignored. Earlier turns sent
 // through WithHistoryInput hold the text of each turn; tool turns are left
-// out. Timeouts,
+// out.
+//
+// Files: Dify takes images and documents only by an upload to its own API
+// first, which this Provider does not do. It accepts text files (text/*)
+// alone (llm.FileSupport), and inlines them into the query as
+// llm.InlineFile writes them (cut at llm.MaxFileTextBytes, with a note);
+// earlier turns sent through WithHistoryInput carry theirs the same way.
+// An image or a PDF is refused before the call: llm.CheckFiles refuses it
+// for the server, and Stream fails with the same error, nothing sent.
+//
+// Timeouts,
 // cancellation and error classification work as for the other HTTP
 // providers: a header timeout and an idle timeout (pings count as
 // activity), cancellation closes the request at once, error bodies are
@@ -48,6 +58,7 @@ import (
 	"time"
 
 	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/internal/files"
 	"github.com/chatboxsdk/chatbox/llm/internal/httpstream"
 )
 
@@ -168,7 +179,10 @@ type Provider struct {
 	convs *conversations
 }
 
-var _ llm.Provider = (*Provider)(nil)
+var (
+	_ llm.Provider    = (*Provider)(nil)
+	_ llm.FileSupport = (*Provider)(nil)
+)
 
 // New returns a Provider configured by opts, or every configuration error
 // joined.
@@ -197,12 +211,22 @@ func New(opts ...Option) (*Provider, error) {
 // remembers.
 func (p *Provider) Conversations() int { return p.convs.len() }
 
+// AcceptsFile reports whether the media type is a text type (text/*), the
+// only files the Provider sends (inlined into the query). It implements
+// llm.FileSupport.
+func (p *Provider) AcceptsFile(mediaType string) bool { return files.IsText(files.Base(mediaType)) }
+
 // Stream sends the last user turn of req to the Dify app and streams the
 // answer. It returns once the response headers arrived; a failed response
-// is returned as an *llm.Error (with RetryAfter when Dify gave one).
+// is returned as an *llm.Error (with RetryAfter when Dify gave one). A
+// file other than a text file fails the call with the error of
+// llm.CheckFiles before anything is sent.
 func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, httpstream.Explain(Name, ctx, ctx, err, nil)
+	}
+	if err := llm.CheckFiles(p, req); err != nil {
+		return nil, err
 	}
 	n := len(req.Messages)
 	if n == 0 || req.Messages[n-1].Role != llm.RoleUser {
@@ -282,7 +306,7 @@ func (p *Provider) body(req llm.Request, user, difyID string) chatRequest {
 			case llm.RoleTool:
 				continue
 			}
-			text := llm.MessageText(m)
+			text := files.Text(m)
 			if text == "" {
 				continue // a turn that only called tools
 			}
@@ -291,7 +315,7 @@ func (p *Provider) body(req llm.Request, user, difyID string) chatRequest {
 		inputs[p.cfg.historyInput] = b.String()
 	}
 	return chatRequest{
-		Inputs: inputs, Query: llm.MessageText(req.Messages[len(req.Messages)-1]), ResponseMode: "streaming",
+		Inputs: inputs, Query: files.Text(req.Messages[len(req.Messages)-1]), ResponseMode: "streaming",
 		User: user, ConversationID: difyID,
 	}
 }

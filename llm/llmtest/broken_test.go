@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +81,72 @@ func wrapRecv(s llmtest.Scenario, f func(inner llm.Stream, ev llm.Event, err err
 			close: in.Close,
 		}, nil
 	})
+}
+
+// correctFiles is the FilesFactory of a correct provider: a scripted one
+// that refuses GIFs, whose upstream is its record.
+func correctFiles(*testing.T) (llm.Provider, func() []llmtest.Received) {
+	p := scripted.New(scripted.WithFileTypes("image/png", "image/jpeg", "application/pdf", "text/*"), scripted.WithResponder(func(llm.Request) scripted.Reply {
+		return scenarioReply(llmtest.Reply)
+	}))
+	return p, recorded(p)
+}
+
+// recorded returns the upstream function of a scripted provider.
+func recorded(p *scripted.Provider) func() []llmtest.Received {
+	return func() []llmtest.Received {
+		var out []llmtest.Received
+		for _, req := range p.Requests() {
+			out = append(out, llmtest.ReceivedOf(req))
+		}
+		return out
+	}
+}
+
+// filesWrapper is a provider that declares the file types of a correct
+// one but passes each request through change to an inner scripted
+// provider accepting every file, which is its upstream.
+func filesWrapper(change func(llm.Request) llm.Request) llmtest.FilesFactory {
+	return func(t *testing.T) (llm.Provider, func() []llmtest.Received) {
+		declared, _ := correctFiles(t)
+		inner := scripted.New(scripted.WithResponder(func(llm.Request) scripted.Reply { return scenarioReply(llmtest.Reply) }))
+		return declaring{declared: declared.(llm.FileSupport), stream: func(ctx context.Context, req llm.Request) (llm.Stream, error) {
+			return inner.Stream(ctx, change(req))
+		}}, recorded(inner)
+	}
+}
+
+// declaring accepts the files declared accepts and streams with stream.
+type declaring struct {
+	declared llm.FileSupport
+	stream   provider
+}
+
+func (d declaring) AcceptsFile(mt string) bool { return d.declared.AcceptsFile(mt) }
+func (d declaring) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
+	return d.stream(ctx, req)
+}
+
+// changeFiles returns a copy of req whose file parts went through f,
+// which drops a part by returning false.
+func changeFiles(req llm.Request, f func(*llm.File) bool) llm.Request {
+	msgs := slices.Clone(req.Messages)
+	for i := range msgs {
+		var parts []llm.Part
+		for _, p := range msgs[i].Parts {
+			if p.Kind == llm.PartFile {
+				c := *p.File
+				if !f(&c) {
+					continue
+				}
+				p.File = &c
+			}
+			parts = append(parts, p)
+		}
+		msgs[i].Parts = parts
+	}
+	req.Messages = msgs
+	return req
 }
 
 // broken lists providers with one defect each, and the check that must
@@ -249,21 +316,77 @@ var broken = map[string]struct {
 	}},
 }
 
+// brokenFiles lists providers whose file handling has one defect each, and
+// the check of RunFiles that must catch it; their other checks run on the
+// correct provider.
+var brokenFiles = map[string]struct {
+	check string // subtest path under RunFiles
+	want  string // a regular expression the failure message matches
+	files llmtest.FilesFactory
+}{
+	"drops-images": {"Files/AcceptedFilesReachTheUpstream", `"photo.png" \(image/png\) did not reach the upstream`,
+		filesWrapper(func(req llm.Request) llm.Request {
+			return changeFiles(req, func(f *llm.File) bool { return !strings.HasPrefix(f.MediaType, "image/") })
+		})},
+	"drops-text-files": {"Files/AcceptedFilesReachTheUpstream", `text file .* is neither`,
+		filesWrapper(func(req llm.Request) llm.Request {
+			return changeFiles(req, func(f *llm.File) bool { return !strings.HasPrefix(f.MediaType, "text/") })
+		})},
+	"labels-every-image-png": {"Files/AcceptedFilesReachTheUpstream", `"scan.jpg" \(image/jpeg.*came as "scan.jpg" \(image/png`,
+		filesWrapper(func(req llm.Request) llm.Request {
+			return changeFiles(req, func(f *llm.File) bool {
+				if strings.HasPrefix(f.MediaType, "image/") {
+					f.MediaType = "image/png"
+				}
+				return true
+			})
+		})},
+	"sends-refused-files": {"Files/RefusedTypeSendsNothing", `a refused image/gif file started`,
+		filesWrapper(func(req llm.Request) llm.Request { return req })},
+	"changes-the-request": {"Files/AcceptedFilesReachTheUpstream", "changed the request",
+		filesWrapper(func(req llm.Request) llm.Request {
+			for _, m := range req.Messages {
+				for _, p := range m.Parts {
+					if p.Kind == llm.PartFile {
+						p.File.Name = strings.ToUpper(p.File.Name)
+					}
+				}
+			}
+			return req
+		})},
+}
+
 // TestBroken runs the suite against the broken provider named by
 // brokenEnv; TestSuiteCatchesBrokenProviders runs it in a child process.
 func TestBroken(t *testing.T) {
-	b, ok := broken[os.Getenv(brokenEnv)]
-	if !ok {
+	name := os.Getenv(brokenEnv)
+	b, ok := broken[name]
+	bf, okFiles := brokenFiles[name]
+	switch {
+	case !ok && !okFiles:
 		t.Skip(brokenEnv + " names no broken provider")
+	case !ok:
+		b.make = correct
+	case !okFiles:
+		bf.files = correctFiles
 	}
 	factory := func(t *testing.T, s llmtest.Scenario) llm.Provider { return b.make(s) }
 	llmtest.Run(t, factory)
 	llmtest.RunToolCalls(t, factory)
 	llmtest.RunReasoning(t, factory)
+	llmtest.RunFiles(t, bf.files)
 }
 
 func TestSuiteCatchesBrokenProviders(t *testing.T) {
+	type defect struct{ check, want string }
+	all := map[string]defect{}
 	for name, b := range broken {
+		all[name] = defect{b.check, b.want}
+	}
+	for name, b := range brokenFiles {
+		all[name] = defect{b.check, b.want}
+	}
+	for name, b := range all {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			pattern := "^TestBroken$"

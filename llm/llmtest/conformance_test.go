@@ -2,6 +2,8 @@ package llmtest_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chatboxsdk/chatbox/llm"
@@ -15,6 +17,7 @@ func TestCorrectProviderPasses(t *testing.T) {
 	llmtest.Run(t, factory)
 	llmtest.RunToolCalls(t, factory)
 	llmtest.RunReasoning(t, factory)
+	llmtest.RunFiles(t, correctFiles)
 }
 
 func TestScenarioString(t *testing.T) {
@@ -62,5 +65,28 @@ func TestToolRequestIsFreshAndConsistent(t *testing.T) {
 		if !json.Valid([]byte(args)) {
 			t.Errorf("invalid arguments %s", args)
 		}
+	}
+}
+
+func TestFileRequestIsFreshAndHoldsRealFiles(t *testing.T) {
+	a := llmtest.FileRequest()
+	a.Messages[0].Parts[1].File.Data[0] = 'X'
+	a.Messages[0].Parts[2].File.Name = "changed"
+	b := llmtest.FileRequest()
+	parts := b.Messages[0].Parts
+	if parts[1].File.Data[0] == 'X' || parts[2].File.Name == "changed" {
+		t.Fatal("FileRequest returns shared values")
+	}
+	if len(parts) != 5 || parts[0].Kind != llm.PartText || parts[0].Text != llmtest.FilePrompt {
+		t.Fatalf("parts %+v", parts)
+	}
+	for _, p := range parts[1:] {
+		f := p.File
+		if got := http.DetectContentType(f.Data); !strings.HasPrefix(got, strings.Split(f.MediaType, ";")[0]) {
+			t.Errorf("%s: %s sniffed as %s", f.Name, f.MediaType, got)
+		}
+	}
+	if txt := parts[4].File; txt.Name != llmtest.TextFileName || string(txt.Data) != llmtest.TextFileContent {
+		t.Fatalf("text file %+v", txt)
 	}
 }

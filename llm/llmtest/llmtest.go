@@ -22,6 +22,21 @@
 // shape (ToolRequest included: its tool definitions and its tool results
 // in the provider's wire format) is left to each provider's own tests.
 //
+// RunFiles adds the checks of attachments (file parts) for every provider:
+// the files it accepts reach its upstream (images and PDFs as files, text
+// files inlined or as files), and a type it refuses is refused by
+// llm.CheckFiles and by Stream with nothing sent. Its FilesFactory returns
+// with the provider a function that decodes what the upstream received
+// from the provider's wire format, so each provider's test checks its own
+// (a data URL, a base64 source and its media type):
+//
+//	llmtest.RunFiles(t, func(t *testing.T) (llm.Provider, func() []llmtest.Received) {
+//		srv := startFixture(t, llmtest.Reply)
+//		return myprovider.New(myprovider.WithBaseURL(srv.URL)), func() []llmtest.Received {
+//			return decodeEach(t, srv.Requests()) // strict about the wire format
+//		}
+//	})
+//
 // Beyond what package llm states, the suite holds providers to these
 // choices, which callers rely on:
 //   - io.EOF is returned itself, never wrapped (as io.Reader requires);

@@ -116,3 +116,30 @@ func ExampleProvider_Stream_toolCall() {
 	// usage 88 24 cached 64
 	// finish tool_calls
 }
+
+// A provider for an Ollama vision model: it declares images and text
+// files, so a PDF is refused before any request is made.
+func ExampleWithFileTypes() {
+	p, err := openai.New(
+		openai.WithBaseURL("http://localhost:11434/v1"),
+		openai.WithModel("llava"),
+		openai.WithFileTypes("image/*", "text/*"),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, mt := range []string{"image/jpeg", "text/markdown", "application/pdf"} {
+		fmt.Println(mt, llm.AcceptsFile(p, mt))
+	}
+	err = llm.CheckFiles(p, llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{
+		{Kind: llm.PartText, Text: "Summarise it."},
+		{Kind: llm.PartFile, File: &llm.File{Name: "contract.pdf", MediaType: "application/pdf", Data: []byte("%PDF-1.7")}},
+	}}}})
+	fmt.Println(err)
+	// Output:
+	// image/jpeg true
+	// text/markdown true
+	// application/pdf false
+	// llm: openai: invalid_request: file "contract.pdf": files of type "application/pdf" are not accepted by this model
+}

@@ -16,6 +16,20 @@
 // error flag, so an error result is sent as "Error: " and its text.
 // Reasoning parts are not sent back: the API has no place for them.
 //
+// File parts of user turns are sent as the API takes them (the Provider
+// implements llm.FileSupport): an image (PNG, JPEG, GIF, WebP) as an
+// image_url content part holding a base64 data URL, a PDF as a file
+// content part (file_data, a base64 data URL, with its filename), and a
+// text file (text/*) inlined as a text part that names it (llm.InlineFile,
+// cut at llm.MaxFileTextBytes with a note), since Chat Completions takes
+// no other file type. A user turn without images or PDFs keeps a plain
+// string as its content, its text files inlined into it. OpenAI-compatible
+// servers take less than OpenAI: Ollama and vLLM accept images only for
+// vision models, and no PDFs; narrow what the Provider accepts for them
+// with WithFileTypes, so that the server refuses other attachments before
+// calling it. A request holding a file the Provider does not accept fails
+// with the error of llm.CheckFiles, nothing sent.
+//
 // Streamed tool calls become an llm.EventToolCallStart once a call's name
 // is known, an llm.EventToolCallDelta per argument fragment, and one
 // llm.EventToolCall per call with its whole arguments when the finish
@@ -42,12 +56,14 @@ package openai
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +71,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/internal/files"
 	"github.com/chatboxsdk/chatbox/llm/internal/httpstream"
 )
 
@@ -79,6 +96,7 @@ type config struct {
 	httpClient                           *http.Client
 	usage                                bool
 	legacyMaxTokens                      *bool
+	fileTypes                            *files.Set // nil: every type the Provider can send
 }
 
 // WithAPIKey sets the API key, sent as a bearer token. Default: none,
@@ -179,6 +197,33 @@ func WithLegacyMaxTokens(legacy bool) Option {
 	return func(c *config) error { c.legacyMaxTokens = &legacy; return nil }
 }
 
+// WithFileTypes narrows the attachments the Provider accepts
+// (llm.FileSupport) to the given media types ("image/png") and patterns
+// ("image/*"), among those it can send; a request holding another file is
+// refused before anything is sent. Default: every type it can send:
+// images (image/png, image/jpeg, image/gif, image/webp), application/pdf
+// and text files (text/*).
+//
+// OpenAI-compatible servers accept less than OpenAI: Ollama and vLLM take
+// images only with a vision model, and no PDFs. For them say
+// WithFileTypes("image/*", "text/*") with a vision model and
+// WithFileTypes("text/*") without one. Without any type, no file is
+// accepted, text files included.
+func WithFileTypes(types ...string) Option {
+	return func(c *config) error {
+		if err := files.Validate("openai", types, canSend, append(slices.Clone(files.Images), files.PDF, "text/plain")); err != nil {
+			return err
+		}
+		set := files.NewSet(types)
+		c.fileTypes = &set
+		return nil
+	}
+}
+
+// canSend reports whether the Provider can send files of the media type
+// mt (normalised).
+func canSend(mt string) bool { return files.IsImage(mt) || mt == files.PDF || files.IsText(mt) }
+
 // Provider streams chat completions. It is safe for concurrent use.
 type Provider struct {
 	cfg     config
@@ -187,7 +232,10 @@ type Provider struct {
 	secrets []string
 }
 
-var _ llm.Provider = (*Provider)(nil)
+var (
+	_ llm.Provider    = (*Provider)(nil)
+	_ llm.FileSupport = (*Provider)(nil)
+)
 
 // New returns a Provider configured by opts, or every configuration error
 // joined.
@@ -233,15 +281,26 @@ func New(opts ...Option) (*Provider, error) {
 	return p, nil
 }
 
+// AcceptsFile reports whether the Provider sends files of the media type
+// (see WithFileTypes); it implements llm.FileSupport.
+func (p *Provider) AcceptsFile(mediaType string) bool {
+	mt := files.Base(mediaType)
+	return canSend(mt) && (p.cfg.fileTypes == nil || p.cfg.fileTypes.Has(mt))
+}
+
 // Stream starts a streamed chat completion for req. It returns once the
 // response headers arrived; a failed response is returned as an
 // *llm.Error (with RetryAfter when the server gave one). A tool whose
-// InputSchema is not a JSON object fails the call with an *llm.Error of
-// kind llm.KindInvalidRequest before anything is sent. See the package
-// doc for timeouts and cancellation.
+// InputSchema is not a JSON object, or a file the Provider does not accept
+// (llm.CheckFiles), fails the call with an *llm.Error of kind
+// llm.KindInvalidRequest before anything is sent. See the package doc for
+// timeouts and cancellation.
 func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, httpstream.Explain(Name, ctx, ctx, err, nil)
+	}
+	if err := llm.CheckFiles(p, req); err != nil {
+		return nil, err
 	}
 	params, err := p.params(req)
 	if err != nil {
@@ -267,7 +326,7 @@ func (p *Provider) params(req llm.Request) (oai.ChatCompletionNewParams, error) 
 	for _, m := range req.Messages {
 		switch m.Role {
 		case llm.RoleUser:
-			msgs = append(msgs, oai.UserMessage(llm.MessageText(m)))
+			msgs = append(msgs, userMessage(m))
 		case llm.RoleTool:
 			msgs = append(msgs, toolMessages(m)...)
 		default: // assistant and operator turns
@@ -304,6 +363,38 @@ func (p *Provider) params(req llm.Request) (oai.ChatCompletionNewParams, error) 
 		params.StreamOptions = oai.ChatCompletionStreamOptionsParam{IncludeUsage: oai.Bool(true)}
 	}
 	return params, nil
+}
+
+// userMessage maps a user turn. Without images or PDFs its content is a
+// string: its text, its text files inlined. With them it is content parts
+// in the turn's order: a text part per text part, an image_url part per
+// image, a file part per PDF (both as base64 data URLs) and a text part
+// per text file, inlined.
+func userMessage(m llm.Message) oai.ChatCompletionMessageParamUnion {
+	if !files.HasBinary(m) {
+		return oai.UserMessage(files.Text(m))
+	}
+	parts := make([]oai.ChatCompletionContentPartUnionParam, 0, len(m.Parts))
+	for _, part := range m.Parts {
+		switch {
+		case part.Kind == llm.PartText && part.Text != "":
+			parts = append(parts, oai.TextContentPart(part.Text))
+		case part.Kind == llm.PartFile && part.File != nil:
+			f := part.File
+			switch mt := files.Base(f.MediaType); {
+			case files.IsImage(mt):
+				parts = append(parts, oai.ImageContentPart(oai.ChatCompletionContentPartImageImageURLParam{URL: files.DataURL(mt, f.Data)}))
+			case mt == files.PDF:
+				parts = append(parts, oai.FileContentPart(oai.ChatCompletionContentPartFileFileParam{
+					FileData: oai.String(files.DataURL(mt, f.Data)),
+					Filename: oai.String(cmp.Or(f.Name, "document.pdf")), // the API wants a name with the data
+				}))
+			case files.IsText(mt):
+				parts = append(parts, oai.TextContentPart(llm.InlineFile(f)))
+			}
+		}
+	}
+	return oai.UserMessage(parts)
 }
 
 // assistantMessage maps an assistant or operator turn: its text as the

@@ -79,3 +79,27 @@ func TestConformanceFailingInRecv(t *testing.T) {
 		return scripted.New(scripted.WithResponder(func(llm.Request) scripted.Reply { return r }))
 	})
 }
+
+// The provider passes the file checks by default (every type accepted,
+// so the refusal check has nothing to refuse) and narrowed to what a
+// model without PDFs takes; its upstream is its record.
+func TestConformanceFiles(t *testing.T) {
+	for name, opts := range map[string][]scripted.Option{
+		"EveryType":     nil,
+		"ImagesAndText": {scripted.WithFileTypes("image/*", "text/*")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			llmtest.RunFiles(t, func(t *testing.T) (llm.Provider, func() []llmtest.Received) {
+				r := scenarioReply(t, llmtest.Reply)
+				p := scripted.New(append(opts, scripted.WithResponder(func(llm.Request) scripted.Reply { return r }))...)
+				return p, func() []llmtest.Received {
+					var out []llmtest.Received
+					for _, req := range p.Requests() {
+						out = append(out, llmtest.ReceivedOf(req))
+					}
+					return out
+				}
+			})
+		})
+	}
+}

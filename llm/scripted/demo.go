@@ -19,7 +19,8 @@ const demoQuoteRunes = 120
 // key. It answers the last user message in Markdown, as models do: a
 // sentence that quotes it, a list, a table that counts the turns of the
 // conversation (which shows that the whole history reaches the provider)
-// and a code block. The reply is streamed word by word (Words) with a 30 ms
+// and a code block; when the message has attachments, it names each with
+// its media type and size. The reply is streamed word by word (Words) with a 30 ms
 // pause before each word, and reports usage as word counts (input: the
 // text and tool results of every message; output: the reply and its
 // reasoning). DemoWithDelay sets another pause.
@@ -46,6 +47,7 @@ func Demo() func(llm.Request) Reply { return DemoWithDelay(demoDelay) }
 func DemoWithDelay(delay time.Duration) func(llm.Request) Reply {
 	return func(req llm.Request) Reply {
 		last, fromUser, inputWords := "", 0, 0
+		var attached []string // the files of the last user message
 		for _, m := range req.Messages {
 			inputWords += wordCount(llm.MessageText(m))
 			for _, p := range m.Parts {
@@ -56,6 +58,12 @@ func DemoWithDelay(delay time.Duration) func(llm.Request) Reply {
 			if m.Role == llm.RoleUser {
 				fromUser++
 				last = llm.MessageText(m)
+				attached = attached[:0]
+				for _, p := range m.Parts {
+					if p.Kind == llm.PartFile && p.File != nil {
+						attached = append(attached, fmt.Sprintf("“%s” (%s, %s)", quote(p.File.Name), p.File.MediaType, plural(len(p.File.Data), "byte")))
+					}
+				}
 			}
 		}
 		if r, ok := demoToolStep(req, delay, inputWords); ok {
@@ -66,6 +74,9 @@ func DemoWithDelay(delay time.Duration) func(llm.Request) Reply {
 			b.WriteString("Hello! I am the chatbox demo model.\n\n")
 		} else {
 			fmt.Fprintf(&b, "You wrote: “%s”\n\n", q)
+		}
+		if len(attached) > 0 {
+			fmt.Fprintf(&b, "You attached %s: %s.\n\n", plural(len(attached), "file"), strings.Join(attached, ", "))
 		}
 		fmt.Fprintf(&b, "Our conversation has %s so far, %s from you, so the whole history reaches me.\n\n",
 			plural(len(req.Messages), "message"), plural(fromUser, "message"))

@@ -65,3 +65,25 @@ func TestDemoShortensLongMessages(t *testing.T) {
 		t.Fatalf("reply %q does not quote a shortened message", text)
 	}
 }
+
+func TestDemoNamesTheAttachmentsOfTheLastMessage(t *testing.T) {
+	file := func(name, mt string, n int) llm.Part {
+		return llm.Part{Kind: llm.PartFile, File: &llm.File{Name: name, MediaType: mt, Data: make([]byte, n)}}
+	}
+	r := scripted.Demo()(llm.Request{Messages: []llm.Message{
+		{Role: llm.RoleUser, Parts: []llm.Part{{Kind: llm.PartText, Text: "old"}, file("old.pdf", "application/pdf", 9)}},
+		{Role: llm.RoleAssistant, Text: "Seen."},
+		{Role: llm.RoleUser, Parts: []llm.Part{{Kind: llm.PartText, Text: "What are these?"}, file("photo.png", "image/png", 84), file("a.txt", "text/plain", 1)}},
+	}})
+	text := strings.Join(r.Deltas, "")
+	if want := "You attached 2 files: “photo.png” (image/png, 84 bytes), “a.txt” (text/plain, 1 byte).\n\n"; !strings.Contains(text, want) {
+		t.Fatalf("reply %q lacks %q", text, want)
+	}
+	if strings.Contains(text, "old.pdf") {
+		t.Fatal("the reply names a file of an earlier message")
+	}
+	plain := strings.Join(scripted.Demo()(llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Text: "hi"}}}).Deltas, "")
+	if strings.Contains(plain, "attached") {
+		t.Fatal("a message without files is said to have some")
+	}
+}

@@ -10,6 +10,11 @@
 // from the tool's result", which the step finds in the request's history
 // (ToolResults).
 //
+// A Provider accepts file parts of every type (llm.FileSupport), as a test
+// double should; WithFileTypes narrows them, for tests of what a server
+// does with a model that refuses some. It records each file with a copy of
+// its bytes, so a caller may reuse its buffers once Stream returned.
+//
 // A Provider is safe for concurrent use. Its streams run no goroutine of
 // their own: every delay and stall happens inside Recv and ends as soon as
 // the stream's context is cancelled or the stream is closed. (Counting
@@ -26,6 +31,7 @@ import (
 	"time"
 
 	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/internal/files"
 )
 
 // ErrExhausted is returned (wrapped) by Provider.Stream when every reply
@@ -150,9 +156,24 @@ func WithResponder(f func(llm.Request) Reply) Option {
 
 // WithMaxRecordedRequests bounds how many of the most recent requests
 // Requests returns. Default DefaultMaxRecordedRequests; 0 (or less) records
-// none.
+// none. A recorded request keeps a copy of its files' bytes, the whole
+// history's: a demo that takes large attachments should record few.
 func WithMaxRecordedRequests(n int) Option {
 	return func(p *Provider) { p.maxRecorded = max(n, 0) }
+}
+
+// WithFileTypes narrows the attachments the Provider accepts
+// (llm.FileSupport) to the given media types ("image/png") and patterns
+// ("image/*"), compared without case and parameters; an entry that is
+// neither matches nothing. Stream refuses a request holding another file
+// as a real provider does: with the error of llm.CheckFiles, without
+// recording the request or using a reply. Without any type, no file is
+// accepted. Default: files of every type are accepted.
+func WithFileTypes(types ...string) Option {
+	return func(p *Provider) {
+		set := files.NewSet(types)
+		p.fileTypes = &set
+	}
 }
 
 // entry is one entry of the script: a reply, or a step computing one.
@@ -165,6 +186,7 @@ type entry struct {
 type Provider struct {
 	responder   func(llm.Request) Reply
 	maxRecorded int
+	fileTypes   *files.Set // nil: every type
 
 	mu        sync.Mutex
 	script    []entry
@@ -177,7 +199,10 @@ type Provider struct {
 	changed   chan struct{} // closed and replaced whenever a count changes
 }
 
-var _ llm.Provider = (*Provider)(nil)
+var (
+	_ llm.Provider    = (*Provider)(nil)
+	_ llm.FileSupport = (*Provider)(nil)
+)
 
 // New returns a Provider configured by opts.
 func New(opts ...Option) *Provider {
@@ -190,12 +215,21 @@ func New(opts ...Option) *Provider {
 	return p
 }
 
+// AcceptsFile reports whether the Provider accepts files of the media
+// type: every type, unless WithFileTypes narrowed them. It implements
+// llm.FileSupport.
+func (p *Provider) AcceptsFile(mediaType string) bool {
+	return p.fileTypes == nil || p.fileTypes.Has(files.Base(mediaType))
+}
+
 // Stream starts the next scripted reply to req.
 //
-// If ctx is already done it returns an error wrapping ctx.Err() and neither
-// records the request nor uses a reply. Otherwise it records a copy of req,
-// takes the next reply (see WithReplies), and returns the reply's StartErr
-// as it is when set. The stream counts as started (Started, WaitStarted)
+// If ctx is already done it returns an error wrapping ctx.Err(), and if
+// req holds a file the Provider does not accept (see WithFileTypes) the
+// error of llm.CheckFiles; either way it neither records the request nor
+// uses a reply. Otherwise it records a copy of req (its files' bytes
+// included), takes the next reply (see WithReplies), and returns the
+// reply's StartErr as it is when set. The stream counts as started (Started, WaitStarted)
 // only when Stream returns it. It counts as cancelled (Cancelled,
 // WaitCancelled) if ctx is done before it finishes, fails or is closed.
 //
@@ -209,6 +243,9 @@ func New(opts ...Option) *Provider {
 func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, error) {
 	if ctx.Err() != nil {
 		return nil, ctxError(ctx)
+	}
+	if err := llm.CheckFiles(p, req); err != nil {
+		return nil, err
 	}
 	req = copyRequest(req)
 	reply, ok := p.take(req)
@@ -337,11 +374,20 @@ func (p *Provider) wait(ctx context.Context, what string, n int, count func() in
 }
 
 // copyRequest copies r deeply enough that neither the copy nor r can
-// change the other: messages, their parts, tools and their schemas.
+// change the other: messages, their parts and files (bytes included),
+// tools and their schemas.
 func copyRequest(r llm.Request) llm.Request {
 	r.Messages = slices.Clone(r.Messages)
 	for i := range r.Messages {
-		r.Messages[i].Parts = slices.Clone(r.Messages[i].Parts)
+		parts := slices.Clone(r.Messages[i].Parts)
+		for j := range parts {
+			if f := parts[j].File; f != nil {
+				c := *f
+				c.Data = slices.Clone(f.Data)
+				parts[j].File = &c
+			}
+		}
+		r.Messages[i].Parts = parts
 	}
 	r.Tools = slices.Clone(r.Tools)
 	for i := range r.Tools {
