@@ -31,7 +31,7 @@ func (s *socket) attachmentParts(ctx context.Context, c *conversation, f *protoc
 	c.mu.Unlock()
 	var provider llm.Provider
 	if m := s.e.models.entry(model); m != nil {
-		provider = m.model.Provider
+		provider = m.provider // with its fallbacks: each must read the file
 	}
 	parts := make([]storage.Part, 0, len(f.Attachments))
 	for _, id := range f.Attachments {
