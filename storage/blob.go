@@ -1,10 +1,14 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrTooLarge: a blob is larger than the limit its writer gave.
@@ -56,26 +60,136 @@ type BlobStore interface {
 	// PutBlob stores the bytes read from r as b and returns b with its
 	// Size. It reads at most maxBytes: a longer stream gives ErrTooLarge
 	// and stores nothing. ID, ConversationID, UserID, MediaType and
-	// CreatedAt are required (ErrInvalid); an existing (ConversationID, ID)
-	// gives ErrConflict. A failed or cancelled put leaves nothing behind.
+	// CreatedAt are required (ErrInvalid, see Blob.Validate), as is a
+	// maxBytes of zero or more; b's Size and SentAt are ignored (a new
+	// blob is unsent). An existing (ConversationID, ID) gives ErrConflict.
+	// A failed or cancelled put leaves nothing behind.
 	PutBlob(ctx context.Context, b Blob, r io.Reader, maxBytes int64) (Blob, error)
 
 	// OpenBlob returns a blob and a reader of its bytes, which the caller
-	// must close; ErrNotFound when there is no such blob.
+	// must close; ErrNotFound when there is no such blob. The reader gives
+	// the bytes the blob was put with even if the blob is deleted, or
+	// deleted and put again, while it is read, or it fails; it never mixes
+	// the bytes of two puts.
 	OpenBlob(ctx context.Context, conversationID, id string) (Blob, io.ReadCloser, error)
 
 	// MarkBlobSent records that a message referenced the blob at at; only
 	// the first call changes SentAt. ErrNotFound when there is no such
-	// blob.
+	// blob; a zero at gives ErrInvalid.
 	MarkBlobSent(ctx context.Context, conversationID, id string, at time.Time) error
 
 	// DeleteBlob deletes a blob; deleting one that does not exist is a
 	// no-op returning nil.
 	DeleteBlob(ctx context.Context, conversationID, id string) error
 
-	// ListBlobs returns a page of blobs.
+	// ListBlobs returns a page of blobs. Pages are full (every page but
+	// the last holds ClampLimit(q.Limit) blobs), NextCursor is set exactly
+	// when more blobs follow, and a cursor is a position: a blob put after
+	// a page was served appears on a later page if it sorts after that
+	// page, and none is listed twice. A malformed cursor, or a query
+	// without a filter (see BlobQuery.Validate), gives ErrInvalid.
 	ListBlobs(ctx context.Context, q BlobQuery) (BlobPage, error)
 }
+
+// maxBlobField bounds the ids, name and media type of a blob, in bytes.
+const maxBlobField = 1024
+
+// Validate checks b as every BlobStore does before storing it: ID,
+// ConversationID, UserID, MediaType and CreatedAt are required; ids,
+// Name and MediaType are valid UTF-8 without NUL characters, at most 1024
+// bytes each. Problems wrap ErrInvalid.
+func (b Blob) Validate() error {
+	var missing []string
+	for _, f := range []struct {
+		name  string
+		empty bool
+	}{{"ID", b.ID == ""}, {"ConversationID", b.ConversationID == ""}, {"UserID", b.UserID == ""},
+		{"MediaType", b.MediaType == ""}, {"CreatedAt", b.CreatedAt.IsZero()}} {
+		if f.empty {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("blob %q without %v: %w", b.ID, missing, ErrInvalid)
+	}
+	for _, f := range []struct{ name, value string }{
+		{"ID", b.ID}, {"ConversationID", b.ConversationID}, {"UserID", b.UserID}, {"Name", b.Name}, {"MediaType", b.MediaType},
+	} {
+		switch {
+		case len(f.value) > maxBlobField:
+			return fmt.Errorf("blob %q: %s longer than %d bytes: %w", b.ID, f.name, maxBlobField, ErrInvalid)
+		case !utf8.ValidString(f.value) || strings.ContainsRune(f.value, 0):
+			return fmt.Errorf("blob %q: %s is not valid UTF-8 without NUL: %w", b.ID, f.name, ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// Validate checks q as every BlobStore does before listing: at least one
+// of ConversationID, UserID and CreatedBefore is set. Problems wrap
+// ErrInvalid; the cursor is the backend's to check.
+func (q BlobQuery) Validate() error {
+	if q.ConversationID == "" && q.UserID == "" && q.CreatedBefore.IsZero() {
+		return fmt.Errorf("blob query without ConversationID, UserID or CreatedBefore: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// CompareBlobs orders blobs as listings do: by CreatedAt, then
+// ConversationID, then ID, the strings in byte order.
+func CompareBlobs(a, b Blob) int {
+	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ConversationID, b.ConversationID), strings.Compare(a.ID, b.ID))
+}
+
+// BlobReader is the reader a BlobStore puts from: it reads the caller's
+// reader, stops with an error wrapping ErrTooLarge once more than
+// maxBytes are offered (the bytes past the bound are never returned),
+// and with an error wrapping the context's before each read once the
+// context is done. See LimitBlob.
+type BlobReader struct {
+	ctx context.Context
+	r   io.Reader
+	max int64
+	n   int64
+}
+
+// LimitBlob returns the BlobReader of a PutBlob(ctx, _, r, maxBytes); a
+// negative maxBytes gives ErrInvalid.
+func LimitBlob(ctx context.Context, r io.Reader, maxBytes int64) (*BlobReader, error) {
+	if maxBytes < 0 {
+		return nil, fmt.Errorf("negative maxBytes %d: %w", maxBytes, ErrInvalid)
+	}
+	if r == nil {
+		return nil, fmt.Errorf("nil reader: %w", ErrInvalid)
+	}
+	return &BlobReader{ctx: ctx, r: r, max: maxBytes}, nil
+}
+
+// Read implements io.Reader.
+func (l *BlobReader) Read(p []byte) (int, error) {
+	if err := l.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	// Ask for one byte past the bound, so a stream of exactly maxBytes
+	// ends cleanly and a longer one is caught.
+	if room := l.max - l.n; room < int64(len(p))-1 {
+		p = p[:room+1]
+	}
+	n, err := l.r.Read(p)
+	if l.n+int64(n) > l.max {
+		n = int(l.max - l.n)
+		l.n = l.max
+		return n, fmt.Errorf("blob larger than %d bytes: %w", l.max, ErrTooLarge)
+	}
+	l.n += int64(n)
+	return n, err
+}
+
+// Size returns the number of bytes read so far.
+func (l *BlobReader) Size() int64 { return l.n }
 
 // DeleteBlobs deletes every blob q selects (its Limit and Cursor are
 // ignored) and returns how many it deleted.

@@ -36,6 +36,10 @@ const (
 	// user id as the count and the user id followed by the model as the
 	// id.
 	kindUsage cursorKind = 'u'
+	// kindBlobs cursors hold a blob's CreatedAt as the time, the length
+	// of its conversation id as the count and the conversation id
+	// followed by the blob's id as the id.
+	kindBlobs cursorKind = 'b'
 )
 
 // listing identifies what a cursor may continue.

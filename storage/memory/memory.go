@@ -61,6 +61,7 @@ type Store struct {
 	byUser map[string][]*conversation
 	audit  auditLog
 	usage  usageState
+	blob   blobState
 }
 
 // conversation is the stored state of one conversation. c.Stats is kept up
@@ -91,6 +92,7 @@ func New() *Store {
 		byUser: make(map[string][]*conversation),
 		audit:  auditLog{byID: make(map[string]struct{})},
 		usage:  newUsageState(),
+		blob:   newBlobState(),
 	}
 }
 

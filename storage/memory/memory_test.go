@@ -23,6 +23,12 @@ func TestUsageConformance(t *testing.T) {
 	storagetest.RunUsage(t, func(*testing.T) storage.UsageStore { return memory.New() })
 }
 
+// TestBlobConformance runs the blob suite without its bounded-memory
+// check: this store holds every blob's bytes in memory.
+func TestBlobConformance(t *testing.T) {
+	storagetest.RunBlobs(t, func(*testing.T) storage.BlobStore { return memory.New() })
+}
+
 func TestCreateFillsStatusAndUpdatedAt(t *testing.T) {
 	s := memory.New()
 	created := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
