@@ -75,6 +75,9 @@ func Inspect(r io.ReaderAt, size int64, name string, lim Limits) (string, error)
 	case PDF:
 		err = checkPDF(io.NewSectionReader(r, 0, size), lim.MaxPages)
 	case Text:
+		if isMarkup(head) {
+			return "", refuse("type_not_allowed", "markup documents (SVG, XML, HTML) are not accepted")
+		}
 		mediaType, err = textType(name), checkText(io.NewSectionReader(r, 0, size))
 	default:
 		return "", refuse("type_not_allowed", "files of this kind (%s) are not accepted", mediaType)
@@ -200,4 +203,19 @@ func textType(name string) string {
 		return CSV
 	}
 	return Text
+}
+
+// isMarkup reports text that is an SVG, XML or HTML document, which
+// content sniffing may take for plain text (an <svg> element without an
+// XML declaration is): such a file could run script if a browser ever
+// rendered it.
+func isMarkup(head []byte) bool {
+	t := bytes.ToLower(bytes.TrimLeft(head, " \t\r\n\ufeff"))
+	t = bytes.TrimPrefix(t, []byte("\xef\xbb\xbf"))
+	for _, p := range []string{"<svg", "<?xml", "<!doctype", "<html", "<!--"} {
+		if bytes.HasPrefix(t, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }

@@ -96,6 +96,7 @@ func TestInspectRefusesSpoofedAndDangerousFiles(t *testing.T) {
 		{"a decompression bomb", bomb(100_000, 100_000), "bomb.png", "too_many_pixels"},
 		{"a PDF over the page cap", pdfOf(101), "long.pdf", "too_many_pages"},
 		{"a PDF without pages", []byte("%PDF-1.4\n%%EOF\n"), "empty.pdf", "invalid_file"},
+		{"SVG without a declaration", []byte(`  <svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`), "x.txt", "type_not_allowed"},
 		{"binary", []byte{0, 1, 2, 3, 0, 0, 5}, "x.bin", "type_not_allowed"},
 		{"invalid UTF-8", []byte("caf\xe9 au lait"), "x.txt", "invalid_file"},
 		{"a zip", []byte("PK\x03\x04rest of a zip"), "x.zip", "type_not_allowed"},
