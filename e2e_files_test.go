@@ -3,14 +3,17 @@ package chatbox_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,6 +23,7 @@ import (
 	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/chatboxtest"
 	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/openai"
 	"github.com/chatboxsdk/chatbox/protocol"
 	"github.com/chatboxsdk/chatbox/storage"
 )
@@ -292,6 +296,53 @@ func TestAnUploadNeverSentExpires(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatalf("the unsent upload %s was never deleted", unsent.info.ID)
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// The files reach an OpenAI-compatible server in its native form: the
+// test server is the provider's upstream and records what it got.
+func TestAttachedFilesReachAnOpenAICompatibleServerNatively(t *testing.T) {
+	var mu sync.Mutex
+	var bodies [][]byte
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, b)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Seen."},"finish_reason":null}]}`+"\n\n")
+		fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n")
+		fmt.Fprint(w, "data: [DONE]\n\n")
+	}))
+	defer upstream.Close()
+	provider, err := openai.New(openai.WithBaseURL(upstream.URL), openai.WithAPIKey("test-key"), openai.WithModel("gpt-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := chatboxtest.New(t, chatboxtest.Config{Provider: provider})
+	ctx := testCtx(t)
+	c := h.Dial(t, "alice")
+	conv := openNew(t, c)
+	img, pdf := testPNG(8, 8), testPDF(1)
+	a := upload(t, h, "alice", conv, "shot.png", img)
+	b := upload(t, h, "alice", conv, "invoice.pdf", pdf)
+	if _, err := c.Request(ctx, protocol.ClientFrame{Type: protocol.TypeSend, ConversationID: conv, MessageID: "m1", Text: "see", Attachments: []string{a.info.ID, b.info.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _, err := c.ReadReply(ctx, conv, nil); err != nil || r.Text != "Seen." {
+		t.Fatalf("reply %v, %v", r, err)
+	}
+	mu.Lock()
+	body := string(bodies[len(bodies)-1])
+	mu.Unlock()
+	for _, want := range []string{
+		`"image_url":{"url":"data:image/png;base64,` + base64.StdEncoding.EncodeToString(img) + `"`,
+		`"file_data":"data:application/pdf;base64,` + base64.StdEncoding.EncodeToString(pdf) + `"`,
+		`"filename":"invoice.pdf"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("the upstream request lacks %.80s...:\n%.600s", want, body)
 		}
 	}
 }
