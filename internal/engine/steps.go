@@ -201,7 +201,7 @@ func addUsage(a, b llm.Usage) llm.Usage {
 }
 
 // withoutTools drops the tool calls and results of a history, keeping its
-// text and reasoning; a history without them is returned as it is.
+// text, reasoning and files; a history without them is returned as it is.
 func withoutTools(msgs []llm.Message) []llm.Message {
 	has := false
 	for _, m := range msgs {
@@ -218,7 +218,7 @@ func withoutTools(msgs []llm.Message) []llm.Message {
 		if len(m.Parts) > 0 {
 			var kept []llm.Part
 			for _, p := range m.Parts {
-				if p.Kind == llm.PartText || p.Kind == llm.PartReasoning {
+				if p.Kind == llm.PartText || p.Kind == llm.PartReasoning || p.Kind == llm.PartFile {
 					kept = append(kept, p)
 				}
 			}
