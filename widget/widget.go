@@ -19,8 +19,8 @@
 //	              /chatbox.d.ts declares its types
 //	/markdown.js  the safe Markdown renderer the pages use (with
 //	              markdown-inline.js), linear in the text
-//	/message-parts.js, /tool-parts.js, /chat.js, /chat-thread.js, /chat-connection.js,
-//	/chat-person.js, /chat-layout.js, /chat.css, /operator.js,
+//	/message-parts.js, /tool-parts.js, /file-parts.js, /chat.js, /chat-thread.js,
+//	/chat-connection.js, /chat-files.js, /chat-person.js, /chat-layout.js, /chat.css, /operator.js,
 //	/operator-lists.js, /operator-thread.js, /operator-view.js, /admin.js,
 //	/operator.css, /page.js
 //	              the pages' scripts and style sheets
@@ -30,9 +30,11 @@
 //
 // Every response carries X-Content-Type-Options: nosniff; the two pages also
 // carry a Content-Security-Policy that allows scripts and styles only from
-// their own origin, and connections only to it plus the configured socket,
-// token and (for the console) admin API origins, as a second line of defence
-// behind the renderer, which never turns model or user text into HTML.
+// their own origin, images also from blob: URLs (attached files, fetched
+// with the token), and connections only to it plus the configured socket
+// (and the same host over http(s), for files), token and (for the console)
+// admin API origins, as a second line of defence behind the renderer, which
+// never turns model or user text into HTML.
 //
 // Assets are revalidated on every load (Cache-Control: no-cache) with a
 // content hash as ETag, so a new build of the host reaches browsers at once.
@@ -167,6 +169,8 @@ type pageConfig struct {
 // otherwise) and 404 for unknown paths.
 func Handler(cfg Config) (http.Handler, error) {
 	socket, socketOrigin, errSocket := checkURL("SocketURL", cfg.SocketURL, DefaultSocketURL, "ws", "wss")
+	// Files go over HTTP to the Server the socket belongs to.
+	filesOrigin := strings.Replace(socketOrigin, " ws", " http", 1)
 	token, tokenOrigin, errToken := checkURL("TokenURL", cfg.TokenURL, "", "http", "https")
 	opToken, opTokenOrigin, errOpToken := checkURL("OperatorTokenURL", cfg.OperatorTokenURL, "", "http", "https")
 	admin, adminOrigin, errAdmin := checkURL("AdminURL", cfg.AdminURL, DefaultAdminURL, "http", "https")
@@ -215,8 +219,8 @@ func Handler(cfg Config) (http.Handler, error) {
 		// The chat page may be framed by the host's pages; the console,
 		// whose buttons act on other users' conversations, may not be
 		// framed by other sites.
-		"index.html":    {"/", chatConf, socketOrigin + tokenOrigin, ""},
-		"operator.html": {"/operator", consoleConf, socketOrigin + opTokenOrigin + adminOrigin, "; frame-ancestors 'self'"},
+		"index.html":    {"/", chatConf, socketOrigin + filesOrigin + tokenOrigin, ""},
+		"operator.html": {"/operator", consoleConf, socketOrigin + filesOrigin + opTokenOrigin + adminOrigin, "; frame-ancestors 'self'"},
 	}
 
 	h := &handler{assets: map[string]asset{}, csp: map[string]string{}}
@@ -236,7 +240,8 @@ func Handler(cfg Config) (http.Handler, error) {
 			if err != nil {
 				return nil, err
 			}
-			h.csp[name] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:" + logoOrigin + "; " +
+			// blob: shows attached files, fetched with the token.
+			h.csp[name] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:" + logoOrigin + "; " +
 				"connect-src 'self'" + dedupe(p.origins) + "; base-uri 'none'; form-action 'none'" + p.extra
 		}
 		h.assets[name] = newAsset(e.Name(), body)

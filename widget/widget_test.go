@@ -107,8 +107,8 @@ func TestPageCarriesItsConfigAndAPolicyForItsOrigins(t *testing.T) {
 	if !strings.Contains(page, `"socket_url":"wss://chat.example.com/chat/ws"`) || !strings.Contains(page, `"token_url":"https://auth.example.com/token?a=1\u0026b=2"`) {
 		t.Fatalf("page config:\n%s", page)
 	}
-	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' wss://chat.example.com https://auth.example.com;") {
-		t.Fatalf("CSP does not allow the configured origins: %q", csp)
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' wss://chat.example.com https://chat.example.com https://auth.example.com;") {
+		t.Fatalf("CSP does not allow the configured origins (the socket's host over https for files): %q", csp)
 	}
 	if serve(t, h, http.MethodGet, "/chatbox.js", nil).Header().Get("Content-Security-Policy") != "" {
 		t.Fatal("scripts carry the page's policy")
@@ -157,7 +157,7 @@ func TestThemeAndSignInSettingsReachThePages(t *testing.T) {
 			t.Fatalf("chat page lacks %s:\n%s", want, w.Body.String())
 		}
 	}
-	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: https://cdn.example.com;") {
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: blob: https://cdn.example.com;") {
 		t.Fatalf("CSP does not allow the logo: %q", csp)
 	}
 	console := serve(t, h, http.MethodGet, "/operator", nil).Body.String()
@@ -280,7 +280,7 @@ func TestOperatorConsoleCarriesItsConfigAndAPolicyForTheAdminAPI(t *testing.T) {
 		t.Fatalf("console CSP does not allow exactly the socket and API origins: %q", csp)
 	}
 	chat := serve(t, h, http.MethodGet, "/", nil)
-	if csp := chat.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' wss://chat.example.com https://auth.example.com;") || strings.Contains(csp, "frame-ancestors") {
+	if csp := chat.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' wss://chat.example.com https://chat.example.com https://auth.example.com;") || strings.Contains(csp, "frame-ancestors") {
 		t.Fatalf("chat page CSP = %q", csp)
 	}
 	if strings.Contains(chat.Body.String(), "admin_url") || strings.Contains(chat.Body.String(), "/staff/token") {

@@ -69,6 +69,20 @@ class Element extends Node {
   set type(v) { this.setAttribute("type", v); }
   set tabIndex(v) { this.setAttribute("tabindex", v); }
   set title(v) { this.setAttribute("title", v); }
+  // Properties that reflect an attribute, as the modules set them.
+  set src(v) { this.setAttribute("src", v); }
+  get src() { return this.getAttribute("src") || ""; }
+  set alt(v) { this.setAttribute("alt", v); }
+  get alt() { return this.getAttribute("alt") || ""; }
+  set href(v) { this.setAttribute("href", v); }
+  get href() { return this.getAttribute("href") || ""; }
+  set target(v) { this.setAttribute("target", v); }
+  set rel(v) { this.setAttribute("rel", v); }
+  set download(v) { this.setAttribute("download", v); }
+  get download() { return this.getAttribute("download") || ""; }
+  set max(v) { this.setAttribute("max", v); }
+  set value(v) { this.setAttribute("value", v); } // a <progress>'s
+  get value() { return Number(this.getAttribute("value") || 0); }
   set hidden(v) { this.toggleAttribute("hidden", !!v); }
   get hidden() { return this.hasAttribute("hidden"); }
   set disabled(v) { this.toggleAttribute("disabled", !!v); }

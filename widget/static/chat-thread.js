@@ -13,8 +13,10 @@ const RETRYABLE = ["error", "timeout", "interrupted", "abort", "length"];
 export class ChatThread {
   // list is the <ol> of messages, scroller the element that scrolls it.
   // hooks: operatorName(conv) -> display name of the conversation's
-  // operator ("" when unknown), retry(conv, m), ask(text),
-  // approve(conv, m, call, approved) -> Promise (answers an approval request).
+  // operator ("" when unknown), retry(conv, m), ask(text, files) (files:
+  // the question's attachments, {id, name, mediaType}),
+  // approve(conv, m, call, approved) -> Promise (answers an approval request),
+  // loadFile(conv, file) -> Promise<{url, release}> (a file to show).
   constructor(list, scroller, hooks) {
     this.list = list;
     this.scroller = scroller;
@@ -38,6 +40,7 @@ export class ChatThread {
   }
 
   clear() {
+    for (const n of this.nodes.values()) n.body.destroy();
     this.list.replaceChildren();
     this.nodes.clear();
     this.dirty.clear();
@@ -85,7 +88,10 @@ export class ChatThread {
     }
     li.append(bubble);
     const n = { li, body: null, meta, label, who, name: "", conv: null };
-    n.body = new MessageBody(body, { approve: (msg, call, approved) => this.hooks.approve(n.conv, msg, call, approved) });
+    n.body = new MessageBody(body, {
+      approve: (msg, call, approved) => this.hooks.approve(n.conv, msg, call, approved),
+      loadFile: this.hooks.loadFile ? (file) => this.hooks.loadFile(n.conv, file) : null,
+    });
     this.nodes.set(m.id, n);
     this.list.append(li);
     return n;
@@ -113,7 +119,8 @@ export class ChatThread {
         parts.push(el("span", "note" + (note.error ? " error" : ""), note.text));
         const question = conv?.messages.get(m.replyTo);
         if (question && RETRYABLE.includes(m.finishReason) && !conv.ended) {
-          parts.push(action("Retry", "Retry: ask again", () => this.hooks.ask(question.text)));
+          const files = (question.parts || []).filter((p) => p.kind === "file").map((p) => p.file);
+          parts.push(action("Retry", "Retry: ask again", () => this.hooks.ask(question.text, files)));
         }
       }
       if (m.text) parts.push(action("Copy", "Copy the reply", (b) => copyText(m.text, b)));

@@ -6,13 +6,14 @@
 //   signin_url  the host's sign-in page, linked when the user is signed out
 //   accent, logo_url, welcome, theme   the look (page.js applyLook)
 // The messages are drawn by chat-thread.js, the connection's state by
-// chat-connection.js.
+// chat-connection.js, the attachments waiting to be sent by chat-files.js.
 import { ChatboxClient } from "./chatbox.js";
 import { $, el, fetchToken, showBanner, autosize, when, applyLook } from "./page.js";
 import { personNotice } from "./chat-person.js";
 import { ChatThread } from "./chat-thread.js";
 import { ConnectionView } from "./chat-connection.js";
 import { closeSidebar } from "./chat-layout.js";
+import { AttachmentTray } from "./chat-files.js";
 
 const cfg = JSON.parse($("chatbox-config").textContent || "{}");
 const TOKEN_KEY = "chatbox.token";
@@ -26,6 +27,7 @@ const ui = {
   left: new Map(), // conversation id -> name of the operator who just left
   helping: false, // a help request is on its way
   draft: "", // a first message written offline, sent once connected
+  trayConv: "", // the conversation the files in the tray were uploaded to
 };
 
 // ---- token ----
@@ -165,11 +167,18 @@ $("new-chat").addEventListener("click", () => {
 const thread = new ChatThread($("messages"), $("thread"), {
   operatorName: (conv) => conv?.operator?.name || ui.left.get(conv?.id) || "",
   retry: (conv, m) => client.retry(conv.id, m.id),
-  ask: (text) => sendText(text),
+  ask: (text, files) => sendText(text, files),
   approve: (conv, m, call, approved) => client.approve(conv.id, m.id, call.id, approved),
+  loadFile: (conv, file) => client.loadFile(conv.id, file.id),
 });
 
 function showConversation(id) {
+  // Files attached for another conversation are taken back.
+  if (ui.trayConv && ui.trayConv !== id) {
+    tray.discard();
+    ui.trayConv = "";
+    clearFileErrors();
+  }
   ui.current = id;
   history.replaceState(null, "", id ? "#" + id : location.pathname + location.search);
   const conv = id ? client.conversations.get(id) : null;
@@ -272,8 +281,11 @@ function updateComposer() {
   text.disabled = ended || signedOut;
   text.placeholder = signedOut ? "Sign in to chat" : ended ? "This conversation has ended. Start a new chat." : "Write a message…";
   // Offline, a first message waits as a draft (shown queued) until the
-  // connection is back; one draft at a time.
-  $("send").disabled = text.disabled || streaming || !text.value.trim() || (!online && !conv && !!ui.draft);
+  // connection is back; one draft at a time. Files must be uploaded before
+  // they are sent.
+  const files = tray.ready.length > 0;
+  $("send").disabled = text.disabled || streaming || tray.uploading > 0 || (!text.value.trim() && !files) || (!online && !conv && !!ui.draft);
+  $("attach").disabled = text.disabled || !online;
   $("send").hidden = streaming;
   $("stop").hidden = !streaming;
   $("model").disabled = !!conv;
@@ -298,9 +310,115 @@ $("older").addEventListener("click", async () => {
   t.scrollTop = t.scrollHeight - before;
 });
 
+// ---- attachments ----
+
+const tray = new AttachmentTray($("tray"), {
+  upload: async (file, options) => ({ ...(await client.upload(ui.trayConv, file, options)), conversationId: ui.trayConv }),
+  remove: (info) => client.deleteFile(info.conversationId, info.id).catch(() => {}), // an unsent upload expires anyway
+  refused: (text, err) => showFileError(text, err),
+  changed: () => updateComposer(),
+});
+
+// showFileError says, near the message box, why a file was not attached.
+function showFileError(text, err = null) {
+  const box = $("file-errors");
+  const p = el("p", "file-error", text);
+  if (err) {
+    p.dataset.code = err.code || "";
+    p.dataset.field = err.field || "";
+  }
+  const dismiss = box.querySelector(".file-errors-dismiss") || Object.assign(el("button", "file-errors-dismiss", "×"), { type: "button" });
+  dismiss.setAttribute("aria-label", "Dismiss");
+  dismiss.onclick = () => { clearFileErrors(); $("composer-text").focus(); };
+  box.append(p, dismiss); // the button stays last
+}
+
+function clearFileErrors() { $("file-errors").replaceChildren(); }
+
+// attach uploads files into the open conversation (one is started for
+// them when there is none yet).
+async function attach(list) {
+  const files = [...(list || [])].filter(Boolean);
+  if (!files.length) return;
+  clearFileErrors();
+  const conv = ui.current ? client.conversations.get(ui.current) : null;
+  if (client.state !== "open") return showFileError("Not connected: attach the files again when the connection is back.");
+  if (conv?.ended) return showFileError("This conversation has ended: start a new chat to send files.");
+  try {
+    ui.trayConv = await conversationForFiles(files[0].name);
+  } catch (err) {
+    return showFileError(err.code === "disconnected" ? "Not connected: attach the files again when the connection is back." : `Could not start a conversation for the files: ${err.message}`);
+  }
+  for (const f of files) tray.add(f, f.name || "pasted-image.png");
+}
+
+// conversationForFiles returns the open conversation, or starts one (once,
+// however many files arrive meanwhile).
+let opening = null;
+function conversationForFiles(name) {
+  if (ui.current) return Promise.resolve(ui.current);
+  const title = titleOf($("composer-text").value.trim() || name || "Files");
+  opening ||= client.open({ title, model: $("model").value || undefined }).then((conv) => {
+    showConversation(conv.id);
+    refreshListSoon();
+    return conv.id;
+  }).finally(() => { opening = null; });
+  return opening;
+}
+
+$("attach").addEventListener("click", () => $("file-input").click());
+$("file-input").addEventListener("change", () => {
+  const files = [...$("file-input").files];
+  $("file-input").value = ""; // the same file may be chosen again
+  attach(files);
+  $("composer-text").focus();
+});
+
+// A pasted screenshot (an image on the clipboard) is attached; pasted text
+// goes into the message as usual, also when the clipboard holds a picture
+// of it besides (as spreadsheets and word processors put there).
+$("composer-text").addEventListener("paste", (e) => {
+  const files = [...(e.clipboardData?.files || [])];
+  if (!files.length || [...(e.clipboardData.types || [])].includes("text/plain")) return;
+  e.preventDefault();
+  attach(files);
+});
+
+// Files dropped on the message box are attached; dropped anywhere else
+// they are ignored rather than opened by the browser in place of the chat.
+const dragsFiles = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
+let dragDepth = 0;
+const composer = $("composer");
+composer.addEventListener("dragenter", (e) => {
+  if (!dragsFiles(e)) return;
+  e.preventDefault();
+  dragDepth++;
+  composer.dataset.drop = "true";
+});
+composer.addEventListener("dragover", (e) => {
+  if (!dragsFiles(e)) return;
+  e.preventDefault();
+  e.dataTransfer.dropEffect = $("attach").disabled ? "none" : "copy";
+});
+composer.addEventListener("dragleave", (e) => {
+  if (!dragsFiles(e)) return;
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (!dragDepth) delete composer.dataset.drop;
+});
+composer.addEventListener("drop", (e) => {
+  if (!dragsFiles(e)) return;
+  e.preventDefault();
+  dragDepth = 0;
+  delete composer.dataset.drop;
+  attach(e.dataTransfer.files);
+});
+for (const type of ["dragover", "drop"]) {
+  window.addEventListener(type, (e) => { if (dragsFiles(e) && !composer.contains(e.target)) e.preventDefault(); });
+}
+
 // ---- composing ----
 
-async function sendText(raw) {
+async function sendText(raw, files = []) {
   const text = raw.trim();
   if (!ui.current && client.state !== "open") {
     // No conversation yet and no connection: keep the message, show it
@@ -320,7 +438,7 @@ async function sendText(raw) {
     }
   }
   try {
-    client.send(ui.current, text);
+    client.send(ui.current, text, { attachments: files });
   } catch (err) {
     showBanner(err.message);
     return false;
@@ -360,11 +478,15 @@ $("composer").addEventListener("submit", async (e) => {
   e.preventDefault();
   const box = $("composer-text");
   const text = box.value;
-  if (!text.trim() || $("send").disabled) return;
+  const files = tray.ready;
+  if ((!text.trim() && !files.length) || $("send").disabled) return;
   box.value = "";
   autosize($("composer-text"));
   if (ui.current) client.typing(ui.current, false);
-  if (!(await sendText(text))) box.value = text;
+  if (await sendText(text, files)) {
+    tray.take();
+    clearFileErrors();
+  } else box.value = text;
   updateComposer();
 });
 

@@ -12,13 +12,16 @@ export class ChatboxError extends Error {
     this.retryAfterMs = body.retry_after_ms || 0;
     this.field = body.field || "";
     this.ref = body.ref || ""; // identifies an internal failure in the server's log
+    this.status = body.status || 0; // the HTTP status, for file requests
   }
 }
 
-// A message's parts, once a reply holds more than text, in the order the
-// model produced them: {kind: "text", text}, {kind: "reasoning", text} or
-// {kind: "tool", call}. A plain text message has no parts (its text is
-// all). msg.calls maps a call's id to the same call object as its part:
+// A message's parts, once it holds more than text, in order: {kind:
+// "text", text}, {kind: "reasoning", text}, {kind: "tool", call} or {kind:
+// "file", file: {id, name, mediaType}} (an attached file; a message with
+// files has its text, when not blank, as a first text part). A plain text
+// message has no parts (its text is all). msg.calls maps a call's id to
+// the same call object as its part:
 //   {id, name, arguments, status, result, errorCode, expiresAt,
 //    approval: the call asked for approval (its outcome is the status),
 //    answer: null, or this client's answer {approved, state, error} with
@@ -32,7 +35,20 @@ export function callFromWire(c) {
   };
 }
 
-function partsFromWire(wire) {
+// fileRef is a file as messages carry it: {id, name, mediaType}.
+export function fileRef(f) {
+  return { id: String(f.id || ""), name: f.name || "", mediaType: f.mediaType || f.media_type || "" };
+}
+
+// fileParts returns the parts of a message of text with files: the text
+// first (when not blank), then one part per file.
+export function fileParts(text, files) {
+  const parts = String(text || "").trim() ? [{ kind: "text", text }] : [];
+  for (const f of files) parts.push({ kind: "file", file: fileRef(f) });
+  return parts;
+}
+
+function partsFromWire(wire, text) {
   const parts = [];
   const calls = new Map();
   for (const p of Array.isArray(wire) ? wire : []) {
@@ -40,7 +56,13 @@ function partsFromWire(wire) {
       const call = callFromWire(p.call);
       calls.set(call.id, call);
       parts.push({ kind: "tool", call });
+    } else if (p.type === "file" && p.file?.id) {
+      parts.push({ kind: "file", file: fileRef(p.file) });
     } else if (p.type) parts.push({ kind: p.type, text: p.text || "" });
+  }
+  // A message with files keeps its text beside them, not in a part.
+  if (parts.some((p) => p.kind === "file") && !parts.some((p) => p.kind === "text") && String(text || "").trim()) {
+    parts.unshift({ kind: "text", text });
   }
   return { parts, calls };
 }
@@ -52,7 +74,7 @@ export function fromWire(m) {
     status: m.status === "streaming" || m.status === WAITING ? "streaming" : m.role === "user" ? "sent" : "complete",
     finishReason: m.finish_reason || "", error: m.error ? { code: m.error, message: "", ref: "" } : null,
     replyTo: m.reply_to || "", model: m.model || "", createdAt: m.created_at || "",
-    ...partsFromWire(m.parts),
+    ...partsFromWire(m.parts, m.text),
   };
 }
 
@@ -134,11 +156,13 @@ export function applyOpened(client, f, watched) {
   if (f.reply) {
     const r = f.reply;
     const created = messages.get(r.reply_id)?.createdAt || "";
-    messages.set(r.reply_id, newMessage(r.reply_id, "assistant", { text: r.text || "", replyTo: r.reply_to || "", model: r.model || "", createdAt: created, ...partsFromWire(r.parts) }));
+    messages.set(r.reply_id, newMessage(r.reply_id, "assistant", { text: r.text || "", replyTo: r.reply_to || "", model: r.model || "", createdAt: created, ...partsFromWire(r.parts, r.text) }));
     conv.replyId = r.reply_id;
   }
   for (const [id, p] of client._pending) {
-    if (p.conversationId === conv.id && !messages.has(id)) messages.set(id, conv.messages.get(id) || newMessage(id, "user", { text: p.text, status: "queued" }));
+    if (p.conversationId === conv.id && !messages.has(id)) {
+      messages.set(id, conv.messages.get(id) || newMessage(id, "user", { text: p.text, status: "queued", parts: p.files.length ? fileParts(p.text, p.files) : [] }));
+    }
   }
   conv.messages = messages;
   client.conversations.set(conv.id, conv);
@@ -265,7 +289,8 @@ export function transmit(client, messageId) {
   const conv = p && client.conversations.get(p.conversationId);
   if (!conv || !conv.attached || !client._ready) return; // sent once the conversation is attached again
   p.attempts++;
-  const req = client._request({ type: "send", conversation_id: p.conversationId, message_id: messageId, text: p.text });
+  const attachments = p.files.length ? p.files.map((f) => f.id) : undefined;
+  const req = client._request({ type: "send", conversation_id: p.conversationId, message_id: messageId, text: p.text, attachments });
   p.requestId = "q" + client._nextId;
   client._setStatus(p.conversationId, messageId, "sending");
   req.catch((err) => {

@@ -4,16 +4,52 @@
 
 export declare const PROTOCOL: "chatbox.v1";
 
-/** A protocol error, or a client-side one ("disconnected", "timeout", "token_unavailable", "bad_url"). */
+/** A protocol error, or a client-side one ("disconnected", "timeout", "token_unavailable", "bad_url", "aborted"). */
 export declare class ChatboxError extends Error {
-  constructor(body: { code: string; message?: string; retryable?: boolean; retry_after_ms?: number; field?: string; ref?: string });
+  constructor(body: { code: string; message?: string; retryable?: boolean; retry_after_ms?: number; field?: string; ref?: string; status?: number });
   readonly code: string;
   readonly retryable: boolean;
   readonly retryAfterMs: number;
-  /** The offending request field, for invalid_field. */
+  /**
+   * The offending request field, for invalid_field; for file_refused, why the file was refused:
+   * "type_not_allowed", "invalid_file", "too_many_pixels", "too_many_pages" or "check".
+   */
   readonly field: string;
   /** Identifies an internal failure in the server's log ("" when absent). */
   readonly ref: string;
+  /** The HTTP status of a refused file request (upload, download, delete); 0 otherwise. */
+  readonly status: number;
+}
+
+/** Why the server refused an uploaded file (ChatboxError.field of file_refused). */
+export type FileRefusal = "type_not_allowed" | "invalid_file" | "too_many_pixels" | "too_many_pages" | "check";
+
+/** A file attached to a message. mediaType is the type the server decided from the content. */
+export interface FileRef {
+  id: string;
+  name: string;
+  mediaType: string;
+}
+
+/** A file upload() stored, to pass in send()'s attachments. */
+export interface UploadedFile extends FileRef {
+  size: number;
+}
+
+/** A file fetched for display by loadFile(). */
+export interface FileHandle {
+  /** A blob: URL of the file, valid until every holder called release() (and some seconds more). */
+  url: string;
+  blob: Blob;
+  release(): void;
+}
+
+export interface UploadOptions {
+  /** The name the file is stored with; default the File's name. */
+  name?: string;
+  /** Called as the bytes go out. */
+  onProgress?: (progress: { loaded: number; total: number }) => void;
+  signal?: AbortSignal;
 }
 
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "unauthorized" | "failed" | "closed";
@@ -53,11 +89,12 @@ export interface ToolCall {
   answer: ApprovalAnswer | null;
 }
 
-/** A piece of a reply, in the order the model produced them. */
+/** A piece of a message, in order: a reply's text, reasoning and tool calls, or a message's text and files. */
 export type Part =
   | { kind: "text"; text: string }
   | { kind: "reasoning"; text: string }
-  | { kind: "tool"; call: ToolCall };
+  | { kind: "tool"; call: ToolCall }
+  | { kind: "file"; file: FileRef };
 
 /** A tool call waiting for approve(). */
 export interface PendingApproval {
@@ -81,7 +118,7 @@ export interface Message {
   replyTo: string;
   model: string;
   createdAt: string;
-  /** The reply's reasoning, text and tool calls in order; empty for a message that is text only. */
+  /** The reply's reasoning, text and tool calls in order, or a message's text and files; empty for a message that is text only. */
   parts: Part[];
   /** The reply's tool calls by id (the same objects as in parts). */
   calls: Map<string, ToolCall>;
@@ -143,11 +180,17 @@ export interface ChatboxClientOptions {
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   requestTimeoutMs?: number;
+  /** Where the Server is mounted, for files ("/chat"); default: the socket URL without its last segment. */
+  baseUrl?: string;
+  /** How long a file's blob: URL outlives its last release, in ms (5000). */
+  fileKeepMs?: number;
 }
 
 export declare class ChatboxClient extends EventTarget {
   constructor(options: ChatboxClientOptions);
   readonly url: string;
+  /** Where files are uploaded and fetched: {baseUrl}/files. */
+  readonly baseUrl: string;
   readonly state: ConnectionState;
   readonly user: User | null;
   readonly models: Model[];
@@ -165,7 +208,20 @@ export declare class ChatboxClient extends EventTarget {
   release(conversationId: string): Promise<unknown>;
   list(options?: { limit?: number; cursor?: string }): Promise<{ conversations: ConversationInfo[]; cursor: string }>;
   loadOlder(conversationId: string, limit?: number): Promise<number>;
-  send(conversationId: string, text: string, options?: { messageId?: string }): Message;
+  /** Queues a message; attachments are files uploaded beforehand (their ids, or what upload() resolved with), and then the text may be blank. */
+  send(conversationId: string, text: string, options?: { messageId?: string; attachments?: (string | FileRef)[] }): Message;
+  /**
+   * Uploads a file into a conversation of the user's, with the socket's token in the Authorization header. Rejects
+   * with a ChatboxError carrying the server's code (too_large, file_refused with its field, rate_limited,
+   * limit_reached, not_found, conversation_ended, unavailable), message and HTTP status.
+   */
+  upload(conversationId: string, file: Blob, options?: UploadOptions): Promise<UploadedFile>;
+  /** Deletes an uploaded file no message references yet. */
+  deleteFile(conversationId: string, fileId: string): Promise<void>;
+  /** Fetches a file of the conversation (its owner, or an operator). */
+  fetchFile(conversationId: string, fileId: string, options?: { signal?: AbortSignal }): Promise<Blob>;
+  /** Fetches a file for display as a blob: URL; call release() when it is no longer shown. */
+  loadFile(conversationId: string, fileId: string): Promise<FileHandle>;
   retry(conversationId: string, messageId: string): void;
   /**
    * Answers the approval request of a tool call: approved lets it run, false refuses it. Resolves once the server

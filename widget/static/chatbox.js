@@ -45,8 +45,17 @@
 // maps a call's id to its call: {id, name, arguments, status, result,
 // errorCode, expiresAt, approval, answer}. A call with status
 // "awaiting_approval" waits for approve(); pendingApprovals() lists them.
+//
+// Files travel over HTTP beside the socket, under the Server's mount (the
+// socket URL without its last segment, or options.baseUrl), with the same
+// token in an Authorization header, never in the URL:
+//   const f = await chat.upload(conv.id, file, { onProgress: (p) => bar(p.loaded / p.total) });
+//   chat.send(conv.id, "What is this?", { attachments: [f] });
+// A message with files has parts {kind: "file", file: {id, name,
+// mediaType}} (after its text part). loadFile() fetches one for display
+// and gives a blob: URL, revoked some seconds after its last release().
 
-import { ChatboxError, fromWire, newMessage, applyOpened, applyEvent, pendingApprovals, reattach, lost, transmit, onAck, setStatus } from "./chatbox-state.js";
+import { ChatboxError, fromWire, fileRef, fileParts, newMessage, applyOpened, applyEvent, pendingApprovals, reattach, lost, transmit, onAck, setStatus } from "./chatbox-state.js";
 
 export { ChatboxError };
 export const PROTOCOL = "chatbox.v1";
@@ -55,6 +64,11 @@ export const PROTOCOL = "chatbox.v1";
 const FATAL_CLOSE = new Set([1009, 4000]);
 const EVENTS = new Set(["message", "reply.start", "reply.delta", "reply.reasoning", "tool.call", "tool.delta", "tool.result", "approval.request", "reply.end", "conversation.ended", "mode"]);
 const RESPONSES = new Set(["ready", "opened", "conversations", "history", "ack", "resumed", "ok", "mode"]);
+
+// The types a file fetched for display keeps in its blob: URL. Such a URL
+// has the page's origin, so anything else (markup above all) is given as
+// application/octet-stream: it is saved, never run.
+const SAFE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "text/markdown", "text/csv"]);
 
 let idCounter = 0;
 const randomId = (prefix) =>
@@ -67,12 +81,19 @@ const randomId = (prefix) =>
 //                   before every connection, so it may refresh an expired one)
 // options.reconnectMinMs, options.reconnectMaxMs   backoff bounds (500, 15000)
 // options.requestTimeoutMs   how long a request waits for its answer (15000)
+// options.baseUrl   where the Server is mounted, for files ("/chat"); by
+//                   default the socket URL without its last segment
+// options.fileKeepMs   how long a file's blob: URL outlives its last
+//                   release (5000), so a redraw does not fetch it again
 export class ChatboxClient extends EventTarget {
   constructor(options = {}) {
     super();
     if (!options.url) throw new TypeError("chatbox: options.url is required");
     if (!options.token && !options.getToken) throw new TypeError("chatbox: options.token or options.getToken is required");
     this.url = new URL(options.url, location.href.replace(/^http/, "ws")).href;
+    const base = options.baseUrl ? new URL(options.baseUrl, location.href) : new URL(".", this.url.replace(/^ws/, "http"));
+    base.search = base.hash = "";
+    this.baseUrl = base.href.replace(/\/+$/, "");
     this._token = options.token || "";
     this._getToken = options.getToken || null;
     this._minDelay = options.reconnectMinMs ?? 500;
@@ -95,6 +116,8 @@ export class ChatboxClient extends EventTarget {
     this._requests = new Map(); // request id -> {resolve, reject, timer, frame}
     this._pending = new Map(); // message id -> {conversationId, text, attempts, requestId}
     this._typing = new Map(); // conversation id -> {active, at}
+    this._files = new Map(); // "conversation/file" -> {refs, timer, url, blob, promise}
+    this._fileKeepMs = options.fileKeepMs ?? 5000;
     this._onOnline = () => { if (this.state === "reconnecting") this._dialSoon(0); };
   }
 
@@ -115,6 +138,11 @@ export class ChatboxClient extends EventTarget {
     const ws = this._ws;
     this._dropSocket();
     ws?.close(1000);
+    for (const entry of this._files.values()) {
+      clearTimeout(entry.timer);
+      if (entry.url) URL.revokeObjectURL(entry.url);
+    }
+    this._files.clear();
     this._setState("closed");
   }
 
@@ -179,28 +207,136 @@ export class ChatboxClient extends EventTarget {
   // "queued" while offline). It is sent, and after a reconnect resent with
   // the same id, until the server acknowledges it. In a watched
   // conversation the message is the operator's (role "operator").
-  send(conversationId, text, { messageId = randomId("m_") } = {}) {
+  // attachments are files uploaded to the conversation beforehand: their
+  // ids, or what upload() resolved with (the message then shows their
+  // names at once); with attachments the text may be blank.
+  send(conversationId, text, { messageId = randomId("m_"), attachments = [] } = {}) {
     const conv = this._conv(conversationId);
-    if (!String(text).trim()) throw new ChatboxError({ code: "invalid_field", message: "the message is empty", field: "text" });
+    text = String(text ?? "");
+    const files = (attachments || []).map((a) => fileRef(typeof a === "string" ? { id: a } : a)).filter((f) => f.id);
+    if (!text.trim() && !files.length) throw new ChatboxError({ code: "invalid_field", message: "the message is empty", field: "text" });
     const max = this.limits?.max_text_bytes;
     if (max && new TextEncoder().encode(text).length > max) {
       throw new ChatboxError({ code: "too_large", message: `the message is longer than ${max} bytes`, field: "text" });
     }
-    const msg = newMessage(messageId, conv.watched ? "operator" : "user", { text, status: "queued", createdAt: new Date().toISOString() });
+    const parts = files.length ? fileParts(text, files) : [];
+    const msg = newMessage(messageId, conv.watched ? "operator" : "user", { text, status: "queued", createdAt: new Date().toISOString(), parts });
     conv.messages.set(msg.id, msg);
-    this._pending.set(msg.id, { conversationId, text, attempts: 0, requestId: "" });
+    this._pending.set(msg.id, { conversationId, text, files, attempts: 0, requestId: "" });
     this._transmit(msg.id);
     this._emit("message", { conversation: conv, message: msg });
     return msg;
   }
 
-  // retry resends a message that failed, with its original id.
+  // retry resends a message that failed, with its original id (and files).
   retry(conversationId, messageId) {
     const conv = this._conv(conversationId);
     const msg = conv.messages.get(messageId);
     if (!msg || msg.status !== "failed") return;
-    this._pending.set(messageId, { conversationId, text: msg.text, attempts: 0, requestId: "" });
+    const files = (msg.parts || []).filter((p) => p.kind === "file").map((p) => p.file);
+    this._pending.set(messageId, { conversationId, text: msg.text, files, attempts: 0, requestId: "" });
     this._transmit(messageId);
+  }
+
+  // ---- files (HTTP, beside the socket) ----
+
+  // upload sends a file (a File or Blob) into a conversation of the user's
+  // and resolves with {id, name, mediaType, size}, for a later send's
+  // attachments. The server decides the type from the content. It rejects
+  // with a ChatboxError carrying the server's code, field and message and
+  // the HTTP status: too_large (413), file_refused (415, 422; field
+  // type_not_allowed, invalid_file, too_many_pixels, too_many_pages or
+  // check), rate_limited or limit_reached (429), not_found,
+  // conversation_ended, unavailable; "disconnected" when the server could
+  // not be reached, "aborted" when options.signal aborted it.
+  // options: name (default file.name), onProgress({loaded, total}) as the
+  // bytes go out, signal (an AbortSignal).
+  async upload(conversationId, file, { name, onProgress, signal } = {}) {
+    if (!conversationId) throw new ChatboxError({ code: "invalid_field", message: "upload into a conversation: open one first", field: "conversation_id" });
+    if (!file || typeof file.size !== "number") throw new TypeError("chatbox: upload needs a File or a Blob");
+    const fileName = String(name ?? file.name ?? "") || "file";
+    const url = `${this.baseUrl}/files?conversation_id=${encodeURIComponent(conversationId)}&name=${encodeURIComponent(fileName)}`;
+    const body = await this._http((token) => xhrUpload(url, file, token, onProgress, signal), signal);
+    return { id: String(body.id), name: body.name || fileName, mediaType: body.media_type || "", size: body.size ?? file.size };
+  }
+
+  // deleteFile deletes a file uploaded to the conversation that no
+  // message references yet (one taken back before sending).
+  async deleteFile(conversationId, fileId) {
+    await this._http((token) => request("DELETE", this._fileURL(conversationId, fileId), token));
+  }
+
+  // fetchFile resolves with a file of the conversation as a Blob (its
+  // owner or an operator may read it). options.signal aborts it.
+  fetchFile(conversationId, fileId, { signal } = {}) {
+    return this._http((token) => request("GET", this._fileURL(conversationId, fileId), token, signal), signal);
+  }
+
+  // loadFile fetches a file for display and resolves with {url, blob,
+  // release}: url is a blob: URL (an <img> source, a link's target) valid
+  // until release() was called by every holder, and some seconds more
+  // (options.fileKeepMs) so that a redraw reuses it. A file whose type is
+  // not an image, PDF or text is given as application/octet-stream.
+  loadFile(conversationId, fileId) {
+    const key = conversationId + "/" + fileId;
+    let entry = this._files.get(key);
+    if (!entry) {
+      entry = { refs: 0, timer: 0, url: "", blob: null, promise: null };
+      const e = entry;
+      e.promise = this.fetchFile(conversationId, fileId).then((blob) => {
+        const type = (blob.type || "").split(";")[0].trim().toLowerCase();
+        e.blob = SAFE_TYPES.has(type) ? blob.slice(0, blob.size, type) : blob.slice(0, blob.size, "application/octet-stream");
+        e.url = URL.createObjectURL(e.blob);
+        if (this._files.get(key) !== e) URL.revokeObjectURL(e.url); // the client was closed meanwhile
+        return e;
+      });
+      e.promise.catch(() => { if (this._files.get(key) === e) this._files.delete(key); });
+      this._files.set(key, e);
+    }
+    const e = entry;
+    e.refs++;
+    clearTimeout(e.timer);
+    return e.promise.then(() => {
+      let held = true;
+      return { url: e.url, blob: e.blob, release: () => { if (held) { held = false; this._releaseFile(key, e); } } };
+    }, (err) => { e.refs--; throw err; });
+  }
+
+  _releaseFile(key, entry) {
+    if (--entry.refs > 0) return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => {
+      if (entry.refs > 0 || this._files.get(key) !== entry) return;
+      this._files.delete(key);
+      URL.revokeObjectURL(entry.url);
+    }, this._fileKeepMs);
+  }
+
+  _fileURL(conversationId, fileId) {
+    return `${this.baseUrl}/files/${encodeURIComponent(conversationId)}/${encodeURIComponent(fileId)}`;
+  }
+
+  // _http runs an HTTP request with the socket's token; a token refused
+  // (401) is fetched again once, as the socket does after 4001.
+  async _http(attempt, signal) {
+    const token = await this._httpToken(false);
+    try {
+      return await attempt(token);
+    } catch (err) {
+      if (err.status !== 401 || !this._getToken || signal?.aborted) throw err;
+      return attempt(await this._httpToken(true));
+    }
+  }
+
+  async _httpToken(fresh) {
+    if (this._token && !fresh) return this._token;
+    if (!this._getToken) return this._token;
+    try {
+      this._token = await this._getToken();
+    } catch (err) {
+      throw new ChatboxError({ code: "token_unavailable", message: String(err?.message || err), retryable: true });
+    }
+    return this._token;
   }
 
   // approve answers the approval request of tool call callId of reply
@@ -452,4 +588,59 @@ export class ChatboxClient extends EventTarget {
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+// ---- HTTP for files ----
+
+// httpError turns a refused HTTP answer into a ChatboxError: the server's
+// {"error": {...}} when it sent one, else a code for the status.
+function httpError(status, text, retryAfter) {
+  let body = null;
+  try { body = JSON.parse(text)?.error; } catch { /* not JSON */ }
+  const fallback = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "too_large", 429: "rate_limited" }[status]
+    || (status >= 500 ? "unavailable" : "http_error");
+  const err = new ChatboxError({ message: `the server answered ${status}`, ...(body && typeof body === "object" ? body : {}), code: body?.code || fallback });
+  err.status = status;
+  if (!err.retryAfterMs && retryAfter && /^\d+$/.test(retryAfter)) err.retryAfterMs = Number(retryAfter) * 1000;
+  return err;
+}
+
+const unreachable = () => new ChatboxError({ code: "disconnected", message: "the server could not be reached", retryable: true });
+const aborted = () => new ChatboxError({ code: "aborted", message: "the request was cancelled" });
+
+// xhrUpload POSTs file with XMLHttpRequest, the one API that reports the
+// progress of a request body.
+function xhrUpload(url, file, token, onProgress, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(aborted());
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    if (token) xhr.setRequestHeader("Authorization", "Bearer " + token);
+    if (onProgress) {
+      xhr.upload.onprogress = (e) => onProgress({ loaded: e.loaded, total: e.lengthComputable ? e.total : file.size });
+    }
+    const abort = () => xhr.abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    const done = (fn) => { signal?.removeEventListener("abort", abort); fn(); };
+    xhr.onload = () => done(() => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        try { resolve(JSON.parse(xhr.responseText)); } catch { reject(httpError(xhr.status, "", null)); }
+      } else reject(httpError(xhr.status, xhr.responseText, xhr.getResponseHeader("Retry-After")));
+    });
+    xhr.onerror = () => done(() => reject(unreachable()));
+    xhr.onabort = () => done(() => reject(aborted()));
+    xhr.send(file);
+  });
+}
+
+// request runs a GET (resolving with the body as a Blob) or a DELETE.
+async function request(method, url, token, signal) {
+  let res;
+  try {
+    res = await fetch(url, { method, headers: token ? { Authorization: "Bearer " + token } : {}, credentials: "same-origin", cache: "no-store", signal });
+  } catch (err) {
+    throw signal?.aborted || err?.name === "AbortError" ? aborted() : unreachable();
+  }
+  if (!res.ok) throw httpError(res.status, await res.text().catch(() => ""), res.headers.get("Retry-After"));
+  return method === "GET" ? res.blob() : undefined;
 }

@@ -2,18 +2,21 @@
 // page and the operator console. A message is a list of parts, each of a
 // kind; each kind has a renderer. A plain message is one "text" part; a
 // reply that reasoned or called tools has message.parts from chatbox.js
-// ("text", "reasoning", "tool", drawn by tool-parts.js). New kinds
-// (attachments) add a renderer with registerPart and need no change
-// elsewhere.
+// ("text", "reasoning", "tool", drawn by tool-parts.js), a message with
+// files has "file" parts (file-parts.js). New kinds add a renderer with
+// registerPart and need no change elsewhere.
 //
 // A renderer is {create(part, message, ctx) -> state,
-// update(state, part, message, ctx)}: create returns {element, ...} once,
-// update brings it up to date as the message changes (a streaming reply
-// calls it every few tens of ms). ctx is what the page gave MessageBody
-// (tool-parts.js: approve, answerable).
+// update(state, part, message, ctx), remove(state, ctx) (optional)}:
+// create returns {element, ...} once, update brings it up to date as the
+// message changes (a streaming reply calls it every few tens of ms),
+// remove runs when the part is no longer shown (to release what it holds).
+// ctx is what the page gave MessageBody (tool-parts.js: approve,
+// answerable; file-parts.js: loadFile).
 import { MarkdownView } from "./markdown.js";
 import { el } from "./page.js";
 import { toolPart, reasoningPart } from "./tool-parts.js";
+import { filePart } from "./file-parts.js";
 
 const renderers = new Map();
 
@@ -44,6 +47,7 @@ registerPart("text", {
 
 registerPart("tool", toolPart);
 registerPart("reasoning", reasoningPart);
+registerPart("file", filePart);
 
 // A part of a kind this page does not know says so rather than vanishing.
 const unknown = {
@@ -56,7 +60,9 @@ const unknown = {
 };
 
 // MessageBody keeps a message's body element in step with its parts. ctx
-// is handed to the renderers (tool-parts.js: approve, answerable).
+// is handed to the renderers (tool-parts.js: approve, answerable;
+// file-parts.js: loadFile). destroy() releases what the parts hold, when
+// the message is no longer shown.
 export class MessageBody {
   constructor(element, ctx = {}) {
     this.element = element;
@@ -69,7 +75,7 @@ export class MessageBody {
     parts.forEach((part, i) => {
       let slot = this.parts[i];
       if (slot && slot.kind !== part.kind) {
-        for (const s of this.parts.splice(i)) s.state.element.remove();
+        for (const s of this.parts.splice(i)) this.drop(s);
         slot = null;
       }
       if (!slot) {
@@ -80,7 +86,16 @@ export class MessageBody {
       }
       slot.r.update(slot.state, part, m, this.ctx);
     });
-    for (const s of this.parts.splice(parts.length)) s.state.element.remove();
+    for (const s of this.parts.splice(parts.length)) this.drop(s);
+  }
+
+  destroy() {
+    for (const s of this.parts.splice(0)) this.drop(s);
+  }
+
+  drop(slot) {
+    slot.r.remove?.(slot.state, this.ctx);
+    slot.state.element.remove();
   }
 }
 

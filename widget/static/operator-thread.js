@@ -12,13 +12,14 @@ export class Thread {
   // names(m) returns {who, avatar} for a message; onRetry(m) resends a
   // message of this operator that failed; approve(m, call, approved)
   // answers an approval request, answerable(m, call) returns "" when this
-  // operator may answer it, or why not.
-  constructor(list, scroller, { names, onRetry, approve, answerable }) {
+  // operator may answer it, or why not; loadFile(file) -> Promise<{url,
+  // release}> fetches an attached file to show.
+  constructor(list, scroller, { names, onRetry, approve, answerable, loadFile }) {
     this.list = list;
     this.scroller = scroller;
     this.names = names;
     this.onRetry = onRetry;
-    this.ctx = { approve, answerable };
+    this.ctx = { approve, answerable, loadFile };
     this.nodes = new Map(); // message id -> {li, who, body, meta}
     this.dirty = new Map(); // message id -> streaming message to paint
     this.timer = 0;
@@ -41,6 +42,7 @@ export class Thread {
 
   // show replaces the view with every message of conv (null: none).
   show(conv) {
+    for (const n of this.nodes.values()) n.body.destroy();
     this.list.replaceChildren();
     this.nodes.clear();
     this.dirty.clear();

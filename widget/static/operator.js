@@ -373,6 +373,7 @@ const thread = new Thread($("messages"), $("thread"), {
   },
   onRetry: (m) => client.retry(ui.current, m.id),
   approve: (m, call, approved) => client.approve(ui.current, m.id, call.id, approved),
+  loadFile: (file) => client.loadFile(ui.current, file.id),
   answerable: () => {
     const who = holder(client.conversations.get(ui.current));
     return who === "me" ? "" : who === "other" ? "Waiting for the user or the operator holding this conversation to answer."
