@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"image"
@@ -13,9 +14,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/llm/scripted"
+	"github.com/chatboxsdk/chatbox/storage"
 )
 
 // filesModel is the scripted provider, reading images, PDFs and text.
@@ -83,7 +84,7 @@ func (p *page) drop(files ...string) (highlighted, taken bool) {
 
 // fileAttachments starts the app with a store for files and a model that
 // reads them.
-func fileAttachments(t *testing.T) (*app, *testOnlyBlobStore, filesModel) {
+func fileAttachments(t *testing.T) (*app, storage.BlobStore, filesModel) {
 	t.Helper()
 	model := filesModel{scripted.New(scripted.WithResponder(func(req llm.Request) scripted.Reply {
 		n := 0
@@ -94,9 +95,8 @@ func fileAttachments(t *testing.T) (*app, *testOnlyBlobStore, filesModel) {
 		}
 		return scripted.Reply{Deltas: scripted.Words(fmt.Sprintf("I received %d files.", n))}
 	}))}
-	blobs := newTestOnlyBlobStore()
-	a := startApp(t, appConfig{Provider: model, Options: []chatbox.Option{chatbox.WithBlobStore(blobs)}})
-	return a, blobs, model
+	a := startApp(t, appConfig{Provider: model}) // its memory store keeps the files
+	return a, a.Store, model
 }
 
 func TestPastedScreenshotAndDraggedPDFAreSentAndShownToTheOperator(t *testing.T) {
@@ -130,7 +130,7 @@ func TestPastedScreenshotAndDraggedPDFAreSentAndShownToTheOperator(t *testing.T)
 		strings.Join(tray.Removes, "|") != "Remove image.png|Remove invoice.pdf" || tray.Thumb != "blob:" || !tray.ThumbShown || tray.Hidden || tray.Progress != 0 {
 		t.Fatalf("tray: %+v", tray)
 	}
-	if n := blobs.count(); n != 2 {
+	if n := countBlobs(t, blobs); n != 2 {
 		t.Fatalf("the store holds %d files, want 2", n)
 	}
 	t.Logf("saved %s", pg.screenshot("chat-attachments-tray", 1280, 800, false, false))
@@ -223,7 +223,7 @@ func TestAttachmentsRefusedOrTakenBackLeaveTheTray(t *testing.T) {
 	pg.eval(`(() => { const input = document.getElementById("file-input"); const dt = new DataTransfer(); dt.items.add(`+jsFile("notes.txt", "text/plain", []byte("remember the milk\n"))+`);
 		input.files = dt.files; input.dispatchEvent(new Event("change")); return true; })()`, new(bool))
 	pg.waitJS(`document.querySelector("#tray .tray-item")?.dataset.state === "ready" && !document.getElementById("send").disabled`)
-	if n := blobs.count(); n != 1 {
+	if n := countBlobs(t, blobs); n != 1 {
 		t.Fatalf("the store holds %d files, want the text file", n)
 	}
 
@@ -244,7 +244,7 @@ func TestAttachmentsRefusedOrTakenBackLeaveTheTray(t *testing.T) {
 		refused.Field != "type_not_allowed" || refused.Role != "alert" || strings.Join(refused.Tray, ",") != "notes.txt" {
 		t.Fatalf("refusal: %+v", refused)
 	}
-	if n := blobs.count(); n != 1 {
+	if n := countBlobs(t, blobs); n != 1 {
 		t.Fatalf("the store holds %d files after a refusal, want 1", n)
 	}
 	t.Logf("saved %s", pg.screenshot("chat-attachment-refused", 1280, 800, false, false))
@@ -259,12 +259,29 @@ func TestAttachmentsRefusedOrTakenBackLeaveTheTray(t *testing.T) {
 	pg.do(chromedp.Click(chromedp.CSS(`#tray button.tray-remove`)))
 	pg.waitJS(`document.getElementById("tray").hidden && document.getElementById("send").disabled`)
 	deadline := time.Now().Add(5 * time.Second)
-	for blobs.count() != 0 && time.Now().Before(deadline) {
+	for countBlobs(t, blobs) != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := blobs.count(); n != 0 {
+	if n := countBlobs(t, blobs); n != 0 {
 		t.Fatalf("the store holds %d files after Remove, want 0", n)
 	}
 	pg.do(chromedp.Click(chromedp.CSS(`#file-errors .file-errors-dismiss`)))
 	pg.waitJS(`document.getElementById("file-errors").childElementCount === 0`)
+}
+
+// countBlobs counts the files alice has stored.
+func countBlobs(t *testing.T, blobs storage.BlobStore) int {
+	t.Helper()
+	n, q := 0, storage.BlobQuery{UserID: "alice"}
+	for {
+		page, err := blobs.ListBlobs(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Blobs)
+		if page.NextCursor == "" {
+			return n
+		}
+		q.Cursor = page.NextCursor
+	}
 }

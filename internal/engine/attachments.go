@@ -19,19 +19,28 @@ func (s *socket) attachmentParts(ctx context.Context, c *conversation, f *protoc
 	if len(f.Attachments) == 0 {
 		return nil, nil
 	}
-	blobs := s.e.cfg.Blobs
-	if blobs == nil {
-		return nil, &protocol.Error{Code: protocol.CodeInvalidField, Message: "this server keeps no files", Field: "attachments"}
-	}
-	if len(f.Attachments) > s.e.cfg.MaxFilesPerMessage {
-		return nil, &protocol.Error{Code: protocol.CodeTooLarge, Message: "too many files in one message", Field: "attachments"}
-	}
 	c.mu.Lock()
 	model := c.model
 	c.mu.Unlock()
 	var provider llm.Provider
 	if m := s.e.models.entry(model); m != nil {
 		provider = m.provider // with its fallbacks: each must read the file
+	}
+	return s.attachmentPartsFor(ctx, c, f, provider)
+}
+
+// attachmentPartsFor is attachmentParts for a reader of the files: the
+// provider, or nil for a person.
+func (s *socket) attachmentPartsFor(ctx context.Context, c *conversation, f *protocol.ClientFrame, provider llm.Provider) ([]storage.Part, *protocol.Error) {
+	if len(f.Attachments) == 0 {
+		return nil, nil
+	}
+	blobs := s.e.cfg.Blobs
+	if blobs == nil {
+		return nil, &protocol.Error{Code: protocol.CodeInvalidField, Message: "this server keeps no files", Field: "attachments"}
+	}
+	if len(f.Attachments) > s.e.cfg.MaxFilesPerMessage {
+		return nil, &protocol.Error{Code: protocol.CodeTooLarge, Message: "too many files in one message", Field: "attachments"}
 	}
 	parts := make([]storage.Part, 0, len(f.Attachments))
 	for _, id := range f.Attachments {

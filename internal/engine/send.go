@@ -135,12 +135,22 @@ func (s *socket) sendAsOperator(ctx context.Context, f *protocol.ClientFrame, c 
 // sendWithoutReply stores a message that no reply answers: an operator's,
 // or the user's while an operator holds the conversation.
 func (s *socket) sendWithoutReply(ctx context.Context, f *protocol.ClientFrame, c *conversation, role storage.Role, createdAt time.Time) *protocol.Error {
-	stored, created, perr := s.store(ctx, f, c, role, createdAt)
+	var files []storage.Part
+	if role == storage.RoleUser { // a person reads them: any accepted type will do
+		var perr *protocol.Error
+		if files, perr = s.attachmentPartsFor(ctx, c, f, nil); perr != nil {
+			return perr
+		}
+	} else if len(f.Attachments) > 0 {
+		return &protocol.Error{Code: protocol.CodeInvalidField, Message: "operators do not attach files", Field: "attachments"}
+	}
+	stored, created, perr := s.storeWith(ctx, f, c, role, createdAt, files)
 	if perr != nil {
 		return perr
 	}
 	s.ack(f, !created)
 	if created {
+		s.markSent(ctx, c, files)
 		s.announce(ctx, c, stored)
 	}
 	return nil
