@@ -91,13 +91,18 @@ type BlobStore interface {
 	ListBlobs(ctx context.Context, q BlobQuery) (BlobPage, error)
 }
 
-// maxBlobField bounds the ids, name and media type of a blob, in bytes.
-const maxBlobField = 1024
+// maxBlobField bounds the ids and media type of a blob, maxBlobName its
+// name (room for a name sealed by a wrapper such as storage/encrypted),
+// in bytes.
+const (
+	maxBlobField = 1024
+	maxBlobName  = 4096
+)
 
 // Validate checks b as every BlobStore does before storing it: ID,
 // ConversationID, UserID, MediaType and CreatedAt are required; ids,
 // Name and MediaType are valid UTF-8 without NUL characters, at most 1024
-// bytes each. Problems wrap ErrInvalid.
+// bytes each, 4096 for Name. Problems wrap ErrInvalid.
 func (b Blob) Validate() error {
 	var missing []string
 	for _, f := range []struct {
@@ -115,9 +120,13 @@ func (b Blob) Validate() error {
 	for _, f := range []struct{ name, value string }{
 		{"ID", b.ID}, {"ConversationID", b.ConversationID}, {"UserID", b.UserID}, {"Name", b.Name}, {"MediaType", b.MediaType},
 	} {
+		limit := maxBlobField
+		if f.name == "Name" {
+			limit = maxBlobName
+		}
 		switch {
-		case len(f.value) > maxBlobField:
-			return fmt.Errorf("blob %q: %s longer than %d bytes: %w", b.ID, f.name, maxBlobField, ErrInvalid)
+		case len(f.value) > limit:
+			return fmt.Errorf("blob %q: %s longer than %d bytes: %w", b.ID, f.name, limit, ErrInvalid)
 		case !utf8.ValidString(f.value) || strings.ContainsRune(f.value, 0):
 			return fmt.Errorf("blob %q: %s is not valid UTF-8 without NUL: %w", b.ID, f.name, ErrInvalid)
 		}

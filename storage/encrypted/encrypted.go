@@ -1,7 +1,8 @@
 // Package encrypted is a storage.Store wrapper that encrypts, before they
 // reach the wrapped Store, every message's Text, the Text, Signature,
 // Arguments and FileName of every part of a message, every
-// conversation's Title and every Metadata value, with AES-256-GCM.
+// conversation's Title and every Metadata value, with AES-256-GCM; and
+// the bytes and Name of every blob (see Blobs below).
 //
 // Each value gets a random nonce and is stored as a compact envelope,
 // "v1:<key id>:<base64>", so keys rotate without downtime: New takes the
@@ -28,16 +29,41 @@
 // that keeps no usage, the usage methods return an error wrapping
 // errors.ErrUnsupported; SupportsUsage tells in advance.
 //
-// Rotation: start New with the new key active and the old one in older;
+// # Blobs
+//
+// The Store is also a storage.BlobStore when the wrapped Store is one, and
+// NewBlobStore wraps a storage.BlobStore alone (a storage/fsblob
+// directory, say). A blob's Name is sealed like a title; its ids, user,
+// MediaType, times and Size stay in clear (Size is the plaintext's: the
+// wrapper computes it from the stored size, so listings read no bytes).
+// Its bytes are stored as a header naming the key, with a random salt,
+// followed by chunks of 64 KiB of plaintext, each sealed with AES-256-GCM
+// under a random nonce, so a blob of any size is encrypted and decrypted
+// with two chunks in memory. The associated data of a chunk binds it to
+// the blob's conversation and id, the header, its index and whether it is
+// the last: a truncated blob, dropped, reordered or repeated chunks,
+// chunks of another blob or of an earlier put of the same id, a blob
+// moved to another id, and bytes appended all fail with an error wrapping
+// ErrDecrypt, after the plaintext of the chunks before the fault. A blob
+// of n bytes takes 62 + n + 28·(⌊n/65536⌋+1) bytes in the wrapped store.
+// The format is described at the top of blobs.go. Over a Store that
+// keeps no blobs, the blob methods return an error wrapping
+// errors.ErrUnsupported; SupportsBlobs tells in advance.
+//
+// # Rotation
+//
+// Start New with the new key active and the old one in older;
 // new writes use the new key, old values stay readable. Values written
 // under the old key keep it until they are rewritten, so keep the old key
-// until every record written with it has expired or been rewritten.
+// until every record written with it has expired or been rewritten. A
+// blob keeps the key it was put with for its life.
 package encrypted
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -49,6 +75,9 @@ import (
 type Store struct {
 	inner storage.Store
 	keys  *keyring
+	// blobs encrypts the blobs of inner; nil when inner is not a
+	// storage.BlobStore.
+	blobs *BlobStore
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -69,7 +98,11 @@ func New(inner storage.Store, active Key, older ...Key) (*Store, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("encrypted: %w", err)
 	}
-	return &Store{inner: inner, keys: keys}, nil
+	s := &Store{inner: inner, keys: keys}
+	if b, ok := inner.(storage.BlobStore); ok {
+		s.blobs = &BlobStore{inner: b, keys: keys}
+	}
+	return s, nil
 }
 
 // ValidateKeys reports every problem New would find in the keys, so a
@@ -344,4 +377,67 @@ func (s *Store) ReleaseReservation(ctx context.Context, userID, id string) error
 		return err
 	}
 	return u.ReleaseReservation(ctx, userID, id)
+}
+
+var _ storage.BlobStore = (*Store)(nil)
+
+// blobStore returns the BlobStore over the inner Store, or an error
+// wrapping errors.ErrUnsupported when the inner Store keeps no blobs.
+func (s *Store) blobStore(op string) (*BlobStore, error) {
+	if s.blobs == nil {
+		return nil, fmt.Errorf("encrypted: %s: the wrapped %T keeps no blobs (it does not implement storage.BlobStore): %w",
+			op, s.inner, errors.ErrUnsupported)
+	}
+	return s.blobs, nil
+}
+
+// SupportsBlobs reports whether the wrapped Store is a
+// storage.BlobStore, and so whether the blob methods of s work.
+func (s *Store) SupportsBlobs() bool { return s.blobs != nil }
+
+// PutBlob implements storage.BlobStore as BlobStore.PutBlob does, on the
+// wrapped Store. A wrapped Store that is not a storage.BlobStore gives an
+// error wrapping errors.ErrUnsupported, as do the other blob methods.
+func (s *Store) PutBlob(ctx context.Context, b storage.Blob, r io.Reader, maxBytes int64) (storage.Blob, error) {
+	bs, err := s.blobStore("put blob")
+	if err != nil {
+		return storage.Blob{}, err
+	}
+	return bs.PutBlob(ctx, b, r, maxBytes)
+}
+
+// OpenBlob implements storage.BlobStore; see PutBlob.
+func (s *Store) OpenBlob(ctx context.Context, conversationID, id string) (storage.Blob, io.ReadCloser, error) {
+	bs, err := s.blobStore("open blob")
+	if err != nil {
+		return storage.Blob{}, nil, err
+	}
+	return bs.OpenBlob(ctx, conversationID, id)
+}
+
+// MarkBlobSent implements storage.BlobStore; see PutBlob.
+func (s *Store) MarkBlobSent(ctx context.Context, conversationID, id string, at time.Time) error {
+	bs, err := s.blobStore("mark blob sent")
+	if err != nil {
+		return err
+	}
+	return bs.MarkBlobSent(ctx, conversationID, id, at)
+}
+
+// DeleteBlob implements storage.BlobStore; see PutBlob.
+func (s *Store) DeleteBlob(ctx context.Context, conversationID, id string) error {
+	bs, err := s.blobStore("delete blob")
+	if err != nil {
+		return err
+	}
+	return bs.DeleteBlob(ctx, conversationID, id)
+}
+
+// ListBlobs implements storage.BlobStore; see PutBlob.
+func (s *Store) ListBlobs(ctx context.Context, q storage.BlobQuery) (storage.BlobPage, error) {
+	bs, err := s.blobStore("list blobs")
+	if err != nil {
+		return storage.BlobPage{}, err
+	}
+	return bs.ListBlobs(ctx, q)
 }

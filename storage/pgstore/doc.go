@@ -32,7 +32,8 @@
 // PostgreSQL adds them without rewriting a row, and it is written with
 // IF NOT EXISTS so that running it again changes nothing. Migration 4
 // creates the usage tables and their indexes (see Usage), new objects
-// only, with IF NOT EXISTS too.
+// only, with IF NOT EXISTS too; so does migration 5, the blob tables (see
+// Blobs).
 //
 // # Indexes
 //
@@ -117,6 +118,35 @@
 // Expiry is judged by the clock of the process calling the Store, as the
 // caller's ExpiresAt is.
 //
+// # Blobs
+//
+// The Store is also a storage.BlobStore, on two tables that migration 5
+// adds: blobs, one row per blob keyed by (conversation_id, id), with its
+// metadata and a seq column naming its put; blob_chunks, its bytes in
+// bytea rows of 256 KiB keyed by (blob_seq, n), deleted with their blob
+// (ON DELETE CASCADE). A blob needs no conversation row.
+//
+//   - PutBlob is one transaction: the blob's row first (a key that exists
+//     is storage.ErrConflict before a byte is read), a chunk row per 256
+//     KiB as the caller's reader gives them, the size, the commit. One
+//     256 KiB buffer is all it holds; the transaction holds a connection
+//     of the pool while it reads, so the reader sets its length. A
+//     failed or cancelled put rolls back: nothing of it is ever visible.
+//   - OpenBlob reads the row; its reader reads one chunk per statement, by
+//     primary key, holding no connection between reads, under the
+//     context OpenBlob was given. It reads the chunks of the seq it
+//     opened, never those of a later put of the same key; a blob deleted
+//     while read makes the next read fail with storage.ErrNotFound.
+//   - MarkBlobSent is one UPDATE setting sent_at where it is NULL;
+//     DeleteBlob one DELETE.
+//   - ListBlobs pages by keyset on (created_at, conversation_id, id),
+//     from the index (created_at, conversation_id, id),
+//     (user_id, created_at, conversation_id, id) or
+//     (conversation_id, created_at, id) that fits its filter.
+//
+// PostgreSQL may compress chunks (TOAST); files that are compressed
+// already cost it the time of a failed attempt on their first kilobyte.
+//
 // # Failures
 //
 // Every attempt runs under the operation timeout (WithOperationTimeout).
@@ -135,6 +165,12 @@
 // conversations runs, on its own schedule, a statement such as
 //
 //	DELETE FROM chatbox.conversations WHERE updated_at < now() - interval '180 days';
+//
+// Blobs are kept apart from conversations too: a host that deletes a
+// conversation deletes its blobs through ListBlobs and DeleteBlob, or with
+// a statement such as
+//
+//	DELETE FROM chatbox.blobs WHERE conversation_id = $1;
 //
 // Usage is kept apart from conversations and outlives them. usage_replies
 // grows by one row per reply; a host may delete its rows older than any

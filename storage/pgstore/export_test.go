@@ -40,3 +40,10 @@ func (s *Store) UsagePageSQL(q storage.UsageQuery) (string, []any, error) {
 	pq, err := s.usagePage(q)
 	return pq.sql, pq.args, err
 }
+
+// BlobPageSQL returns the statement and arguments of the blob page q
+// asks for.
+func (s *Store) BlobPageSQL(q storage.BlobQuery) (string, []any, error) {
+	pq, err := s.blobPage(q)
+	return pq.sql, pq.args, err
+}

@@ -3,7 +3,9 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"io"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -274,6 +276,55 @@ func TestUsageMigrationUpgradesTheLastRelease(t *testing.T) {
 		if err != nil || granted != tc.want {
 			t.Fatalf("ReserveUsage(%s, %d of 5 left) = %v, %v; want %v", tc.id, tc.tokens, granted, err, tc.want)
 		}
+	}
+}
+
+// TestBlobMigrationUpgradesTheLastRelease brings a schema of the release
+// before blobs (version 4), holding a conversation and usage, to the
+// latest version: both are as they were, blobs are put, read and listed,
+// and running the migration's statements a second time changes nothing.
+func TestBlobMigrationUpgradesTheLastRelease(t *testing.T) {
+	p := pool(t)
+	schema := newSchemaName()
+	dropSchema(t, p, schema)
+	if err := pgstore.MigrateTo(t.Context(), p, 4, pgstore.WithSchema(schema)); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := p.Exec(t.Context(), "INSERT INTO "+schema+".conversations (id, user_id, status, created_at, updated_at) VALUES ('old', 'u', 'active', $1, $1)", created); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(t.Context(), "INSERT INTO "+schema+".usage_rows (user_id, model, day, replies) VALUES ('u', 'm', $1, 1)", created); err != nil {
+		t.Fatal(err)
+	}
+	st, err := pgstore.New(t.Context(), p, pgstore.WithSchema(schema), pgstore.WithAutoMigrate(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAllMigrations(t, p, schema)
+	if c, err := st.GetConversation(t.Context(), "old"); err != nil || c.UserID != "u" {
+		t.Fatalf("conversation of version 4 = %+v, %v", c, err)
+	}
+	if page, err := st.ListUsage(t.Context(), storage.UsageQuery{}); err != nil || len(page.Rows) != 1 {
+		t.Fatalf("usage of version 4 = %+v, %v", page.Rows, err)
+	}
+	b := storage.Blob{ID: "f", ConversationID: "old", UserID: "u", MediaType: "text/plain", CreatedAt: created}
+	if _, err := st.PutBlob(t.Context(), b, strings.NewReader("attached"), 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(t.Context(), "SET search_path TO "+schema+"; "+pgstore.MigrationSQL(5)+"; RESET search_path"); err != nil {
+		t.Fatalf("migration 5 run a second time: %v", err)
+	}
+	_, rc, err := st.OpenBlob(t.Context(), "old", "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if data, err := io.ReadAll(rc); err != nil || string(data) != "attached" {
+		t.Fatalf("the blob after migration 5 ran again: %q, %v", data, err)
+	}
+	if page, err := st.ListBlobs(t.Context(), storage.BlobQuery{UserID: "u"}); err != nil || len(page.Blobs) != 1 {
+		t.Fatalf("ListBlobs = %+v, %v", page.Blobs, err)
 	}
 }
 

@@ -128,3 +128,57 @@ func TestEveryUsageListingIsServedByAnIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryBlobListingIsServedByAnIndex fills a schema with 30,000 blobs
+// and asks PostgreSQL for the plan of the first and of a later page of
+// the blob listing by conversation, by user and by creation alone: each
+// is an index scan in the listing's order whose index conditions hold the
+// cursor's, so a deep page costs what the first does. (Unsent filters
+// the rows the index gives.)
+func TestEveryBlobListingIsServedByAnIndex(t *testing.T) {
+	st, schema := newStoreSchema(t)
+	const n = 30_000
+	t0 := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := make([][]any, n)
+	for i := range n {
+		rows[i] = []any{fmt.Sprintf("conv-%03d", i%300), fmt.Sprintf("f-%05d", i), fmt.Sprintf("user-%02d", i%30),
+			"image/png", t0.Add(time.Duration(i/2) * time.Second)}
+	}
+	p := pool(t)
+	if _, err := p.CopyFrom(t.Context(), pgx.Identifier{schema, "blobs"},
+		[]string{"conversation_id", "id", "user_id", "media_type", "created_at"}, pgx.CopyFromRows(rows)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(t.Context(), "ANALYZE "+schema+".blobs"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []storage.BlobQuery{
+		{ConversationID: "conv-007"},
+		{UserID: "user-07"},
+		{CreatedBefore: t0.Add(10 * time.Hour)},
+		{UserID: "user-07", CreatedBefore: t0.Add(10 * time.Hour)},
+		{ConversationID: "conv-007", Unsent: true},
+	} {
+		q.Limit = 20
+		first, err := st.ListBlobs(t.Context(), q)
+		if err != nil || first.NextCursor == "" {
+			t.Fatalf("ListBlobs(%+v): %v, cursor %q", q, err, first.NextCursor)
+		}
+		later := q
+		later.Cursor = first.NextCursor
+		for _, q := range []storage.BlobQuery{q, later} {
+			sql, args, err := st.BlobPageSQL(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan string
+			if err := p.QueryRow(t.Context(), "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&plan); err != nil {
+				t.Fatalf("EXPLAIN %s: %v", sql, err)
+			}
+			if !strings.Contains(plan, `"Index Scan`) || strings.Contains(plan, `"Node Type": "Sort"`) ||
+				strings.Contains(plan, `"Node Type": "Incremental Sort"`) || (!q.Unsent && strings.Contains(plan, `"Filter"`)) {
+				t.Errorf("blob listing %+v, cursor %v: not an ordered index scan:\n%s", q, q.Cursor != "", plan)
+			}
+		}
+	}
+}
