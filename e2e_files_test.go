@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/chatboxsdk/chatbox"
 	"github.com/chatboxsdk/chatbox/chatboxtest"
+	"github.com/chatboxsdk/chatbox/client"
 	"github.com/chatboxsdk/chatbox/llm"
 	"github.com/chatboxsdk/chatbox/llm/openai"
 	"github.com/chatboxsdk/chatbox/protocol"
@@ -191,8 +191,13 @@ func TestAUserAttachesAnImageAndAPDFAndTheProviderGetsThem(t *testing.T) {
 	}
 	bc := h.Dial(t, "bob")
 	bconv := openNew(t, bc)
-	if _, err := bc.Request(ctx, protocol.ClientFrame{Type: protocol.TypeSend, ConversationID: bconv, MessageID: "m1", Text: "look", Attachments: []string{a.info.ID}}); !isInvalidAttachments(err) {
-		t.Fatalf("bob referencing alice's file: %v", err)
+	if _, err := bc.Request(ctx, protocol.ClientFrame{Type: protocol.TypeSend, ConversationID: bconv, MessageID: "m1", Text: "look", Attachments: []string{a.info.ID}}); client.Code(err) != protocol.CodeNotFound {
+		t.Fatalf("bob referencing alice's file: %v, want not_found", err)
+	}
+	// More files than a message may reference.
+	many := []string{a.info.ID, b.info.ID, "f_3", "f_4", "f_5"}
+	if _, err := c.Request(ctx, protocol.ClientFrame{Type: protocol.TypeSend, ConversationID: conv, MessageID: "m9", Attachments: many}); client.Code(err) != protocol.CodeTooLarge {
+		t.Fatalf("five files: %v, want too_large", err)
 	}
 	// The stored message and an open show the files.
 	opened, err := c.Open(ctx, conv)
@@ -203,14 +208,6 @@ func TestAUserAttachesAnImageAndAPDFAndTheProviderGetsThem(t *testing.T) {
 	if len(first.Parts) != 2 || first.Parts[0].File == nil || first.Parts[0].File.ID != a.info.ID {
 		t.Fatalf("opened message parts %+v", first.Parts)
 	}
-}
-
-func isInvalidAttachments(err error) bool {
-	var se interface{ Error() string }
-	if !errors.As(err, &se) {
-		return false
-	}
-	return strings.Contains(err.Error(), "invalid_field")
 }
 
 func TestUploadsAreRefusedByTheirContentNotTheirClaims(t *testing.T) {

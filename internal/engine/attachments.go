@@ -47,13 +47,13 @@ func (s *socket) attachmentPartsFor(ctx context.Context, c *conversation, f *pro
 		b, body, err := blobs.OpenBlob(ctx, c.id, id)
 		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {
-				return nil, &protocol.Error{Code: protocol.CodeInvalidField, Message: "no such file in this conversation: upload it first", Field: "attachments"}
+				return nil, &protocol.Error{Code: protocol.CodeNotFound, Message: "no such file in this conversation: upload it first", Field: "attachments"}
 			}
 			return nil, s.storeError(err, "open blob")
 		}
 		_ = body.Close()
-		if b.UserID != s.identity.UserID {
-			return nil, &protocol.Error{Code: protocol.CodeInvalidField, Message: "no such file in this conversation: upload it first", Field: "attachments"}
+		if b.UserID != s.identity.UserID { // as if it did not exist
+			return nil, &protocol.Error{Code: protocol.CodeNotFound, Message: "no such file in this conversation: upload it first", Field: "attachments"}
 		}
 		if provider != nil && !llm.AcceptsFile(provider, b.MediaType) {
 			return nil, &protocol.Error{Code: protocol.CodeInvalidField, Message: "the conversation's model cannot read files of type " + b.MediaType, Field: "attachments"}
