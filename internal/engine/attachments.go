@@ -129,7 +129,6 @@ func (e *Engine) deleteFiles(ctx context.Context, convID string) {
 	}
 }
 
-
 // sweepUnsentFiles deletes, until the engine stops, the uploads no message
 // referenced within UnsentFileTTL; it looks every quarter of that time.
 func (e *Engine) sweepUnsentFiles() {
