@@ -105,6 +105,11 @@ type Model struct {
 type Limits struct {
 	MaxFrameBytes int `json:"max_frame_bytes"`
 	MaxTextBytes  int `json:"max_text_bytes"`
+	// The attachment limits, when the server keeps files: bytes per file,
+	// files per message, and the media types accepted.
+	MaxFileBytes int64    `json:"max_file_bytes,omitempty"`
+	MaxFiles     int      `json:"max_files,omitempty"`
+	FileTypes    []string `json:"file_types,omitempty"`
 }
 
 // Conversation is a conversation's summary.

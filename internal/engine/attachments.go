@@ -151,3 +151,12 @@ func (e *Engine) sweepUnsentFiles() {
 		}
 	}
 }
+
+// limitsFrame is what ready tells clients of the input limits.
+func (e *Engine) limitsFrame() *protocol.Limits {
+	l := &protocol.Limits{MaxFrameBytes: e.cfg.MaxFrameBytes, MaxTextBytes: e.cfg.MaxTextBytes}
+	if e.cfg.Blobs != nil {
+		l.MaxFileBytes, l.MaxFiles, l.FileTypes = e.cfg.MaxFileBytes, e.cfg.MaxFilesPerMessage, e.cfg.FileTypes
+	}
+	return l
+}

@@ -166,7 +166,7 @@ func (s *socket) handshake(preauth *auth.Identity) bool {
 		Protocol: protocol.Version,
 		User:     &protocol.User{ID: s.identity.UserID, Name: s.identity.Name, Roles: s.identity.Roles},
 		Models:   s.e.models.order, DefaultModel: s.e.cfg.DefaultModel,
-		Limits: &protocol.Limits{MaxFrameBytes: s.e.cfg.MaxFrameBytes, MaxTextBytes: s.e.cfg.MaxTextBytes},
+		Limits: s.e.limitsFrame(),
 	})
 	return true
 }
