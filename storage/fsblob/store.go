@@ -251,7 +251,9 @@ func createTemp(dir string) (*os.File, error) {
 		if f, err = os.CreateTemp(dir, tmpPrefix+"*"); err == nil || !errors.Is(err, fs.ErrNotExist) {
 			return f, err
 		}
-		if err = os.MkdirAll(dir, 0o700); err != nil {
+		// A delete may remove the directory again while it is made: try
+		// once more.
+		if err = os.MkdirAll(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, err
 		}
 	}
