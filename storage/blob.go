@@ -70,7 +70,8 @@ type BlobStore interface {
 	// must close; ErrNotFound when there is no such blob. The reader gives
 	// the bytes the blob was put with even if the blob is deleted, or
 	// deleted and put again, while it is read, or it fails; it never mixes
-	// the bytes of two puts.
+	// the bytes of two puts. A store may read under ctx: keep it live
+	// until the reader is closed.
 	OpenBlob(ctx context.Context, conversationID, id string) (Blob, io.ReadCloser, error)
 
 	// MarkBlobSent records that a message referenced the blob at at; only

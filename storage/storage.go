@@ -9,8 +9,9 @@
 //
 // Implementations must be safe for concurrent use. The package
 // storage/storagetest holds the conformance suite every Store must pass
-// (Run), and that of UsageStore (RunUsage), which every Store of this
-// module also is.
+// (Run), that of UsageStore (RunUsage), which every Store of this module
+// also is, and that of BlobStore (RunBlobs), which every Store of this
+// module and storage/fsblob are.
 package storage
 
 import (

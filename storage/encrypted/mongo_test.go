@@ -116,3 +116,54 @@ func TestRawDocumentsHoldNoPlaintext(t *testing.T) {
 		t.Errorf("GetMessage = %q, %+v, %v", m.Text, m.Parts, err)
 	}
 }
+
+// TestBlobConformanceOverMongo runs the blob suite through the wrapper
+// over mongostore, with 300 blobs in its large listing and without the
+// 50 MiB blob: mongostore's own suite runs that on this test server, and
+// the wrapper's streaming is checked over pgstore and fsblob.
+func TestBlobConformanceOverMongo(t *testing.T) {
+	key := newKey(t, "k1")
+	storagetest.RunBlobs(t, func(t *testing.T) storage.BlobStore {
+		client, name := mongoDB(t)
+		inner, err := mongostore.New(t.Context(), client, mongostore.WithDatabase(name), mongostore.WithOperationTimeout(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wrap(t, inner, key)
+	}, storagetest.ManyBlobs(300))
+}
+
+// TestRawBlobDocumentsHoldNoPlaintext reads a blob's document and chunks
+// as stored: a sealed name, the other fields in clear, no plaintext in
+// the bytes.
+func TestRawBlobDocumentsHoldNoPlaintext(t *testing.T) {
+	client, name := mongoDB(t)
+	inner, err := mongostore.New(t.Context(), client, mongostore.WithDatabase(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := wrap(t, inner, newKey(t, "k1"))
+	mustPutBlob(t, s, blobOf("c1", "f"), secretBytes(600<<10))
+	db := client.Database(name)
+	for _, coll := range []string{"blobs", "blob_chunks"} {
+		cur, err := db.Collection(coll).Find(t.Context(), bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raws []bson.Raw
+		if err := cur.All(t.Context(), &raws); err != nil {
+			t.Fatal(err)
+		}
+		if len(raws) == 0 {
+			t.Errorf("no %s documents", coll)
+		}
+		for _, raw := range raws {
+			if strings.Contains(string(raw), "secret") {
+				t.Errorf("a raw %s document holds plaintext", coll)
+			}
+			if coll == "blobs" && (!strings.Contains(string(raw), "v1:k1:") || !strings.Contains(string(raw), "application/pdf")) {
+				t.Errorf("raw blob document: %s; want a sealed name and the media type in clear", raw)
+			}
+		}
+	}
+}

@@ -121,3 +121,52 @@ func TestRawRowsHoldNoPlaintext(t *testing.T) {
 		t.Errorf("GetConversation = %+v, %v", c, err)
 	}
 }
+
+// TestBlobConformanceOverPostgres runs the blob suite through the wrapper
+// over pgstore, with its bounded-memory check.
+func TestBlobConformanceOverPostgres(t *testing.T) {
+	key := newKey(t, "k1")
+	p := postgresPool(t)
+	storagetest.RunBlobs(t, func(t *testing.T) storage.BlobStore {
+		inner, _ := newPostgresStore(t, p)
+		return wrap(t, inner, key)
+	}, storagetest.BoundedMemory())
+}
+
+// TestRawBlobRowsHoldNoPlaintext reads a blob's row and chunks as stored:
+// a sealed name, the other fields in clear, no plaintext in the bytes.
+func TestRawBlobRowsHoldNoPlaintext(t *testing.T) {
+	p := postgresPool(t)
+	inner, schema := newPostgresStore(t, p)
+	s := wrap(t, inner, newKey(t, "k1"))
+	data := secretBytes(600 << 10)
+	mustPutBlob(t, s, blobOf("c1", "f"), data)
+	var row string
+	if err := p.QueryRow(t.Context(), "SELECT b::text FROM "+schema+".blobs b").Scan(&row); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(row, "secret") || !strings.Contains(row, "v1:k1:") || !strings.Contains(row, "application/pdf") {
+		t.Errorf("raw blob row: %s; want a sealed name and the media type in clear", row)
+	}
+	rows, err := p.Query(t.Context(), "SELECT data FROM "+schema+".blob_chunks ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []byte
+	for rows.Next() {
+		var chunk []byte
+		if err := rows.Scan(&chunk); err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, chunk...)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != headerSize+len(data)+28*(len(data)/chunkSize+1) || strings.Contains(string(stored), "secret") {
+		t.Errorf("raw chunks: %d bytes, plaintext found: %v", len(stored), strings.Contains(string(stored), "secret"))
+	}
+	if read, err := readThrough(t, s, "c1", "f"); err != nil || string(read) != string(data) {
+		t.Errorf("read back %d bytes, %v", len(read), err)
+	}
+}

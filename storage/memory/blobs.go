@@ -17,8 +17,8 @@ var _ storage.BlobStore = (*Store)(nil)
 // blobState holds the blobs, under a lock of its own: blob calls never
 // wait for conversation or usage writes, nor these for them.
 //
-// A blob's bytes are a slice that is never written after its put: a
-// reader reads the slice the blob had when it was opened, and a delete
+// A blob's bytes are slices that are never written after its put: a
+// reader reads the slices the blob had when it was opened, and a delete
 // or a new put of the id only drops the store's reference.
 type blobState struct {
 	mu     sync.RWMutex
@@ -29,8 +29,38 @@ type blobState struct {
 type blobKey struct{ conv, id string }
 
 type storedBlob struct {
-	b    storage.Blob
-	data []byte
+	b storage.Blob
+	// chunks hold the bytes, blobChunkSize each but the last.
+	chunks [][]byte
+}
+
+// blobChunkSize is the size of the chunks a blob is read into: a put
+// never holds more than its blob and one chunk.
+const blobChunkSize = 64 << 10
+
+// readChunks reads r whole into chunks of blobChunkSize bytes, the last
+// one trimmed.
+func readChunks(r io.Reader) ([][]byte, int64, error) {
+	var (
+		chunks [][]byte
+		size   int64
+	)
+	for {
+		buf := make([]byte, blobChunkSize)
+		n, err := io.ReadFull(r, buf)
+		if n == blobChunkSize {
+			chunks = append(chunks, buf)
+		} else if n > 0 {
+			chunks = append(chunks, bytes.Clone(buf[:n]))
+		}
+		size += int64(n)
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return chunks, size, nil
+		case err != nil:
+			return nil, 0, err
+		}
+	}
 }
 
 func newBlobState() blobState { return blobState{byKey: make(map[blobKey]*storedBlob)} }
@@ -61,19 +91,15 @@ func (s *Store) PutBlob(ctx context.Context, b storage.Blob, r io.Reader, maxByt
 	if exists {
 		return storage.Blob{}, conflictBlob(b)
 	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(lr); err != nil {
+	chunks, size, err := readChunks(lr)
+	if err != nil {
 		return storage.Blob{}, fmt.Errorf("memory: put blob %q of conversation %q: %w", b.ID, b.ConversationID, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return storage.Blob{}, fmt.Errorf("memory: put blob: %w", err)
 	}
-	data := buf.Bytes()
-	if cap(data)-len(data) > len(data)/4 {
-		data = bytes.Clone(data) // do not keep the buffer's spare room
-	}
-	b.Size, b.SentAt, b.CreatedAt = int64(len(data)), time.Time{}, b.CreatedAt.Round(0)
-	e := &storedBlob{b: b, data: data}
+	b.Size, b.SentAt, b.CreatedAt = size, time.Time{}, b.CreatedAt.Round(0)
+	e := &storedBlob{b: b, chunks: chunks}
 
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
@@ -111,7 +137,11 @@ func (s *Store) OpenBlob(ctx context.Context, conversationID, id string) (storag
 	if !ok {
 		return storage.Blob{}, nil, notFoundBlob(conversationID, id)
 	}
-	return b, io.NopCloser(bytes.NewReader(e.data)), nil
+	readers := make([]io.Reader, len(e.chunks))
+	for i, c := range e.chunks {
+		readers[i] = bytes.NewReader(c)
+	}
+	return b, io.NopCloser(io.MultiReader(readers...)), nil
 }
 
 // MarkBlobSent implements storage.BlobStore.

@@ -19,6 +19,13 @@
 // once. Reservations are checked and added under one lock, which makes
 // them atomic within the process the Store serves, the only one it can.
 //
+// The Store is also a storage.BlobStore that holds every blob's bytes in
+// memory (in chunks of 64 KiB), under a lock of its own: a put reads the
+// whole blob before storing it, so every blob costs its size in memory
+// for as long as it is stored. Fine for tests and demos; a host that
+// accepts large files keeps them in storage/fsblob, storage/pgstore or
+// storage/mongostore.
+//
 // The Store passes the storage/storagetest conformance suite. Beyond the
 // contract it fills two defaults on create: an empty Conversation.Status is
 // stored as storage.StatusActive and a zero UpdatedAt as CreatedAt. Times

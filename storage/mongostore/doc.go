@@ -26,7 +26,9 @@
 // created_at, _id), (updated_at, _id), (message_count, _id) and
 // (total_tokens, _id), one per listing order, each read in either
 // direction; audit entries by (at, _id), (conversation_id, at, _id) and
-// (actor, at, _id).
+// (actor, at, _id); blobs by (created_at, conversation_id, id),
+// (user_id, created_at, conversation_id, id) and (conversation_id,
+// created_at, id).
 //
 // # Modes
 //
@@ -103,6 +105,47 @@
 // and the reads of rows by user or listing order read their whole
 // collection: fine for tests and small deployments. On MongoDB every one
 // of them is served by the _id index or the indexes above.
+//
+// # Blobs
+//
+// The Store is also a storage.BlobStore, on two more collections (by
+// default blobs and blob_chunks; see WithBlobCollections), with
+// single-document operations only. A blob document, under the _id its
+// (conversation id, id) pair makes, holds the blob's fields, a state
+// ("writing", "stored" or "deleting") and the random token of the put
+// that wrote it; a chunk document holds 256 KiB of its bytes (the last
+// chunk fewer) under the _id token/n, n in nine digits.
+//
+//   - PutBlob inserts the document "writing" (a duplicate _id is
+//     storage.ErrConflict, before a byte is read), inserts the chunks as
+//     the reader gives them, one 256 KiB buffer at a time, and ends with
+//     one update, conditional on the token and the state "writing", that
+//     sets the size and the state "stored": the blob exists from that
+//     update on. A failed put deletes its chunks and document.
+//   - OpenBlob reads a stored document; its reader reads one chunk per
+//     query by _id, under the context OpenBlob was given. Chunks are
+//     named by the put's token, so a reader never reads a later put's;
+//     a blob deleted while read makes the next read fail with
+//     storage.ErrNotFound.
+//   - MarkBlobSent is one update conditional on sent_at being absent.
+//   - DeleteBlob sets the state "deleting" (the blob is gone from then),
+//     deletes the chunks, then the document; a DeleteBlob of a blob left
+//     "deleting" finishes it.
+//   - ListBlobs sorts the stored blobs by (created_at, conversation_id,
+//     id), indexed alone, after user_id and after conversation_id, and
+//     pages from the last blob's position.
+//   - SweepBlobs removes what a process that stopped mid-put or
+//     mid-delete left (documents still "writing" or "deleting" since a
+//     given time, and their chunks); until then such a put's id is taken.
+//
+// Why not GridFS: the driver's GridFS upload stream holds a 16 MiB buffer
+// per upload and inserts chunks 16 MiB at a time, and its download reads
+// the chunks through one cursor whose batches reach 16 MiB, so neither
+// streams in bounded memory; its files document is written last, so a
+// second put of an id is found only after its bytes are stored, and
+// uniqueness of (conversation, id) would rest on a unique index over
+// metadata. Reading a chunk by _id is a lookup MongoDB serves from the
+// _id index, one chunk in memory at a time.
 //
 // # Failures
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -18,6 +19,8 @@ type config struct {
 	messages         string
 	audit            string
 	usagePrefix      string
+	blobs            string
+	blobChunks       string
 	operationTimeout time.Duration
 	maxAttempts      int
 	retryInterval    time.Duration
@@ -33,6 +36,8 @@ func defaultConfig() config {
 		messages:         "messages",
 		audit:            "audit",
 		usagePrefix:      "usage",
+		blobs:            "blobs",
+		blobChunks:       "blob_chunks",
 		operationTimeout: 5 * time.Second,
 		maxAttempts:      4,
 		retryInterval:    50 * time.Millisecond,
@@ -88,6 +93,22 @@ func WithUsageCollections(prefix string) Option {
 			return errors.New("WithUsageCollections: empty prefix")
 		}
 		c.usagePrefix = prefix
+		return nil
+	}
+}
+
+// WithBlobCollections sets the names of the collections of blobs and of
+// their chunks, which must differ from each other and from the other
+// collections. Default: "blobs" and "blob_chunks".
+func WithBlobCollections(blobs, chunks string) Option {
+	return func(c *config) error {
+		if blobs == "" || chunks == "" {
+			return errors.New("WithBlobCollections: empty collection name")
+		}
+		if blobs == chunks {
+			return fmt.Errorf("WithBlobCollections: blobs and chunks share the name %q", blobs)
+		}
+		c.blobs, c.blobChunks = blobs, chunks
 		return nil
 	}
 }
@@ -174,6 +195,12 @@ func buildConfig(opts []Option) (config, error) {
 	for _, suffix := range []string{"_rows", "_replies", "_users"} {
 		if name := cfg.usagePrefix + suffix; name == cfg.conversations || name == cfg.messages || name == cfg.audit {
 			errs = append(errs, fmt.Errorf("the usage collection %q shares its name with another collection", name))
+		}
+	}
+	others := []string{cfg.conversations, cfg.messages, cfg.audit, cfg.usagePrefix + "_rows", cfg.usagePrefix + "_replies", cfg.usagePrefix + "_users"}
+	for _, name := range []string{cfg.blobs, cfg.blobChunks} {
+		if slices.Contains(others, name) {
+			errs = append(errs, fmt.Errorf("the blob collection %q shares its name with another collection", name))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

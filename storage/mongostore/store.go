@@ -25,12 +25,16 @@ type Store struct {
 	usageRows    *mongo.Collection
 	usageReplies *mongo.Collection
 	usageUsers   *mongo.Collection
-	retention    bool
+	// The blob collections; see blobs.go.
+	blobs     *mongo.Collection
+	chunks    *mongo.Collection
+	retention bool
 }
 
 var (
 	_ storage.Store      = (*Store)(nil)
 	_ storage.UsageStore = (*Store)(nil)
+	_ storage.BlobStore  = (*Store)(nil)
 )
 
 // New returns a Store on client, which the caller owns: Close does not
@@ -55,6 +59,9 @@ func New(ctx context.Context, client *mongo.Client, opts ...Option) (*Store, err
 		usageRows:    db.Collection(cfg.usagePrefix + "_rows"),
 		usageReplies: db.Collection(cfg.usagePrefix + "_replies"),
 		usageUsers:   db.Collection(cfg.usagePrefix + "_users"),
+
+		blobs:  db.Collection(cfg.blobs),
+		chunks: db.Collection(cfg.blobChunks),
 	}
 	if err := s.ensureIndexes(ctx); err != nil {
 		return nil, err
@@ -125,7 +132,18 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{"user_day_model", bson.D{{Key: fUserID, Value: 1}, {Key: fDay, Value: -1}, {Key: fModel, Value: 1}}},
 		{"model_day_user", bson.D{{Key: fModel, Value: 1}, {Key: fDay, Value: -1}, {Key: fUserID, Value: 1}}},
 	}
+	// Blob listings by (created_at, conversation_id, id): alone (a bound
+	// on created_at), after a user, after a conversation. Chunks are read
+	// by _id only.
+	blobIdx := []index{
+		{"created_conversation_id", bson.D{{Key: fCreatedAt, Value: 1}, {Key: fConversationID, Value: 1}, {Key: fMsgID, Value: 1}}},
+		{"user_created_conversation_id", bson.D{{Key: fUserID, Value: 1}, {Key: fCreatedAt, Value: 1}, {Key: fConversationID, Value: 1}, {Key: fMsgID, Value: 1}}},
+		{"conversation_created_id", bson.D{{Key: fConversationID, Value: 1}, {Key: fCreatedAt, Value: 1}, {Key: fMsgID, Value: 1}}},
+	}
 	err := s.do(ctx, "create indexes", func(ctx context.Context) error {
+		if err := createMissing(ctx, s.blobs, blobIdx); err != nil {
+			return err
+		}
 		if err := createMissing(ctx, s.msgs, msgIdx); err != nil {
 			return err
 		}

@@ -29,12 +29,13 @@ func TestNewReportsEveryInvalidOption(t *testing.T) {
 		nil,
 		mongostore.WithAuditCollection(""),
 		mongostore.WithUsageCollections(""),
+		mongostore.WithBlobCollections("b", "b"),
 	)
 	if err == nil {
 		t.Fatal("New accepted invalid options")
 	}
 	for _, want := range []string{"nil client", "WithDatabase", "WithCollections", "WithOperationTimeout", "WithMaxAttempts",
-		"WithRetryInterval", "WithRetentionTTL", "WithLogger", "option 7 is nil", "WithAuditCollection", "WithUsageCollections"} {
+		"WithRetryInterval", "WithRetentionTTL", "WithLogger", "option 7 is nil", "WithAuditCollection", "WithUsageCollections", "WithBlobCollections"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}
@@ -102,6 +103,17 @@ func TestUsageCollectionsMustDifferFromTheOthers(t *testing.T) {
 	_, err := mongostore.New(t.Context(), nil, mongostore.WithCollections("c", "x_rows"), mongostore.WithUsageCollections("x"))
 	if err == nil || !strings.Contains(err.Error(), `usage collection "x_rows" shares its name`) {
 		t.Errorf("New with a usage collection named as the messages collection: %v", err)
+	}
+}
+
+func TestBlobCollectionsMustDifferFromTheOthers(t *testing.T) {
+	_, err := mongostore.New(t.Context(), nil, mongostore.WithBlobCollections("blobs", "audit"))
+	if err == nil || !strings.Contains(err.Error(), `blob collection "audit" shares its name`) {
+		t.Errorf("New with the chunk collection named as the audit collection: %v", err)
+	}
+	_, err = mongostore.New(t.Context(), nil, mongostore.WithBlobCollections("", "c"))
+	if err == nil || !strings.Contains(err.Error(), "WithBlobCollections: empty") {
+		t.Errorf("New with an empty blob collection name: %v", err)
 	}
 }
 

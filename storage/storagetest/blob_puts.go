@@ -240,8 +240,9 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	return k, nil
 }
 
-// cancellingReader returns bytes forever, cancelling its context after
-// n of them.
+// cancellingReader cancels its context after n bytes and goes on giving
+// bytes, 32 MiB more (so a store that ignores the context stores a blob
+// rather than read forever).
 type cancellingReader struct {
 	n      int
 	cancel context.CancelFunc
@@ -250,6 +251,9 @@ type cancellingReader struct {
 func (r *cancellingReader) Read(p []byte) (int, error) {
 	if r.n <= 0 {
 		r.cancel()
+	}
+	if r.n <= -32<<20 {
+		return 0, io.EOF
 	}
 	k := len(p)
 	if r.n > 0 {
@@ -300,16 +304,19 @@ func (s blobSuite) testBlobFailedPut(t *testing.T) {
 	t.Run("DeadlineMidStream", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
-		_, err := st.PutBlob(ctx, blob("c1", "deadline", "u1", 0), slowReader{}, 1<<40)
+		_, err := st.PutBlob(ctx, blob("c1", "deadline", "u1", 0), slowReader{new(int)}, 1<<40)
 		wantIs(t, err, context.DeadlineExceeded, "PutBlob past its deadline")
 		retryable(t, "c1", "deadline")
 	})
 }
 
-// slowReader gives 1 KiB every millisecond, forever.
-type slowReader struct{}
+// slowReader gives 1 KiB every millisecond, for two seconds.
+type slowReader struct{ n *int }
 
-func (slowReader) Read(p []byte) (int, error) {
+func (r slowReader) Read(p []byte) (int, error) {
+	if *r.n++; *r.n > 2000 {
+		return 0, io.EOF
+	}
 	time.Sleep(time.Millisecond)
 	return min(len(p), 1024), nil
 }
