@@ -305,8 +305,15 @@ func (c *conversation) control(feedID uint64, ctl control) {
 // that sent it. Call with c.mu held.
 func (c *conversation) relayTyping(ctl control) {
 	for s, m := range c.members {
-		if m.live && s.ref != ctl.origin {
+		switch {
+		case s.ref == ctl.origin:
+		case m.live:
 			s.out.pushExtra(ctl.payload)
+		case len(m.pending) < maxPendingEvents:
+			// Attaching: its answer may be out already (a client can act
+			// on it at once), so the signal follows it rather than being
+			// lost.
+			m.pending = append(m.pending, ctl.payload)
 		}
 	}
 }
