@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
+	"time"
 
 	"github.com/chatboxsdk/chatbox/broker"
 )
 
 // maxPublishAttempts bounds how often Publish encodes again because other
 // instances kept taking the next number.
-const maxPublishAttempts = 32
+const maxPublishAttempts = 64
 
 // ErrContended: Publish gave up after other instances took the next number
 // maxPublishAttempts times in a row.
@@ -46,7 +48,15 @@ func (b *Broker) Publish(ctx context.Context, conversationID string, encode brok
 	defer b.endTurn(conversationID, ps)
 	meta, list, channel := b.keys(conversationID)
 	keys := []string{meta, list}
-	for range maxPublishAttempts {
+	for attempt := range maxPublishAttempts {
+		if attempt > 1 {
+			// Lost twice in a row: another instance publishes in a burst.
+			// A short random pause lets this one in rather than racing it
+			// into the ground.
+			if err := contentionPause(ctx, attempt); err != nil {
+				return 0, err
+			}
+		}
 		if !ps.known {
 			if ps.last, err = b.lastSeq(ctx, conversationID); err != nil {
 				return 0, err
@@ -162,4 +172,18 @@ func (b *Broker) Signal(ctx context.Context, conversationID string, data []byte)
 		return fmt.Errorf("broker/redis: signal conversation %q: %w", conversationID, err)
 	}
 	return nil
+}
+
+// contentionPause waits a random time that grows with the attempts lost,
+// up to 2 ms, or until ctx ends.
+func contentionPause(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(min(attempt, 40)) * int64(50*time.Microsecond)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
