@@ -385,7 +385,7 @@ func TestConsoleShowsTheConversationsCostAndItsUsersUsageThisMonth(t *testing.T)
 			scripted.Reply{Deltas: scripted.Words("Anything else?")}, // no usage reported: the server estimates it
 		))
 	}
-	a := startApp(t, appConfig{Provider: replies(), WrapStore: withUsage, Options: []chatbox.Option{prices}})
+	a := startApp(t, appConfig{Provider: replies(), Options: []chatbox.Option{prices}}) // its memory store keeps usage
 	user := openPage(t, a.URL+"/", "")
 	user.send("What does my plan cost?")
 	user.waitReplyDone(2)
