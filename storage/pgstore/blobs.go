@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -304,9 +303,7 @@ func (s *Store) DeleteBlob(ctx context.Context, conversationID, id string) error
 
 // blobCursor encodes the position of b in blob listings.
 func blobCursor(b storage.Blob) string {
-	id := binary.AppendUvarint(nil, uint64(len(b.ConversationID)))
-	id = append(append(id, b.ConversationID...), b.ID...)
-	return encodeCursor(listing{kind: kindBlobs}, position{key: b.CreatedAt, id: string(id)})
+	return encodeCursor(listing{kind: kindBlobs}, position{key: b.CreatedAt, id: pairID(b.ConversationID, b.ID)})
 }
 
 // decodeBlobCursor returns the blob position a cursor holds. Every
@@ -316,15 +313,11 @@ func decodeBlobCursor(c string) (storage.Blob, error) {
 	if err != nil {
 		return storage.Blob{}, err
 	}
-	n, k := binary.Uvarint([]byte(p.id))
-	if k <= 0 || n == 0 || n >= uint64(len(p.id)-k) {
+	conv, id, ok := splitPairID(p.id)
+	if !ok || !storable(conv, id) {
 		return storage.Blob{}, fmt.Errorf("pgstore: malformed cursor: %w", storage.ErrInvalid)
 	}
-	rest := p.id[k:]
-	if !storable(rest) {
-		return storage.Blob{}, fmt.Errorf("pgstore: malformed cursor: %w", storage.ErrInvalid)
-	}
-	return storage.Blob{CreatedAt: p.key.(time.Time), ConversationID: rest[:n], ID: rest[n:]}, nil
+	return storage.Blob{CreatedAt: p.key.(time.Time), ConversationID: conv, ID: id}, nil
 }
 
 // ListBlobs implements storage.BlobStore: one statement, ordered by

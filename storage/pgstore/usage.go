@@ -95,9 +95,7 @@ func scanUsageRow(row pgx.CollectableRow) (storage.UsageRow, error) {
 
 // usageCursor encodes the position of row r in the usage listing.
 func usageCursor(r storage.UsageRow) string {
-	id := binary.AppendUvarint(nil, uint64(len(r.UserID)))
-	id = append(append(id, r.UserID...), r.Model...)
-	return encodeCursor(listing{kind: kindUsage}, position{key: r.Day, id: string(id)})
+	return encodeCursor(listing{kind: kindUsage}, position{key: r.Day, id: pairID(r.UserID, r.Model)})
 }
 
 // decodeUsageCursor returns the row position a usage cursor holds. Every
@@ -107,12 +105,11 @@ func decodeUsageCursor(c string) (storage.UsageRow, error) {
 	if err != nil {
 		return storage.UsageRow{}, err
 	}
-	n, k := binary.Uvarint([]byte(p.id))
-	if k <= 0 || n == 0 || n >= uint64(len(p.id)-k) {
+	user, model, ok := splitPairID(p.id)
+	if !ok {
 		return storage.UsageRow{}, fmt.Errorf("pgstore: malformed cursor: %w", storage.ErrInvalid)
 	}
-	rest := p.id[k:]
-	return storage.UsageRow{Day: storage.UsageDay(p.key.(time.Time)), UserID: rest[:n], Model: rest[n:]}, nil
+	return storage.UsageRow{Day: storage.UsageDay(p.key.(time.Time)), UserID: user, Model: model}, nil
 }
 
 // pageQuery is a statement and its arguments.
@@ -420,4 +417,22 @@ func (s *Store) ReleaseReservation(ctx context.Context, userID, id string) error
 		_, err := s.pool.Exec(ctx, q, userID, id, time.Now().Add(-reservationPurgeGrace))
 		return err
 	})
+}
+
+// pairID joins two strings into one cursor id, the first prefixed by its
+// length, so that splitPairID takes them apart whatever they hold.
+func pairID(a, b string) string {
+	id := binary.AppendUvarint(nil, uint64(len(a)))
+	return string(append(append(id, a...), b...))
+}
+
+// splitPairID undoes pairID; ok is false for an id it did not make (or
+// whose first string is empty).
+func splitPairID(id string) (a, b string, ok bool) {
+	n, k := binary.Uvarint([]byte(id))
+	if k <= 0 || n == 0 || n >= uint64(len(id)-k) {
+		return "", "", false
+	}
+	rest := id[k:]
+	return rest[:n], rest[n:], true
 }
