@@ -3,7 +3,6 @@ package mongostore
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -41,10 +40,6 @@ const (
 	fSentAt = "sent_at"
 	fSince  = "since"
 )
-
-// kindBlobs marks blob cursors; their id is the conversation id,
-// preceded by its length as a uvarint, followed by the blob's id.
-const kindBlobs = 'b'
 
 // blobDoc is a blob's document. Its _id is made of its conversation id and
 // id (messageKey); Upload is the random token of the put that wrote it,
@@ -240,79 +235,6 @@ func (s *Store) storedBlob(ctx context.Context, op, conversationID, id string) (
 	return doc, ok, err
 }
 
-// OpenBlob implements storage.BlobStore. The reader reads one chunk per
-// query, by _id, retried as every call is and under ctx: keep ctx live
-// while reading. It reads the chunks of the put it opened, never those of
-// a later put of the same id; a blob deleted while read makes the next
-// read fail with storage.ErrNotFound.
-func (s *Store) OpenBlob(ctx context.Context, conversationID, id string) (storage.Blob, io.ReadCloser, error) {
-	doc, ok, err := s.storedBlob(ctx, "open blob", conversationID, id)
-	if err != nil {
-		return storage.Blob{}, nil, err
-	}
-	if !ok {
-		return storage.Blob{}, nil, blobNotFound(conversationID, id)
-	}
-	return doc.blob(), &chunkReader{s: s, ctx: ctx, doc: doc}, nil
-}
-
-// chunkReader reads a blob's chunks in order, one query each.
-type chunkReader struct {
-	s      *Store
-	ctx    context.Context
-	doc    blobDoc
-	next   int    // the next chunk
-	read   int64  // bytes of the chunks read so far
-	buf    []byte // what is left of the current chunk
-	err    error  // sticky
-	closed bool
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	for len(r.buf) == 0 {
-		switch {
-		case r.closed:
-			return 0, errors.New("mongostore: read of a closed blob")
-		case r.err != nil:
-			return 0, r.err
-		case r.read == r.doc.Size:
-			return 0, io.EOF
-		}
-		r.err = r.fetch()
-	}
-	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
-	return n, nil
-}
-
-// fetch reads the next chunk.
-func (r *chunkReader) fetch() error {
-	var c chunkDoc
-	err := r.s.do(r.ctx, "read blob", func(ctx context.Context) error {
-		return r.s.chunks.FindOne(ctx, bson.D{{Key: fID, Value: chunkID(r.doc.Upload, r.next)}}).Decode(&c)
-	})
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return fmt.Errorf("mongostore: blob %q of conversation %q: deleted while read: %w", r.doc.ID, r.doc.ConversationID, storage.ErrNotFound)
-	}
-	if err != nil {
-		return err
-	}
-	size := r.doc.Size
-	if len(c.Data) == 0 || r.read+int64(len(c.Data)) > size || (len(c.Data) != blobChunkSize && r.read+int64(len(c.Data)) != size) {
-		return fmt.Errorf("mongostore: blob %q of conversation %q: chunk %d holds %d bytes, which does not fit its size %d",
-			r.doc.ID, r.doc.ConversationID, r.next, len(c.Data), size)
-	}
-	r.buf = c.Data
-	r.next++
-	r.read += int64(len(c.Data))
-	return nil
-}
-
-func (r *chunkReader) Close() error {
-	r.closed, r.buf = true, nil
-	return nil
-}
-
 // MarkBlobSent implements storage.BlobStore with one update conditional
 // on sent_at being absent; when it changes nothing, a read tells an
 // unknown blob from one marked before.
@@ -378,94 +300,6 @@ func (s *Store) DeleteBlob(ctx context.Context, conversationID, id string) error
 		return fmt.Errorf("mongostore: delete blob %q of conversation %q: deleted, but: %w", id, conversationID, err)
 	}
 	return nil
-}
-
-func blobCursor(b storage.Blob) string {
-	id := binary.AppendUvarint(nil, uint64(len(b.ConversationID)))
-	id = append(append(id, b.ConversationID...), b.ID...)
-	return encodeCursor(listing{kind: kindBlobs}, position{key: date(b.CreatedAt), id: string(id)})
-}
-
-// decodeBlobCursor returns the position a blob cursor holds: the
-// created_at, conversation id and id of a blob. Every problem wraps
-// storage.ErrInvalid.
-func decodeBlobCursor(c string) (bson.DateTime, string, string, error) {
-	p, err := decodeCursor(c, listing{kind: kindBlobs})
-	if err != nil {
-		return 0, "", "", err
-	}
-	n, k := binary.Uvarint([]byte(p.id))
-	if k <= 0 || n == 0 || n >= uint64(len(p.id)-k) || !storable(p.id[k:]) {
-		return 0, "", "", fmt.Errorf("mongostore: malformed cursor: %w", storage.ErrInvalid)
-	}
-	rest := p.id[k:]
-	return p.key.(bson.DateTime), rest[:n], rest[n:], nil
-}
-
-// ListBlobs implements storage.BlobStore: one query of the stored blobs
-// sorted by (created_at, conversation_id, id), after the cursor's blob by
-// a condition on those three fields, which the index of the filter
-// (conversation, user, or creation alone) serves on MongoDB.
-func (s *Store) ListBlobs(ctx context.Context, q storage.BlobQuery) (storage.BlobPage, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.BlobPage{}, fmt.Errorf("mongostore: list blobs: %w", err)
-	}
-	if err := q.Validate(); err != nil {
-		return storage.BlobPage{}, fmt.Errorf("mongostore: list blobs: %w", err)
-	}
-	filter := bson.D{}
-	if q.ConversationID != "" {
-		filter = append(filter, bson.E{Key: fConversationID, Value: q.ConversationID})
-	}
-	if q.UserID != "" {
-		filter = append(filter, bson.E{Key: fUserID, Value: q.UserID})
-	}
-	filter = append(filter, bson.E{Key: fState, Value: blobStored})
-	if q.Unsent {
-		filter = append(filter, bson.E{Key: fSentAt, Value: bson.D{{Key: "$exists", Value: false}}})
-	}
-	if !q.CreatedBefore.IsZero() {
-		filter = append(filter, bson.E{Key: fCreatedAt, Value: bson.D{{Key: "$lt", Value: date(q.CreatedBefore)}}})
-	}
-	if q.Cursor != "" {
-		at, conv, id, err := decodeBlobCursor(q.Cursor)
-		if err != nil {
-			return storage.BlobPage{}, err
-		}
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: fCreatedAt, Value: bson.D{{Key: "$gt", Value: at}}}},
-			bson.D{{Key: fCreatedAt, Value: at}, {Key: fConversationID, Value: bson.D{{Key: "$gt", Value: conv}}}},
-			bson.D{{Key: fCreatedAt, Value: at}, {Key: fConversationID, Value: conv}, {Key: fMsgID, Value: bson.D{{Key: "$gt", Value: id}}}},
-		}})
-	}
-	if !storable(q.ConversationID, q.UserID) {
-		return storage.BlobPage{Blobs: []storage.Blob{}}, nil // no blob has such an id
-	}
-	limit := storage.ClampLimit(q.Limit)
-	opts := options.Find().
-		SetSort(bson.D{{Key: fCreatedAt, Value: 1}, {Key: fConversationID, Value: 1}, {Key: fMsgID, Value: 1}}).
-		SetLimit(int64(limit + 1))
-	var docs []blobDoc
-	err := s.do(ctx, "list blobs", func(ctx context.Context) error {
-		cur, err := s.blobs.Find(ctx, filter, opts)
-		if err != nil {
-			return err
-		}
-		docs = nil // a retry decodes into fresh documents
-		return cur.All(ctx, &docs)
-	})
-	if err != nil {
-		return storage.BlobPage{}, err
-	}
-	page := storage.BlobPage{Blobs: make([]storage.Blob, 0, min(len(docs), limit))}
-	for i, d := range docs {
-		if i == limit {
-			page.NextCursor = blobCursor(page.Blobs[limit-1])
-			break
-		}
-		page.Blobs = append(page.Blobs, d.blob())
-	}
-	return page, nil
 }
 
 // SweepBlobs removes what puts and deletes stopped half way by a crash

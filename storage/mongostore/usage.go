@@ -3,10 +3,8 @@ package mongostore
 import (
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
@@ -76,12 +74,6 @@ import (
 // reservation is ordered before it either way. The check therefore
 // holds at the moment of the write, which is where the reservation
 // takes effect: it is atomic across every process using the database.
-
-// maxReserveRaces bounds how many times a reservation starts over after
-// another write to the user's document came between its read and its
-// write; racing reservations of one user each win one round, so it
-// allows that many at once.
-const maxReserveRaces = 100
 
 // Fields of the usage documents.
 const (
@@ -291,92 +283,6 @@ func (s *Store) settledUserDoc(ctx context.Context, userID string) (usageUserDoc
 	return s.userDoc(ctx, userID)
 }
 
-// ListUsage implements storage.UsageStore. The page is one query sorted by
-// (day descending, user_id, model), which an index serves on MongoDB,
-// after the cursor's row by a condition on those three fields.
-func (s *Store) ListUsage(ctx context.Context, q storage.UsageQuery) (storage.UsagePage, error) {
-	if err := ctx.Err(); err != nil {
-		return storage.UsagePage{}, fmt.Errorf("mongostore: list usage: %w", err)
-	}
-	filter := bson.D{}
-	if q.UserID != "" {
-		filter = append(filter, bson.E{Key: fUserID, Value: q.UserID})
-	}
-	if q.Model != "" {
-		filter = append(filter, bson.E{Key: fModel, Value: q.Model})
-	}
-	if r := dateRange(storage.UsagePeriod(q.From, q.Before)); r != nil {
-		filter = append(filter, bson.E{Key: fDay, Value: r})
-	}
-	if q.Cursor != "" {
-		c, err := decodeUsageCursor(q.Cursor)
-		if err != nil {
-			return storage.UsagePage{}, err
-		}
-		if (q.UserID != "" && c.UserID != q.UserID) || (q.Model != "" && c.Model != q.Model) {
-			return storage.UsagePage{}, fmt.Errorf("mongostore: cursor of another usage listing: %w", storage.ErrInvalid)
-		}
-		d := date(c.Day)
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: fDay, Value: bson.D{{Key: "$lt", Value: d}}}},
-			bson.D{{Key: fDay, Value: d}, {Key: fUserID, Value: bson.D{{Key: "$gt", Value: c.UserID}}}},
-			bson.D{{Key: fDay, Value: d}, {Key: fUserID, Value: c.UserID}, {Key: fModel, Value: bson.D{{Key: "$gt", Value: c.Model}}}},
-		}})
-	}
-	limit := storage.ClampLimit(q.Limit)
-	opts := options.Find().
-		SetSort(bson.D{{Key: fDay, Value: -1}, {Key: fUserID, Value: 1}, {Key: fModel, Value: 1}}).
-		SetProjection(bson.D{{Key: fCounted, Value: 0}}).
-		SetLimit(int64(limit + 1))
-	var docs []usageRowDoc
-	err := s.do(ctx, "list usage", func(ctx context.Context) error {
-		cur, err := s.usageRows.Find(ctx, filter, opts)
-		if err != nil {
-			return err
-		}
-		docs = nil // a retry decodes into fresh documents
-		return cur.All(ctx, &docs)
-	})
-	if err != nil {
-		return storage.UsagePage{}, err
-	}
-	page := storage.UsagePage{Rows: make([]storage.UsageRow, 0, min(len(docs), limit))}
-	for i, d := range docs {
-		if i == limit {
-			page.NextCursor = usageCursor(page.Rows[limit-1])
-			break
-		}
-		page.Rows = append(page.Rows, d.row())
-	}
-	return page, nil
-}
-
-// kindUsage marks usage cursors. Their key is the row's day and their id
-// the row's user id, preceded by its length as a uvarint, followed by its
-// model.
-const kindUsage = 'u'
-
-func usageCursor(r storage.UsageRow) string {
-	id := binary.AppendUvarint(nil, uint64(len(r.UserID)))
-	id = append(append(id, r.UserID...), r.Model...)
-	return encodeCursor(listing{kind: kindUsage}, position{key: date(r.Day), id: string(id)})
-}
-
-// decodeUsageCursor returns the row position a usage cursor holds; every
-// problem wraps storage.ErrInvalid.
-func decodeUsageCursor(c string) (storage.UsageRow, error) {
-	p, err := decodeCursor(c, listing{kind: kindUsage})
-	if err != nil {
-		return storage.UsageRow{}, err
-	}
-	n, k := binary.Uvarint([]byte(p.id))
-	if k <= 0 || n == 0 || n >= uint64(len(p.id)-k) {
-		return storage.UsageRow{}, fmt.Errorf("mongostore: malformed cursor: %w", storage.ErrInvalid)
-	}
-	rest := p.id[k:]
-	return storage.UsageRow{Day: p.key.(bson.DateTime).Time().UTC(), UserID: rest[:n], Model: rest[n:]}, nil
-}
-
 // userRows returns the figures of userID's rows on the days of [from,
 // before), a zero bound open.
 func (s *Store) userRows(ctx context.Context, userID string, from, before time.Time) ([]usageRowDoc, error) {
@@ -425,145 +331,4 @@ func (s *Store) SumUsage(ctx context.Context, userID string, from, before time.T
 		return nil
 	})
 	return t, err
-}
-
-// reserveOutcome is what one attempt of a reservation came to.
-type reserveOutcome int
-
-const (
-	reserveRefused reserveOutcome = iota
-	reserveGranted
-	reserveRaced // the user document changed between the read and the write
-)
-
-// ReserveUsage implements storage.UsageStore with a compare-and-set on
-// the user document; see the comment at the top of this file. The
-// store's clock is the process's.
-func (s *Store) ReserveUsage(ctx context.Context, r storage.Reservation) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("mongostore: reserve usage: %w", err)
-	}
-	if err := r.Validate(); err != nil {
-		return false, fmt.Errorf("mongostore: %w", err)
-	}
-	limits := make([]storage.UsageLimit, len(r.Limits))
-	var from, before time.Time // the days any limit counts
-	for i, l := range r.Limits {
-		l.From, l.Before = storage.UsagePeriod(l.From, l.Before)
-		limits[i] = l
-		if i == 0 || l.From.IsZero() || (!from.IsZero() && l.From.Before(from)) {
-			from = l.From
-		}
-		if i == 0 || l.Before.IsZero() || (!before.IsZero() && l.Before.After(before)) {
-			before = l.Before
-		}
-	}
-	backoff := time.Millisecond
-	for race := 1; ; race++ {
-		var outcome reserveOutcome
-		err := s.do(ctx, "reserve usage", func(ctx context.Context) (err error) {
-			outcome, err = s.tryReserve(ctx, r, limits, from, before)
-			return err
-		})
-		if err != nil {
-			return false, err
-		}
-		if outcome != reserveRaced {
-			return outcome == reserveGranted, nil
-		}
-		if race == maxReserveRaces {
-			return false, fmt.Errorf("mongostore: reserve usage for user %q: the user's usage changed under %d attempts in a row: %w",
-				r.UserID, race, storage.ErrUnavailable)
-		}
-		t := time.NewTimer(rand.N(backoff + 1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, fmt.Errorf("mongostore: reserve usage: %w", ctx.Err())
-		case <-t.C:
-		}
-		backoff = min(2*backoff, 50*time.Millisecond)
-	}
-}
-
-// tryReserve is one attempt of ReserveUsage, over the days [from, before)
-// that its limits count.
-func (s *Store) tryReserve(ctx context.Context, r storage.Reservation, limits []storage.UsageLimit, from, before time.Time) (reserveOutcome, error) {
-	d, exists, err := s.settledUserDoc(ctx, r.UserID)
-	if err != nil {
-		return 0, err
-	}
-	now := time.Now()
-	live := make(bson.D, 0, len(d.Holds)+1)
-	var heldTokens, heldCost int64
-	for k, h := range d.Holds {
-		if !now.Before(h.ExpiresAt.Time()) {
-			continue
-		}
-		if h.ID == r.ID {
-			return reserveGranted, nil
-		}
-		live = append(live, bson.E{Key: k, Value: h})
-		heldTokens += h.Tokens
-		heldCost += h.CostMicros
-	}
-	if len(limits) > 0 {
-		rows, err := s.userRows(ctx, r.UserID, from, before)
-		if err != nil {
-			return 0, err
-		}
-		for _, l := range limits {
-			var tokens, cost int64
-			for _, row := range rows {
-				day := row.Day.Time()
-				if (l.From.IsZero() || !day.Before(l.From)) && (l.Before.IsZero() || day.Before(l.Before)) {
-					tokens += row.InputTokens + row.OutputTokens
-					cost += row.CostMicros
-				}
-			}
-			if !l.Allows(tokens+heldTokens+r.Tokens, cost+heldCost+r.CostMicros) {
-				return reserveRefused, nil
-			}
-		}
-	}
-	if now.Before(r.ExpiresAt) {
-		live = append(live, bson.E{Key: fieldKey(r.ID), Value: holdDoc{ID: r.ID, Tokens: r.Tokens,
-			CostMicros: r.CostMicros, ExpiresAt: date(r.ExpiresAt)}})
-	}
-	// Expired holds are dropped by the same write.
-	res, err := s.usageUsers.UpdateOne(ctx,
-		bson.D{{Key: fID, Value: r.UserID}, {Key: fVersion, Value: d.Version}},
-		bson.D{
-			{Key: "$set", Value: bson.D{{Key: fHolds, Value: live}}},
-			{Key: "$inc", Value: bson.D{{Key: fVersion, Value: int64(1)}}},
-		},
-		options.UpdateOne().SetUpsert(!exists))
-	switch {
-	case mongo.IsDuplicateKeyError(err):
-		return reserveRaced, nil // created by another writer since the read
-	case err != nil:
-		return 0, err
-	case res.MatchedCount == 0 && res.UpsertedCount == 0:
-		return reserveRaced, nil
-	}
-	return reserveGranted, nil
-}
-
-// ReleaseReservation implements storage.UsageStore: one update that
-// removes the hold and increments the user's version, so a reservation
-// that read the hold cannot write it back.
-func (s *Store) ReleaseReservation(ctx context.Context, userID, id string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("mongostore: release reservation: %w", err)
-	}
-	if userID == "" || id == "" {
-		return fmt.Errorf("mongostore: release reservation %q of user %q: empty id: %w", id, userID, storage.ErrInvalid)
-	}
-	return s.do(ctx, "release reservation", func(ctx context.Context) error {
-		_, err := s.usageUsers.UpdateOne(ctx, bson.D{{Key: fID, Value: userID}}, bson.D{
-			{Key: "$unset", Value: bson.D{{Key: fHolds + "." + fieldKey(id), Value: ""}}},
-			{Key: "$inc", Value: bson.D{{Key: fVersion, Value: int64(1)}}},
-		})
-		return err
-	})
 }
