@@ -8,7 +8,16 @@ import (
 	"github.com/chatboxsdk/chatbox/storage"
 )
 
-func (s suite) testContext(t *testing.T) {
+// deadContext is a context every method must refuse, with the error it
+// must return.
+type deadContext struct {
+	name string
+	ctx  func(t *testing.T) context.Context
+	want error
+}
+
+// deadContexts are a cancelled context and one past its deadline.
+func deadContexts() []deadContext {
 	cancelled := func(t *testing.T) context.Context {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -19,14 +28,14 @@ func (s suite) testContext(t *testing.T) {
 		t.Cleanup(cancel)
 		return ctx
 	}
-	for _, tc := range []struct {
-		name string
-		ctx  func(t *testing.T) context.Context
-		want error
-	}{
+	return []deadContext{
 		{"CancelledContextFailsEveryMethod", cancelled, context.Canceled},
 		{"ExpiredDeadlineFailsEveryMethod", expired, context.DeadlineExceeded},
-	} {
+	}
+}
+
+func (s suite) testContext(t *testing.T) {
+	for _, tc := range deadContexts() {
 		t.Run(tc.name, func(t *testing.T) {
 			st := s.store(t)
 			// Every call below would succeed with a live context.
