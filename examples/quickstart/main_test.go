@@ -159,20 +159,7 @@ func get(t *testing.T, url, contentType string) string {
 // The demo model calls the demo tools: a lookup runs at once, a refund
 // waits for the user's approval.
 func TestQuickstartDemoCallsItsTools(t *testing.T) {
-	chat, handler, err := newHandler(slog.New(slog.DiscardHandler), time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(handler)
-	defer hs.Close()
-	defer chat.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/chat/ws", client.Options{Token: demoToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := dialQuickstart(t)
 	opened, err := c.OpenNew(ctx, client.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -200,4 +187,24 @@ func TestQuickstartDemoCallsItsTools(t *testing.T) {
 	if err != nil || r.FinishReason != "stop" || !strings.Contains(r.Text, "$39.00") {
 		t.Fatalf("refund reply after approval %+v, %v", r, err)
 	}
+}
+
+// dialQuickstart serves the quickstart for the test and dials its socket
+// as the demo user; everything is closed when the test ends.
+func dialQuickstart(t *testing.T) (context.Context, *client.Client) {
+	t.Helper()
+	chat, handler, err := newHandler(slog.New(slog.DiscardHandler), time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(handler)
+	t.Cleanup(func() { hs.Close(); _ = chat.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	c, err := client.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/chat/ws", client.Options{Token: demoToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return ctx, c
 }
