@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -175,7 +176,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (conn *websocke
 		return nil, nil, nil
 	}
 	ip := clientIP(r, s.proxies)
-	if perr := access.Allow(r.Context(), s.cfg.Limiter, "ip:"+ip, s.cfg.ConnectionRate, s.cfg.Logger); perr != nil {
+	if perr := access.Allow(r.Context(), s.cfg.Limiter, "ip:"+ip, s.cfg.ConnectionRate, func() *slog.Logger { return s.cfg.Logger }); perr != nil {
 		s.metrics.LimiterDenied("connect")
 		perr.Message = "too many connection attempts"
 		httpError(w, http.StatusTooManyRequests, perr)

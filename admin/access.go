@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 
@@ -61,7 +62,7 @@ func (h *Handler) admit(rq *request) *apiError {
 // (the one policy of internal/access).
 func (h *Handler) allow(rq *request, key string, limit ratelimit.Limit) *apiError {
 	ctx, cancel := context.WithTimeout(rq.r.Context(), h.storeTimeout)
-	perr := access.Allow(ctx, h.limiter, key, limit, rq.log)
+	perr := access.Allow(ctx, h.limiter, key, limit, func() *slog.Logger { return rq.log })
 	cancel()
 	if perr != nil {
 		rq.log.Info("admin: rate limited", "retry_after", perr.RetryAfter)

@@ -14,7 +14,10 @@ func Encode(f *ServerFrame) ([]byte, error) {
 // AppendDelta appends the encoding of a reply.delta frame to dst. It is the
 // hot path of streaming: it produces JSON equivalent to Encode's, without
 // reflection and without allocating when dst has room.
-func AppendDelta(dst []byte, conversationID string, seq int64, replyID, text string) []byte {
+//
+// text may be a string or the bytes of one, so a caller that gathers text in
+// a reused buffer need not copy it into a string first.
+func AppendDelta[Text string | []byte](dst []byte, conversationID string, seq int64, replyID string, text Text) []byte {
 	dst = append(dst, `{"type":"reply.delta","conversation_id":`...)
 	dst = AppendString(dst, conversationID)
 	dst = append(dst, `,"seq":`...)
@@ -22,7 +25,7 @@ func AppendDelta(dst []byte, conversationID string, seq int64, replyID, text str
 	dst = append(dst, `,"reply_id":`...)
 	dst = AppendString(dst, replyID)
 	dst = append(dst, `,"text":`...)
-	dst = AppendString(dst, text)
+	dst = appendJSONString(dst, text)
 	return append(dst, '}')
 }
 
@@ -33,6 +36,10 @@ const hexDigits = "0123456789abcdef"
 // separators U+2028/U+2029 are escaped, so the output never contains a raw
 // newline.
 func AppendString(dst []byte, s string) []byte {
+	return appendJSONString(dst, s)
+}
+
+func appendJSONString[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -59,7 +66,7 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
@@ -78,4 +85,11 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// decodeRune decodes the rune at the start of s, a string or its bytes.
+func decodeRune[S string | []byte](s S) (rune, int) {
+	var b [utf8.UTFMax]byte
+	n := copy(b[:], s)
+	return utf8.DecodeRune(b[:n])
 }

@@ -38,6 +38,17 @@ func TestAppendStringReplacesInvalidUTF8(t *testing.T) {
 	}
 }
 
+// The text of a delta may be given as bytes; the encoding is the same.
+func TestAppendDeltaOfBytesMatchesString(t *testing.T) {
+	for _, in := range []string{"", "plain", "quote\" \\ \n", "héllo ✓ 😀", "a\xffb\xe2\x82", "line\u2028sep", "\x00\x1f"} {
+		fromString := protocol.AppendDelta(nil, "c_1", 7, "r_1", in)
+		fromBytes := protocol.AppendDelta(nil, "c_1", 7, "r_1", []byte(in))
+		if string(fromString) != string(fromBytes) {
+			t.Errorf("%q: from bytes %s, from string %s", in, fromBytes, fromString)
+		}
+	}
+}
+
 func TestAppendDeltaMatchesEncode(t *testing.T) {
 	fast := protocol.AppendDelta(nil, "c_1", 42, "r_1", "Hi \"there\"\n")
 	var a, b protocol.ServerFrame

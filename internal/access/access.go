@@ -163,11 +163,13 @@ func (v Verifier) unavailable(err error) *protocol.Error {
 // Allow spends one event of key's budget under limit. A limiter that cannot
 // decide allows the event, with a warning: a limiter outage must not take
 // the chat down. The denial carries the limiter's RetryAfter (at least 1 ns
-// so clients always get a positive hint).
-func Allow(ctx context.Context, l ratelimit.Limiter, key string, limit ratelimit.Limit, log *slog.Logger) *protocol.Error {
+// so clients always get a positive hint). log gives the logger of the
+// warning; it is called only then, so a caller whose logger carries
+// per-request attributes builds it only when a line is written.
+func Allow(ctx context.Context, l ratelimit.Limiter, key string, limit ratelimit.Limit, log func() *slog.Logger) *protocol.Error {
 	d, err := l.Allow(ctx, key, limit)
 	if err != nil {
-		log.Warn("rate limiter failed; allowing", "err", err)
+		log().Warn("rate limiter failed; allowing", "err", err)
 		return nil
 	}
 	if !d.Allowed {

@@ -117,10 +117,10 @@ func (denyingLimiter) Allow(context.Context, string, ratelimit.Limit) (ratelimit
 
 func TestAllow(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	if perr := access.Allow(context.Background(), failingLimiter{}, "k", ratelimit.Per(1, time.Minute, 1), log); perr != nil {
+	if perr := access.Allow(context.Background(), failingLimiter{}, "k", ratelimit.Per(1, time.Minute, 1), func() *slog.Logger { return log }); perr != nil {
 		t.Fatalf("a failing limiter refused: %v", perr)
 	}
-	perr := access.Allow(context.Background(), denyingLimiter{}, "k", ratelimit.Per(1, time.Minute, 1), log)
+	perr := access.Allow(context.Background(), denyingLimiter{}, "k", ratelimit.Per(1, time.Minute, 1), func() *slog.Logger { return log })
 	if perr == nil || perr.Code != protocol.CodeRateLimited || perr.RetryAfter <= 0 {
 		t.Fatalf("a denial without a positive retry hint: %+v", perr)
 	}

@@ -115,7 +115,7 @@ func (s *socket) allow(ctx context.Context, prefix string, l ratelimit.Limit, me
 }
 
 func (s *socket) allowKey(ctx context.Context, key string, l ratelimit.Limit, metric string) *protocol.Error {
-	perr := access.Allow(ctx, s.e.cfg.Limiter, key, l, s.frameLog())
+	perr := access.Allow(ctx, s.e.cfg.Limiter, key, l, s.frameLog)
 	if perr != nil {
 		s.e.cfg.Metrics.LimiterDenied(metric)
 	}

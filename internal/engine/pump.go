@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +23,11 @@ type deltaPump struct {
 	mu sync.Mutex
 	// pending is the text since the last other event; queued holds what
 	// came before it, in order, when the reply produced more than text.
-	pending strings.Builder
-	queued  []pumpItem
-	closed  bool
+	// pending and spare swap at each publish, so gathering text allocates
+	// only while a reply's largest batch grows.
+	pending, spare []byte
+	queued         []pumpItem
+	closed         bool
 
 	kick     chan struct{} // capacity 1: "there is text"
 	stopping chan struct{}
@@ -54,7 +55,7 @@ type pumpItem struct {
 // add queues text for publishing; it never blocks on the broker.
 func (p *deltaPump) add(text string) {
 	p.mu.Lock()
-	p.pending.WriteString(text)
+	p.pending = append(p.pending, text...)
 	p.mu.Unlock()
 	p.wake()
 }
@@ -85,9 +86,9 @@ func (p *deltaPump) addFrame(f *protocol.ServerFrame) {
 // flushTextLocked moves pending text into the queue, so what follows it is
 // published after it. Call with p.mu held.
 func (p *deltaPump) flushTextLocked() {
-	if p.pending.Len() > 0 {
-		p.queued = append(p.queued, pumpItem{text: p.pending.String()})
-		p.pending.Reset()
+	if len(p.pending) > 0 {
+		p.queued = append(p.queued, pumpItem{text: string(p.pending)})
+		p.pending = p.pending[:0]
 	}
 }
 
@@ -142,8 +143,8 @@ func (p *deltaPump) run() {
 		p.mu.Lock()
 		queued := p.queued
 		p.queued = nil
-		text := p.pending.String()
-		p.pending.Reset()
+		text := p.pending
+		p.pending, p.spare = p.spare[:0], nil
 		closed := p.closed
 		p.mu.Unlock()
 		for _, it := range queued {
@@ -153,12 +154,15 @@ func (p *deltaPump) run() {
 			case it.reasoning:
 				p.publishFrame(&protocol.ServerFrame{Type: protocol.TypeReplyReasoning, ConversationID: p.c.id, ReplyID: p.g.replyID, Text: it.text})
 			default:
-				p.publish(it.text, &buf)
+				buf = p.publish([]byte(it.text), buf)
 			}
 		}
-		if text != "" {
-			p.publish(text, &buf)
+		if len(text) > 0 {
+			buf = p.publish(text, buf)
 		}
+		p.mu.Lock()
+		p.spare = text
+		p.mu.Unlock()
 		if closed {
 			return
 		}
@@ -172,16 +176,18 @@ func (p *deltaPump) run() {
 // A delta that cannot be published ends the reply with an error rather than
 // leaving a hole that live clients would never learn of; the text is kept,
 // so the stored reply holds everything that was streamed.
-func (p *deltaPump) publish(text string, buf *[]byte) {
+//
+// buf is scratch space for the encoding, returned for the next call.
+func (p *deltaPump) publish(text, buf []byte) []byte {
 	g, c := p.g, p.c
 	seq, err := p.e.cfg.Broker.Publish(g.pubCtx, c.id, func(seq int64) ([]byte, error) {
-		b := protocol.AppendDelta((*buf)[:0], c.id, seq, g.replyID, text)
-		return slices.Clone(b), nil
+		buf = protocol.AppendDelta(buf[:0], c.id, seq, g.replyID, text)
+		return slices.Clone(buf), nil
 	})
 	c.mu.Lock()
-	g.text.WriteString(text)
+	g.text.Write(text)
 	if g.shown != nil {
-		g.shown.addText(protocol.PartText, text)
+		g.shown.addText(protocol.PartText, string(text))
 	}
 	if err == nil {
 		g.lastSeq = seq
@@ -192,6 +198,7 @@ func (p *deltaPump) publish(text string, buf *[]byte) {
 		p.e.log.Error("publish delta", "conversation", c.id, "err", err)
 		g.cancel(errPublish)
 	}
+	return buf
 }
 
 // publishFrame publishes a reply event other than text and records it in

@@ -144,8 +144,10 @@ func WithSteps(steps ...func(llm.Request) Reply) Option {
 
 // WithResponder computes the reply to every request once the scripted
 // replies are used up. It is called without any lock held, possibly from
-// several goroutines at once, with a copy of the request. Default: none. A
-// nil f is ignored.
+// several goroutines at once, with a copy of the request. The stream reads
+// the slices of the Reply f returns (its deltas, for one) and does not copy
+// them, so f may return the same ones every time but must not change them
+// afterwards. Default: none. A nil f is ignored.
 func WithResponder(f func(llm.Request) Reply) Option {
 	return func(p *Provider) {
 		if f != nil {
@@ -247,7 +249,6 @@ func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, err
 	if err := llm.CheckFiles(p, req); err != nil {
 		return nil, err
 	}
-	req = copyRequest(req)
 	reply, ok := p.take(req)
 	if !ok {
 		return nil, fmt.Errorf("scripted: %w", ErrExhausted)
@@ -255,7 +256,8 @@ func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, err
 	if reply.StartErr != nil {
 		return nil, reply.StartErr
 	}
-	reply = reply.clone()
+	// The calls' ids may be filled in below; the other slices are only read.
+	reply.ToolCalls = slices.Clone(reply.ToolCalls)
 	p.mu.Lock()
 	for i := range reply.ToolCalls {
 		if reply.ToolCalls[i].ID == "" {
@@ -272,10 +274,15 @@ func (p *Provider) Stream(ctx context.Context, req llm.Request) (llm.Stream, err
 	return s, nil
 }
 
-// take records req and returns the reply for it.
+// take records a copy of req and returns the reply for it; a step or the
+// responder gets a copy of its own.
 func (p *Provider) take(req llm.Request) (Reply, bool) {
+	var record llm.Request
+	if p.maxRecorded > 0 { // set by New only
+		record = copyRequest(req)
+	}
 	p.mu.Lock()
-	p.recordLocked(req)
+	p.recordLocked(record)
 	if p.next < len(p.script) {
 		e := p.script[p.next]
 		p.script[p.next] = entry{} // release what the script held
