@@ -6,9 +6,18 @@ import (
 	"unicode/utf8"
 )
 
-// Encode returns the JSON encoding of a server frame.
+// Encode returns the JSON encoding of a server frame. The frames sent for
+// every message are encoded without reflection; the others with
+// encoding/json.
 func Encode(f *ServerFrame) ([]byte, error) {
-	return json.Marshal(f)
+	size := 192 + len(f.Text) // room for the rest of a plain frame
+	if f.Message != nil {
+		size += len(f.Message.Text)
+	}
+	if !plainFrame(f) {
+		return json.Marshal(f)
+	}
+	return appendFrame(make([]byte, 0, size), f), nil
 }
 
 // AppendDelta appends the encoding of a reply.delta frame to dst. It is the

@@ -106,7 +106,7 @@ func (s *socket) frameLog() *slog.Logger {
 }
 
 func (s *socket) opCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(s.ctx, s.e.cfg.StoreTimeout)
+	return withDeadline(s.ctx, s.e.cfg.StoreTimeout)
 }
 
 // allow spends one event of the user's budget named by prefix.

@@ -341,5 +341,5 @@ func (e *Engine) releaseCount(m map[string]int, user string) {
 // persistCtx bounds a store write that must happen even when ctx was
 // cancelled (the end of a stopped reply, an audit entry).
 func (e *Engine) persistCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), e.cfg.StoreTimeout)
+	return withDeadline(context.WithoutCancel(ctx), e.cfg.StoreTimeout)
 }

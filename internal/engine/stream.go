@@ -283,7 +283,7 @@ func toolFrame(kind string, g *generation, call *protocol.ToolCall) *protocol.Se
 // MaxHistoryMessages.
 // The reply being generated (skipID) is left out: its own record follows.
 func (e *Engine) history(ctx context.Context, conversationID, skipID string) ([]llm.Message, error) {
-	sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+	sctx, cancel := withDeadline(ctx, e.cfg.StoreTimeout)
 	defer cancel()
 	page, err := e.cfg.Store.ListMessages(sctx, storage.MessageQuery{ConversationID: conversationID, Limit: e.cfg.MaxHistoryMessages, Order: storage.Descending})
 	if err != nil {
