@@ -99,6 +99,7 @@ type Engine struct {
 
 	sockWG    sync.WaitGroup
 	genWG     sync.WaitGroup
+	replies   *workers // run the reply jobs counted by genWG
 	janitorWG sync.WaitGroup
 	// strayWG counts tools still running after their call timed out
 	// (they ignore their context); Shutdown waits for them within its
@@ -130,7 +131,7 @@ func New(cfg *conf.Config) (*Engine, error) {
 			MaxTextBytes: cfg.MaxTextBytes, MaxMetadataKeys: cfg.MaxMetadataEntries, MaxMetadataValueBytes: cfg.MaxMetadataValueBytes,
 		},
 		userSockets: make(map[string]int), userGens: make(map[string]int), leased: make(map[leaseRef]func()), addrSockets: make(map[string]int),
-		expiries: make(map[string]*time.Timer),
+		expiries: make(map[string]*time.Timer), replies: newWorkers(),
 	}
 	e.base, e.cancelBase = context.WithCancel(context.Background())
 	e.genCtx, e.cancelGen = context.WithCancelCause(e.base)
@@ -295,6 +296,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.cancelGen(errShutdown)
 	e.cancelBase()
 	e.janitorWG.Wait()
+	e.replies.stop() // every reply job has ended (genWG)
 	e.mu.Lock()
 	e.straysClosed = true
 	e.mu.Unlock()

@@ -127,7 +127,7 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 		return err
 	}
 	started = true
-	go func() {
+	e.replies.run(func() {
 		defer e.genWG.Done()
 		defer slot.release()
 		defer release()
@@ -146,7 +146,7 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 			}
 		}()
 		e.generate(c, g, userMsg, userID)
-	}()
+	})
 	return nil
 }
 
@@ -159,7 +159,7 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 	// would cost a timer per token). A stop does not cancel it, so the end
 	// of a stopped reply is still published.
 	var cancelPub context.CancelFunc
-	g.pubCtx, cancelPub = context.WithTimeout(context.WithoutCancel(g.ctx), e.cfg.GenerationTimeout+2*e.cfg.StoreTimeout)
+	g.pubCtx, cancelPub = withDeadline(context.WithoutCancel(g.ctx), e.cfg.GenerationTimeout+2*e.cfg.StoreTimeout)
 	defer cancelPub()
 	stopRenewal := e.trackReplyLease(g)
 	defer stopRenewal() // also if host code panics below
