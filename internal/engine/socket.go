@@ -65,6 +65,10 @@ func newSocket(e *Engine, conn *websocket.Conn) *socket {
 	s.in = newInbox(s.work)
 	s.writeDog = time.AfterFunc(time.Hour, s.abort)
 	s.writeDog.Stop()
+	// Reads are not given ctx: the library would register with it on
+	// every read. Once for the socket's life, its end drops the
+	// connection, which ends a read under way.
+	context.AfterFunc(ctx, s.abort)
 	return s
 }
 
@@ -221,7 +225,7 @@ func (s *socket) handle(data []byte) {
 // socket is done, and data == nil for a message already answered with an
 // error (binary, too large).
 func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
-	typ, rd, err := s.conn.Reader(s.ctx)
+	typ, rd, err := s.conn.Reader(context.Background())
 	if err != nil {
 		if brokeWireProtocol(s.ctx, err) {
 			s.out.close(protocol.CloseWireViolation, "protocol violation")
