@@ -40,9 +40,15 @@ func (e *Engine) startPump(g *generation, c *conversation) *deltaPump {
 		e: e, g: g, c: c, window: e.cfg.CoalesceInterval,
 		kick: make(chan struct{}, 1), stopping: make(chan struct{}), done: make(chan struct{}),
 	}
+	// Both text buffers from one allocation, large enough for most batches.
+	bufs := make([]byte, 2*pumpBufBytes)
+	p.pending, p.spare = bufs[:0:pumpBufBytes], bufs[pumpBufBytes:pumpBufBytes]
 	go p.run()
 	return p
 }
+
+// pumpBufBytes is the starting size of each of the pump's text buffers.
+const pumpBufBytes = 512
 
 // pumpItem is an event queued behind text: reasoning (coalesced like
 // text) or a frame published as it is.
