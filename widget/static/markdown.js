@@ -16,9 +16,11 @@
 //
 // The work is split in two: parseMarkdown turns text into a small tree of
 // plain objects ({tag, cls, attrs, children} elements and strings), toNodes
-// turns that tree into DOM nodes.
+// turns that tree into DOM nodes. What a line is comes from
+// markdown-lines.js, what is within a line from markdown-inline.js.
 
 import { MAX_DEPTH, node, inline, safeHref } from "./markdown-inline.js";
+import { SPACE, HASH, GT, isDigit, blank, spaces, leadingSpace, fenceAt, fenceLang, closesFence, heading, isRule, item, isTableSep, startsBlock, isQuote, indented, cells } from "./markdown-lines.js";
 
 export { safeHref };
 
@@ -27,190 +29,144 @@ export { safeHref };
 // parseMarkdown returns the top-level blocks of src: [{start, node}], start
 // being the offset in src where the block's first line begins.
 export function parseMarkdown(src) {
-  const text = String(src).replace(/\r\n?/g, "\n");
+  let text = String(src);
+  if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
   const lines = text.split("\n");
-  const starts = new Array(lines.length);
-  for (let i = 0, at = 0; i < lines.length; i++) { starts[i] = at; at += lines[i].length + 1; }
-  const out = [];
-  blocks(lines, 0, (n, line) => out.push({ start: starts[line], node: n }));
+  const nodes = [], firsts = [];
+  blocks(lines, 0, nodes, firsts);
+  const out = new Array(nodes.length);
+  for (let k = 0, line = 0, at = 0; k < nodes.length; k++) {
+    for (; line < firsts[k]; line++) at += lines[line].length + 1;
+    out[k] = { start: at, node: nodes[k] };
+  }
   return out;
 }
 
 // ---- blocks ----
 
-const FENCE = /^ {0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]*)/;
-const QUOTE = /^ {0,3}> ?/;
-const ITEM = /^( {0,3})([-*+]|\d{1,9}[.)])[ \t]+(.*)$/;
-const INDENTED = /^\s{2,}\S/;
-const NONBLANK = /\S/;
-const blank = (line) => !NONBLANK.test(line);
-
-// heading returns [level, text] for an ATX heading line, or null.
-function heading(line) {
-  const m = /^ {0,3}(#{1,6})(?:[ \t]+|$)/.exec(line);
-  if (!m) return null;
-  let s = line.slice(m[0].length).trimEnd();
-  let k = s.length;
-  while (k > 0 && s[k - 1] === "#") k--;
-  if (k < s.length && (k === 0 || s[k - 1] === " " || s[k - 1] === "\t")) s = s.slice(0, k).trimEnd(); // a closing "###"
-  return [m[1].length, s];
-}
-
-// isRule: three or more of one of - * _, with optional spaces between.
-function isRule(line) {
-  let ch = "", n = 0;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === " " || c === "\t") continue;
-    if (c !== "-" && c !== "*" && c !== "_") return false;
-    if (ch && c !== ch) return false;
-    if (!ch && i > 3) return false;
-    ch = c;
-    n++;
-  }
-  return n >= 3;
-}
-
-// isTableSep: |? :?-+:? ( | :?-+:? )* |? with optional spaces.
-function isTableSep(line) {
-  let dashes = 0, cells = 0, inCell = false, colonEnd = false;
+// blocks parses lines into block nodes, pushed to out in order, and the
+// index of each one's first line to firsts (when given).
+function blocks(lines, depth, out, firsts) {
+  const n = lines.length;
   let i = 0;
-  while (i < line.length && i < 3 && line[i] === " ") i++;
-  for (; i < line.length; i++) {
-    const c = line[i];
-    if (c === " " || c === "\t") { if (dashes) colonEnd = true; continue; }
-    if (c === "|") {
-      if (inCell && !dashes) return false;
-      if (inCell) cells++;
-      inCell = false; dashes = 0; colonEnd = false;
-      continue;
-    }
-    if (c === ":") {
-      if (dashes) { if (colonEnd) return false; colonEnd = true; } else if (inCell) return false;
-      inCell = true;
-      continue;
-    }
-    if (c !== "-" || colonEnd) return false;
-    inCell = true;
-    dashes++;
-  }
-  if (inCell) { if (!dashes) return false; cells++; }
-  return cells > 0;
-}
-
-// startsBlock tells whether line begins a block that ends a paragraph.
-function startsBlock(line) {
-  let i = 0;
-  while (line.charCodeAt(i) === 32) i++;
-  if (i > 3 || !"`~#-*_>+0123456789".includes(line[i] || " ")) return false;
-  return FENCE.test(line) || heading(line) !== null || isRule(line) || QUOTE.test(line) || ITEM.test(line);
-}
-
-// blocks parses lines into block nodes, calling emit(node, firstLine) for
-// each in order.
-function blocks(lines, depth, emit) {
-  let i = 0;
-  while (i < lines.length) {
+  while (i < n) {
     const line = lines[i];
-    const first = i;
-    let m, h;
     if (blank(line)) { i++; continue; }
-    if ((m = FENCE.exec(line))) {
-      const fence = m[1];
-      const body = [];
-      for (i++; i < lines.length && !lines[i].trimStart().startsWith(fence); i++) body.push(lines[i]);
-      i++; // the closing fence (absent while a reply is still streaming)
-      emit({ code: body.join("\n"), lang: m[2] }, first);
-      continue;
+    if (firsts) firsts.push(i);
+    const sp = spaces(line);
+    const c = line.charCodeAt(sp);
+    if (sp <= 3) {
+      const f = fenceAt(line, sp);
+      if (f) {
+        const fence = line.slice(sp, sp + f);
+        const from = ++i;
+        while (i < n && !closesFence(lines[i], fence)) i++;
+        out.push({ code: lines.slice(from, i).join("\n"), lang: fenceLang(line, sp + f) });
+        i++; // the closing fence (absent while a reply is still streaming)
+        continue;
+      }
+      const h = c === HASH && heading(line, sp);
+      if (h) {
+        out.push(node("h" + Math.min(h[0] + 2, 6), null, inline(h[1], 0, false)));
+        i++;
+        continue;
+      }
     }
-    if ((h = heading(line))) {
-      emit(node("h" + Math.min(h[0] + 2, 6), null, inline(h[1], 0, false)), first);
-      i++;
-      continue;
-    }
-    if (isRule(line)) { emit(node("hr"), first); i++; continue; }
-    if (QUOTE.test(line)) {
+    if (isRule(line)) { out.push(node("hr", undefined, NONE)); i++; continue; }
+    if (sp <= 3 && c === GT) {
       const inner = [];
-      for (; i < lines.length && !blank(lines[i]) && QUOTE.test(lines[i]); i++) inner.push(lines[i].replace(QUOTE, ""));
+      for (; i < n && !blank(lines[i]) && isQuote(lines[i]); i++) {
+        const l = lines[i], at = spaces(l) + 1;
+        inner.push(l.slice(l.charCodeAt(at) === SPACE ? at + 1 : at));
+      }
       const q = node("blockquote");
-      if (depth < MAX_DEPTH) blocks(inner, depth + 1, (n) => q.children.push(n));
+      if (depth < MAX_DEPTH) blocks(inner, depth + 1, q.children, null);
       else q.children.push(inner.join("\n"));
-      emit(q, first);
+      out.push(q);
       continue;
     }
-    if (depth < MAX_DEPTH && (m = ITEM.exec(line))) {
-      const [n, next] = list(lines, i, depth);
-      emit(n, first);
-      i = next;
+    if (depth < MAX_DEPTH && sp <= 3 && item(line, sp) !== -1) {
+      i = list(lines, i, depth, out);
       continue;
     }
-    if (i + 1 < lines.length && line.includes("|") && lines[i + 1].includes("-") && isTableSep(lines[i + 1])) {
-      const [n, next] = table(lines, i);
-      emit(n, first);
-      i = next;
+    if (i + 1 < n && line.includes("|") && lines[i + 1].includes("-") && isTableSep(lines[i + 1])) {
+      i = table(lines, i, out);
       continue;
     }
-    const p = node("p");
-    for (let k = 0; i < lines.length && !blank(lines[i]) && (k === 0 || !startsBlock(lines[i])); i++, k++) {
-      if (k) p.children.push(node("br"));
-      p.children.push(...inline(lines[i].trim(), 0, false));
+    const p = node("p", undefined, inline(line.trim(), 0, false));
+    for (i++; i < n && !blank(lines[i]) && !startsBlock(lines[i]); i++) {
+      p.children.push(node("br", undefined, NONE));
+      for (const x of inline(lines[i].trim(), 0, false)) p.children.push(x);
     }
-    emit(p, first);
+    out.push(p);
   }
 }
 
-function list(lines, i, depth) {
-  const first = ITEM.exec(lines[i]);
-  const ordered = /\d/.test(first[2]);
-  const attrs = ordered && parseInt(first[2], 10) !== 1 ? { start: String(parseInt(first[2], 10)) } : undefined;
-  const n = node(ordered ? "ol" : "ul", null, [], attrs);
-  const indent = first[1].length;
-  const items = [];
-  let item = null;
+const NONE = Object.freeze([]); // the children of <br> and <hr>
+
+// list parses the list whose first item is lines[i] into out, and returns
+// the index of the line after it.
+function list(lines, i, depth, out) {
+  const n = lines.length;
+  const indent = spaces(lines[i]);
+  const ordered = isDigit(lines[i].charCodeAt(indent));
+  let attrs;
+  if (ordered) {
+    let v = 0;
+    for (let j = indent, d; isDigit((d = lines[i].charCodeAt(j))); j++) v = v * 10 + d - 48;
+    if (v !== 1) attrs = { start: String(v) };
+  }
+  const items = []; // the lines of each item
+  let last = null; // the lines of the item being read
   let tight = true;
-  while (i < lines.length) {
+  while (i < n) {
     const line = lines[i];
-    const m = ITEM.exec(line);
-    if (m && m[1].length <= indent + 1 && /\d/.test(m[2]) === ordered) {
-      items.push((item = [m[3]]));
+    const sp = spaces(line);
+    const at = sp <= 3 && sp <= indent + 1 ? item(line, sp) : -1;
+    if (at !== -1 && isDigit(line.charCodeAt(sp)) === ordered) {
+      items.push((last = [line.slice(at)]));
       i++;
       continue;
     }
     if (blank(line)) {
       // A blank line continues the list only if an indented line follows.
-      if (i + 1 < lines.length && INDENTED.test(lines[i + 1])) { item.push(""); tight = false; i++; continue; }
+      if (i + 1 < n && indented(lines[i + 1])) { last.push(""); tight = false; i++; continue; }
       break;
     }
-    if (INDENTED.test(line) || !startsBlock(line)) {
-      item.push(line.replace(/^\s{2,4}/, ""));
+    const ws = leadingSpace(line);
+    if ((ws >= 2 && ws < line.length) || !startsBlock(line)) { // indented, or a lazy continuation
+      last.push(ws >= 2 ? line.slice(ws < 4 ? ws : 4) : line); // without up to four leading white space characters
       i++;
       continue;
     }
     break;
   }
+  const l = node(ordered ? "ol" : "ul", null, [], attrs);
   for (const content of items) {
     const li = node("li");
     if (tight && content.length === 1) li.children = inline(content[0], 0, false);
-    else blocks(content, depth + 1, (c) => li.children.push(c));
-    n.children.push(li);
+    else blocks(content, depth + 1, li.children, null);
+    l.children.push(li);
   }
-  return [n, i];
+  out.push(l);
+  return i;
 }
 
-function cells(line) {
-  let s = line.trim();
-  if (s.startsWith("|")) s = s.slice(1);
-  if (s.endsWith("|") && !s.endsWith("\\|")) s = s.slice(0, -1);
-  return s.split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, "|"));
+function row(line, tag) {
+  const tr = node("tr", null);
+  for (const c of cells(line)) tr.children.push(node(tag, null, inline(c, 0, false)));
+  return tr;
 }
 
-function table(lines, i) {
-  const row = (line, tag) => node("tr", null, cells(line).map((c) => node(tag, null, inline(c, 0, false))));
+// table parses the table whose header is lines[i] into out, and returns
+// the index of the line after it.
+function table(lines, i, out) {
   const head = node("thead", null, [row(lines[i], "th")]);
   const body = node("tbody");
   for (i += 2; i < lines.length && lines[i].includes("|") && !blank(lines[i]); i++) body.children.push(row(lines[i], "td"));
   // tabindex: a table that scrolls sideways can be scrolled with the keyboard.
-  return [node("div", "table-wrap", [node("table", null, [head, body])], { tabindex: "0" }), i];
+  out.push(node("div", "table-wrap", [node("table", null, [head, body])], { tabindex: "0" }));
+  return i;
 }
 
 // ---- DOM ----
