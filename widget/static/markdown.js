@@ -15,7 +15,7 @@
 //   const view = new MarkdownView(body); view.update(streamingText); // re-renders only the last block
 //
 // The work is split in two: parseMarkdown turns text into a small tree of
-// plain objects ({tag, cls, attrs, children} elements and strings), toNodes
+// plain objects ({tag, cls, attrs, children} elements and strings), toNode
 // turns that tree into DOM nodes. What a line is comes from
 // markdown-lines.js, what is within a line from markdown-inline.js.
 
@@ -171,22 +171,51 @@ function table(lines, i, out) {
 
 // ---- DOM ----
 
-// toNodes builds the DOM node of a tree node. options.onCopy(text, button)
+// The DOM is built with as few calls as the tree allows: an element's
+// children go in with one append call, strings among them as they are (the
+// browser makes their text nodes), and attributes are set from the tree
+// without intermediate arrays.
+
+// toNode builds the DOM node of a tree node. options.onCopy(text, button)
 // is called by the copy button of code blocks (default: the clipboard API).
 export function toNode(n, options = {}) {
-  if (typeof n === "string") return document.createTextNode(n);
+  return typeof n === "string" ? document.createTextNode(n) : build(n, options);
+}
+
+function build(n, options) {
   if (n.code !== undefined) return codeBlock(n.code, n.lang, options);
   const e = document.createElement(n.tag);
   if (n.cls) e.className = n.cls;
-  if (n.attrs) for (const [k, v] of Object.entries(n.attrs)) e.setAttribute(k, v);
-  for (const c of n.children) e.append(toNode(c, options));
+  const attrs = n.attrs;
+  if (attrs) for (const k in attrs) e.setAttribute(k, attrs[k]);
+  const ch = n.children;
+  if (ch.length === 1) e.append(typeof ch[0] === "string" ? ch[0] : build(ch[0], options));
+  else if (ch.length) appendAll(e, ch, options);
   return e;
+}
+
+// appendAll appends the DOM of nodes to parent, up to BATCH of them a call
+// (a spread of a long array would overflow the stack).
+const BATCH = 256;
+function appendAll(parent, nodes, options) {
+  for (let from = 0; from < nodes.length; from += BATCH) {
+    const to = Math.min(nodes.length, from + BATCH);
+    const args = new Array(to - from);
+    for (let k = from; k < to; k++) {
+      const c = nodes[k];
+      args[k - from] = typeof c === "string" ? c : build(c, options);
+    }
+    parent.append(...args);
+  }
 }
 
 // renderMarkdown returns a DocumentFragment for the Markdown text src.
 export function renderMarkdown(src, options = {}) {
   const frag = document.createDocumentFragment();
-  for (const b of parseMarkdown(src)) frag.append(toNode(b.node, options));
+  const parsed = parseMarkdown(src);
+  const nodes = new Array(parsed.length);
+  for (let k = 0; k < parsed.length; k++) nodes[k] = parsed[k].node;
+  appendAll(frag, nodes, options);
   return frag;
 }
 
@@ -245,16 +274,16 @@ const el = (tag, cls, text) => {
 function codeBlock(text, lang, opts) {
   const wrap = el("div", "code");
   const bar = el("div", "code-bar");
-  bar.append(el("span", "code-lang", lang || "code"));
-  const copy = el("button", "copy", "Copy");
+  const copy = el("button", "copy");
   copy.type = "button";
-  copy.setAttribute("aria-label", "Copy code" + (lang ? ` (${lang})` : ""));
+  copy.setAttribute("aria-label", lang ? `Copy code (${lang})` : "Copy code");
+  copy.append("Copy");
   copy.addEventListener("click", () => (opts.onCopy || copyText)(text, copy));
-  bar.append(copy);
-  const pre = el("pre");
+  bar.append(el("span", "code-lang", lang || "code"), copy);
+  const pre = document.createElement("pre");
   pre.tabIndex = 0; // a code block that scrolls sideways can be scrolled with the keyboard
   const code = el("code", null, text);
-  if (lang) code.dataset.lang = lang;
+  if (lang) code.setAttribute("data-lang", lang);
   pre.append(code);
   wrap.append(bar, pre);
   return wrap;
