@@ -228,11 +228,15 @@ export class MarkdownView {
     this.element = element;
     this.options = options;
     this.text = null;
-    this.blocks = []; // {start, dom}
+    // {start, dom, node, key}: node is kept for the last two blocks only
+    // (the ones a longer text parses again), and key, the node as JSON,
+    // made when first compared.
+    this.blocks = [];
   }
 
   update(text) {
-    text = String(text).replace(/\r\n?/g, "\n");
+    text = String(text);
+    if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
     if (text === this.text) return;
     let from = 0, old = [];
     if (this.text !== null && this.blocks.length && text.startsWith(this.text)) {
@@ -251,17 +255,26 @@ export class MarkdownView {
     }
     this.text = text;
     const parsed = parseMarkdown(text.slice(from));
-    for (let k = 0; k < parsed.length; k++) {
-      const start = from + parsed[k].start;
-      const key = JSON.stringify(parsed[k].node);
-      if (k < old.length && old[k].start === start && old[k].key === key) { this.blocks.push(old[k]); continue; }
-      for (const o of old.splice(k)) o.dom.remove();
-      const dom = toNode(parsed[k].node, this.options);
-      this.blocks.push({ start, key, dom });
-      this.element.append(dom);
+    const added = [];
+    let k = 0;
+    for (; k < parsed.length && k < old.length; k++) {
+      const b = old[k], n = parsed[k].node;
+      if (b.start !== from + parsed[k].start || (b.key ??= JSON.stringify(b.node)) !== JSON.stringify(n)) break;
+      this.blocks.push(b);
     }
-    for (const o of old.slice(parsed.length)) o.dom.remove();
+    for (const o of old.slice(k)) o.dom.remove();
+    for (; k < parsed.length; k++) {
+      const n = parsed[k].node, dom = toNode(n, this.options);
+      this.blocks.push({ start: from + parsed[k].start, dom, node: n, key: undefined });
+      added.push(dom);
+    }
+    for (let j = this.blocks.length - 3; j >= 0 && this.blocks[j].node; j--) this.blocks[j].node = this.blocks[j].key = undefined;
+    appendDoms(this.element, added);
   }
+}
+
+function appendDoms(parent, doms) {
+  for (let from = 0; from < doms.length; from += BATCH) parent.append(...doms.slice(from, from + BATCH));
 }
 
 const el = (tag, cls, text) => {
