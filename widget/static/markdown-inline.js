@@ -1,62 +1,94 @@
 // markdown-inline.js: the inline part of markdown.js (emphasis, code
 // spans, links and autolinks within one line), in time linear in the line.
 // It builds the same small tree of plain objects as markdown.js.
+//
+// The text is read by character code, once from left to right: no regular
+// expression runs over the line, and literal text is sliced out only once,
+// when a node follows it or the line ends.
 
 export const MAX_DEPTH = 8; // nesting of quotes, lists and emphasis
 
 export const node = (tag, cls, children = [], attrs) => ({ tag, cls, children, attrs });
 
+// isSpace tells whether the character code c is white space as /\s/ has
+// it; isWord, whether it is a /\w/ character. Both are false for NaN (what
+// charCodeAt gives past either end).
+export const isSpace = (c) => (c <= 32 ? c === 32 || (c >= 9 && c <= 13) :
+  c >= 160 && (c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff));
+export const isWord = (c) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+
 // safeHref returns the normalised URL when it is an http, https or mailto
 // link, and null for anything else (javascript:, data:, relative...).
 export function safeHref(raw) {
+  const u = safeURL(raw);
+  return u ? u.href : null;
+}
+
+function safeURL(raw) {
   const s = String(raw).trim();
   if (!/^(https?:\/\/|mailto:)/i.test(s)) return null;
   let u;
   try { u = new URL(s); } catch { return null; }
-  return ["http:", "https:", "mailto:"].includes(u.protocol) ? u.href : null;
+  return u.protocol === "http:" || u.protocol === "https:" || u.protocol === "mailto:" ? u : null;
 }
 
-const WS = /\s/;
-const WORD = /\w/;
-const ws = (c) => c !== undefined && WS.test(c);
-const word = (c) => c !== undefined && WORD.test(c);
-const SPECIAL = /[\\`*_~[<h]/g;
-const ESCAPABLE = /[!-/:-@[-`{-~]/;
-const AUTOLINK = /<((?:https?:\/\/|mailto:)[^\s<>]+)>/y;
-const BARE_URL = /https?:\/\/[^\s<>]*[^\s<>.,;:!?'")\]]/y;
+// Character codes.
+const BACKSLASH = 92, BACKTICK = 96, STAR = 42, UNDERSCORE = 95, TILDE = 126, LBRACKET = 91, RBRACKET = 93, LPAREN = 40, RPAREN = 41, LT = 60, GT = 62, QUOTE = 34, H = 104;
 
-// Scanner finds, in one left-to-right pass, the next position at or after a
-// point where the character ch stands and a fixed local test holds:
-// queries only move forward, so all queries on one string cost O(length)
-// together.
-class Scanner {
-  constructor(text, ch, test) { this.text = text; this.ch = ch; this.test = test; this.at = 0; }
-  next(from) {
-    const t = this.text;
-    if (this.at < from) this.at = from;
-    while (this.at < t.length) {
-      const j = t.indexOf(this.ch, this.at);
-      if (j === -1) break;
-      if (this.test(t, j)) return (this.at = j);
-      this.at = j + 1;
+// SPECIAL marks the characters where an inline construct may begin.
+const SPECIAL = new Uint8Array(128);
+for (const c of "\\`*_~[<h") SPECIAL[c.charCodeAt(0)] = 1;
+
+// escapable: ASCII punctuation, which a backslash makes literal.
+const escapable = (c) => (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+
+// urlChar: a character a URL may hold (not white space, "<" or ">").
+const urlChar = (c) => c === c && c !== LT && c !== GT && !isSpace(c);
+
+// trailing: characters a bare URL does not end with (. , ; : ! ? ' " ) ]).
+const trailing = (c) => c === 46 || c === 44 || c === 59 || c === 58 || c === 33 || c === 63 || c === 39 || c === QUOTE || c === RPAREN || c === RBRACKET;
+
+// scheme returns the length of "http://", "https://" or (with mailto)
+// "mailto:" at i in t, or 0.
+function scheme(t, i, mailto) {
+  if (t.startsWith("http", i)) {
+    const s = t.charCodeAt(i + 4) === 115 ? 1 : 0;
+    return t.startsWith("://", i + 4 + s) ? 7 + s : 0;
+  }
+  return mailto && t.startsWith("mailto:", i) ? 7 : 0;
+}
+
+// Emphasis closers: a run of the delimiter c, once or twice, at j in t.
+// Single runs are looked for with indexOf(c), double ones with
+// indexOf(c + c).
+function closes(t, j, c, double) {
+  if (isSpace(t.charCodeAt(j - 1))) return false;
+  if (double) return c !== UNDERSCORE || !isWord(t.charCodeAt(j + 2));
+  return t.charCodeAt(j + 1) !== c && t.charCodeAt(j - 1) !== c && (c !== UNDERSCORE || !isWord(t.charCodeAt(j + 1)));
+}
+
+// Closers finds, for each delimiter, the next closer at or after a point:
+// queries only move forward, so all the queries on one line cost O(length)
+// together. at[k] is where the search of delimiter k stopped (k: 0-2 for
+// * _ ~ once, 3-5 twice); found there, or nothing before it.
+const DELIMS = ["*", "_", "~", "**", "__", "~~"];
+class Closers {
+  constructor(text) { this.text = text; this.at = [0, 0, 0, 0, 0, 0]; }
+  next(c, double, from) {
+    const t = this.text, k = (c === STAR ? 0 : c === UNDERSCORE ? 1 : 2) + (double ? 3 : 0);
+    const s = DELIMS[k];
+    let at = this.at[k] < from ? from : this.at[k];
+    let found = -1;
+    while (at < t.length) {
+      const j = t.indexOf(s, at);
+      if (j === -1) { at = t.length; break; }
+      if (closes(t, j, c, double)) { found = at = j; break; }
+      at = j + 1;
     }
-    this.at = t.length;
-    return -1;
+    this.at[k] = at;
+    return found;
   }
 }
-
-// closer tests whether a run of delim (c, once or twice) at j can close
-// emphasis.
-function closer(c, double) {
-  return (t, j) => {
-    if (ws(t[j - 1])) return false;
-    if (double) return t[j + 1] === c && (c !== "_" || !word(t[j + 2]));
-    return t[j + 1] !== c && t[j - 1] !== c && (c !== "_" || !word(t[j + 1]));
-  };
-}
-const CLOSERS = {};
-for (const c of "*_~") for (const d of [false, true]) CLOSERS[c + d] = closer(c, d);
-const any = () => true;
 
 // Backtick runs of one line, by length, for code spans: each length keeps
 // a pointer that only moves forward.
@@ -64,9 +96,10 @@ function backtickRuns(text) {
   const runs = new Map();
   for (let j = text.indexOf("`"); j !== -1; j = text.indexOf("`", j)) {
     let len = 0;
-    while (text[j + len] === "`") len++;
-    if (!runs.has(len)) runs.set(len, { at: [], k: 0 });
-    runs.get(len).at.push(j);
+    while (text.charCodeAt(j + len) === BACKTICK) len++;
+    let r = runs.get(len);
+    if (!r) runs.set(len, (r = { at: [], k: 0 }));
+    r.at.push(j);
     j += len;
   }
   return runs;
@@ -82,148 +115,157 @@ function nextRun(runs, n, from) {
 // inline returns the inline nodes (strings and elements) of one line:
 // emphasis, code spans, links and autolinks. Within a link's text (noLinks)
 // no further link is made. Linear in the length of text: every lookup
-// ahead goes through a Scanner or is remembered. Literal text is not
-// copied as it is met: lit is where the pending literal run starts, and
+// ahead goes through Closers or is remembered. Literal text is not copied
+// as it is met: lit is where the pending literal run starts, and
 // text[lit:i] is added once a node follows.
 export function inline(text, depth, noLinks) {
   const out = [];
+  const len = text.length;
   let lit = 0;
-  let scanners = null; // delimiter -> Scanner, made when first needed
+  let closers = null; // made when the first emphasis opens
   let runs = null; // backtick runs, found when the first backtick is met
+  let bracket = -1; // the next "]" at or after the last one looked for (len: none)
   let destAt = -1, dest = null; // the last "](" looked at and its destination: every "[" before it ends there
   let i = 0;
-  while (i < text.length) {
-    SPECIAL.lastIndex = i;
-    if (!SPECIAL.test(text)) break;
-    i = SPECIAL.lastIndex - 1;
-    const c = text[i];
-    let to = -1, nodes = null; // a construct from i to to, made of nodes
-    if (c === "\\") {
-      if (ESCAPABLE.test(text[i + 1] || "")) {
+  for (;;) {
+    let c = 0;
+    while (i < len && ((c = text.charCodeAt(i)) >= 128 || SPECIAL[c] === 0)) i++;
+    if (i >= len) break;
+    let to = -1, made = null, made2 = null; // a construct from i to to: one node, or several
+    if (c === BACKSLASH) {
+      if (escapable(text.charCodeAt(i + 1))) {
         if (i > lit) out.push(text.slice(lit, i));
         lit = i + 1;
         i += 2;
       } else i++;
       continue;
     }
-    if (c === "`") {
+    if (c === BACKTICK) {
       let n = 1;
-      while (text[i + n] === "`") n++;
+      while (text.charCodeAt(i + n) === BACKTICK) n++;
       const close = nextRun((runs ||= backtickRuns(text)), n, i + n);
       if (close === -1) { i += n; continue; }
-      let code = text.slice(i + n, close);
-      if (code.length > 2 && code[0] === " " && code[code.length - 1] === " ") code = code.slice(1, -1);
+      let from = i + n, end = close;
+      if (end - from > 2 && text.charCodeAt(from) === 32 && text.charCodeAt(end - 1) === 32) { from++; end--; }
       to = close + n;
-      nodes = [node("code", null, [code])];
-    } else if (c === "[") {
+      made = node("code", null, [text.slice(from, end)]);
+    } else if (c === LBRACKET) {
       if (!noLinks) {
-        const j = ((scanners ||= {})["]"] ||= new Scanner(text, "]", any)).next(i + 1);
-        if (j !== -1 && text[j + 1] === "(") {
+        if (bracket <= i) { bracket = text.indexOf("]", i + 1); if (bracket === -1) bracket = len; }
+        const j = bracket;
+        if (j < len && text.charCodeAt(j + 1) === LPAREN) {
           if (destAt !== j) { destAt = j; dest = destination(text, j + 2); }
-          if (dest) { to = dest.end; nodes = link(text.slice(i + 1, j), dest.url, depth); }
+          if (dest) { to = dest.end; made2 = link(text.slice(i + 1, j), dest.url, depth); }
         }
       }
-    } else if (c === "<") {
-      if (!noLinks) {
-        AUTOLINK.lastIndex = i;
-        const m = AUTOLINK.exec(text);
-        if (m) {
-          const href = safeHref(m[1]);
-          if (!href) { i += m[0].length; continue; }
-          to = i + m[0].length;
-          nodes = [anchor(href, [m[1]])];
+    } else if (c === LT) {
+      const s = noLinks ? 0 : scheme(text, i + 1, true);
+      if (s) {
+        let q = i + 1 + s;
+        while (q < len && urlChar(text.charCodeAt(q))) q++;
+        if (q > i + 1 + s && text.charCodeAt(q) === GT) {
+          const raw = text.slice(i + 1, q);
+          const href = safeHref(raw);
+          if (!href) { i = q + 1; continue; }
+          to = q + 1;
+          made = anchor(href, [raw]);
         }
       }
-    } else if (c === "h") {
-      if (!noLinks && !word(text[i - 1]) && text.startsWith("http", i)) {
-        BARE_URL.lastIndex = i;
-        const m = BARE_URL.exec(text);
-        if (m) {
-          const href = safeHref(m[0]);
-          if (!href) { i += m[0].length; continue; }
-          to = i + m[0].length;
-          nodes = [anchor(href, [m[0]])];
+    } else if (c === H) {
+      const s = noLinks || isWord(text.charCodeAt(i - 1)) ? 0 : scheme(text, i, false);
+      if (s) {
+        const from = i + s;
+        let q = from;
+        while (q < len && urlChar(text.charCodeAt(q))) q++;
+        while (q > from && trailing(text.charCodeAt(q - 1))) q--;
+        if (q > from) {
+          const raw = text.slice(i, q);
+          const href = safeHref(raw);
+          if (!href) { i = q; continue; }
+          to = q;
+          made = anchor(href, [raw]);
         }
       }
     } else if (depth < MAX_DEPTH) { // * _ ~
-      const double = text[i + 1] === c;
+      const double = text.charCodeAt(i + 1) === c;
       const start = i + (double ? 2 : 1);
-      const opens = (c !== "~" || double) && text[start] !== undefined && !ws(text[start]) && (c !== "_" || !word(text[i - 1]));
+      const opens = (c !== TILDE || double) && start < len && !isSpace(text.charCodeAt(start)) && (c !== UNDERSCORE || !isWord(text.charCodeAt(i - 1)));
       if (opens) {
-        const key = c + double;
-        const end = ((scanners ||= {})[key] ||= new Scanner(text, double ? c + c : c, CLOSERS[key])).next(start + 1);
+        const end = (closers ||= new Closers(text)).next(c, double, start + 1);
         if (end !== -1) {
           to = end + (double ? 2 : 1);
-          nodes = [node(c === "~" ? "del" : double ? "strong" : "em", null, inline(text.slice(start, end), depth + 1, noLinks))];
+          made = node(c === TILDE ? "del" : double ? "strong" : "em", null, inline(text.slice(start, end), depth + 1, noLinks));
         }
       }
     }
-    if (nodes) {
+    if (made || made2) {
       if (i > lit) out.push(text.slice(lit, i));
-      for (const n of nodes) out.push(n);
+      if (made) out.push(made);
+      else for (const n of made2) out.push(n);
       i = lit = to;
     } else i++;
   }
-  if (text.length > lit) out.push(lit ? text.slice(lit) : text);
+  if (len > lit) out.push(lit ? text.slice(lit) : text);
   return out;
 }
 
 // destination parses "url)" or "<url> "title")" from p (just after "](")
 // and returns {url, end} (end: just after ")"), or null.
 function destination(t, p) {
-  const skip = () => { while (p < t.length && (t[p] === " " || t[p] === "\t")) p++; };
-  skip();
-  const angle = t[p] === "<";
+  const len = t.length;
+  while (p < len && (t.charCodeAt(p) === 32 || t.charCodeAt(p) === 9)) p++;
+  const angle = t.charCodeAt(p) === LT;
   if (angle) p++;
   const from = p;
-  for (; p < t.length; p++) {
-    const c = t[p];
-    if (c === "(") {
+  for (; p < len; p++) {
+    const c = t.charCodeAt(p);
+    if (c === LPAREN) {
       let q = p + 1;
-      while (q < t.length && t[q] !== ")" && t[q] !== "(" && !WS.test(t[q])) q++;
-      if (t[q] !== ")") return null;
+      while (q < len && t.charCodeAt(q) !== RPAREN && t.charCodeAt(q) !== LPAREN && !isSpace(t.charCodeAt(q))) q++;
+      if (t.charCodeAt(q) !== RPAREN) return null;
       p = q;
       continue;
     }
-    if (c === ")" || c === "<" || c === ">" || WS.test(c)) break;
+    if (c === RPAREN || c === LT || c === GT || isSpace(c)) break;
   }
   const url = t.slice(from, p);
-  if (angle && t[p] === ">") p++;
+  if (angle && t.charCodeAt(p) === GT) p++;
   const beforeTitle = p;
-  skip();
-  if (p > beforeTitle && t[p] === '"') {
+  while (p < len && (t.charCodeAt(p) === 32 || t.charCodeAt(p) === 9)) p++;
+  if (p > beforeTitle && t.charCodeAt(p) === QUOTE) {
     const q = t.indexOf('"', p + 1);
     if (q === -1) return null;
     p = q + 1;
-    skip();
+    while (p < len && (t.charCodeAt(p) === 32 || t.charCodeAt(p) === 9)) p++;
   }
-  return t[p] === ")" ? { url, end: p + 1 } : null;
+  return t.charCodeAt(p) === RPAREN ? { url, end: p + 1 } : null;
 }
 
 // link returns the nodes of [label](url): an anchor followed by the
 // target's host when the label says something else, or a marked span for
 // a target that is not allowed.
 function link(label, url, depth) {
-  const href = safeHref(url);
+  const u = safeURL(url);
   const children = depth < MAX_DEPTH ? inline(label || url, depth + 1, true) : [label];
-  if (!href) {
+  if (!u) {
     return [node("span", "link-blocked", children, { title: "link removed: only http, https and mailto links are shown" })];
   }
-  const host = shownHost(href);
-  const said = plain(children).trim().toLowerCase().replace(/^(https?:\/\/|mailto:)/, "").replace(/^www\./, "").replace(/\/$/, "");
-  const target = href.toLowerCase().replace(/^(https?:\/\/|mailto:)/, "").replace(/^www\./, "").replace(/\/$/, "");
-  const out = [anchor(href, children)];
-  if (label && said !== target && said !== host.replace(/^www\./, "")) out.push(" ", node("span", "link-host", [host]));
-  return out;
+  const href = u.href;
+  const a = anchor(href, children);
+  if (!label) return [a];
+  const said = bare(plain(children).trim().toLowerCase());
+  if (said === bare(href.toLowerCase())) return [a];
+  const host = u.protocol === "mailto:" ? decodeURIComponent(u.pathname) : u.host;
+  return said === host.replace(/^www\./, "") ? [a] : [a, " ", node("span", "link-host", [host])];
 }
 
-function shownHost(href) {
-  const u = new URL(href);
-  return u.protocol === "mailto:" ? decodeURIComponent(u.pathname) : u.host;
-}
+// bare drops a URL's scheme, a leading "www." and a trailing "/".
+const bare = (s) => s.replace(/^(https?:\/\/|mailto:)/, "").replace(/^www\./, "").replace(/\/$/, "");
 
 function plain(nodes) {
-  return nodes.map((n) => (typeof n === "string" ? n : n.code !== undefined ? n.code : plain(n.children))).join("");
+  let s = "";
+  for (const n of nodes) s += typeof n === "string" ? n : n.code !== undefined ? n.code : plain(n.children);
+  return s;
 }
 
 function anchor(href, children) {

@@ -15,10 +15,12 @@
 //   const view = new MarkdownView(body); view.update(streamingText); // re-renders only the last block
 //
 // The work is split in two: parseMarkdown turns text into a small tree of
-// plain objects ({tag, cls, attrs, children} elements and strings), toNodes
-// turns that tree into DOM nodes.
+// plain objects ({tag, cls, attrs, children} elements and strings), toNode
+// turns that tree into DOM nodes. What a line is comes from
+// markdown-lines.js, what is within a line from markdown-inline.js.
 
 import { MAX_DEPTH, node, inline, safeHref } from "./markdown-inline.js";
+import { SPACE, HASH, GT, isDigit, blank, spaces, leadingSpace, fenceAt, fenceLang, closesFence, heading, isRule, item, isTableSep, startsBlock, isQuote, indented, cells } from "./markdown-lines.js";
 
 export { safeHref };
 
@@ -27,210 +29,193 @@ export { safeHref };
 // parseMarkdown returns the top-level blocks of src: [{start, node}], start
 // being the offset in src where the block's first line begins.
 export function parseMarkdown(src) {
-  const text = String(src).replace(/\r\n?/g, "\n");
+  let text = String(src);
+  if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
   const lines = text.split("\n");
-  const starts = new Array(lines.length);
-  for (let i = 0, at = 0; i < lines.length; i++) { starts[i] = at; at += lines[i].length + 1; }
-  const out = [];
-  blocks(lines, 0, (n, line) => out.push({ start: starts[line], node: n }));
+  const nodes = [], firsts = [];
+  blocks(lines, 0, nodes, firsts);
+  const out = new Array(nodes.length);
+  for (let k = 0, line = 0, at = 0; k < nodes.length; k++) {
+    for (; line < firsts[k]; line++) at += lines[line].length + 1;
+    out[k] = { start: at, node: nodes[k] };
+  }
   return out;
 }
 
 // ---- blocks ----
 
-const FENCE = /^ {0,3}(`{3,}|~{3,})[ \t]*([\w+#.-]*)/;
-const QUOTE = /^ {0,3}> ?/;
-const ITEM = /^( {0,3})([-*+]|\d{1,9}[.)])[ \t]+(.*)$/;
-const INDENTED = /^\s{2,}\S/;
-const NONBLANK = /\S/;
-const blank = (line) => !NONBLANK.test(line);
-
-// heading returns [level, text] for an ATX heading line, or null.
-function heading(line) {
-  const m = /^ {0,3}(#{1,6})(?:[ \t]+|$)/.exec(line);
-  if (!m) return null;
-  let s = line.slice(m[0].length).trimEnd();
-  let k = s.length;
-  while (k > 0 && s[k - 1] === "#") k--;
-  if (k < s.length && (k === 0 || s[k - 1] === " " || s[k - 1] === "\t")) s = s.slice(0, k).trimEnd(); // a closing "###"
-  return [m[1].length, s];
-}
-
-// isRule: three or more of one of - * _, with optional spaces between.
-function isRule(line) {
-  let ch = "", n = 0;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === " " || c === "\t") continue;
-    if (c !== "-" && c !== "*" && c !== "_") return false;
-    if (ch && c !== ch) return false;
-    if (!ch && i > 3) return false;
-    ch = c;
-    n++;
-  }
-  return n >= 3;
-}
-
-// isTableSep: |? :?-+:? ( | :?-+:? )* |? with optional spaces.
-function isTableSep(line) {
-  let dashes = 0, cells = 0, inCell = false, colonEnd = false;
+// blocks parses lines into block nodes, pushed to out in order, and the
+// index of each one's first line to firsts (when given).
+function blocks(lines, depth, out, firsts) {
+  const n = lines.length;
   let i = 0;
-  while (i < line.length && i < 3 && line[i] === " ") i++;
-  for (; i < line.length; i++) {
-    const c = line[i];
-    if (c === " " || c === "\t") { if (dashes) colonEnd = true; continue; }
-    if (c === "|") {
-      if (inCell && !dashes) return false;
-      if (inCell) cells++;
-      inCell = false; dashes = 0; colonEnd = false;
-      continue;
-    }
-    if (c === ":") {
-      if (dashes) { if (colonEnd) return false; colonEnd = true; } else if (inCell) return false;
-      inCell = true;
-      continue;
-    }
-    if (c !== "-" || colonEnd) return false;
-    inCell = true;
-    dashes++;
-  }
-  if (inCell) { if (!dashes) return false; cells++; }
-  return cells > 0;
-}
-
-// startsBlock tells whether line begins a block that ends a paragraph.
-function startsBlock(line) {
-  let i = 0;
-  while (line.charCodeAt(i) === 32) i++;
-  if (i > 3 || !"`~#-*_>+0123456789".includes(line[i] || " ")) return false;
-  return FENCE.test(line) || heading(line) !== null || isRule(line) || QUOTE.test(line) || ITEM.test(line);
-}
-
-// blocks parses lines into block nodes, calling emit(node, firstLine) for
-// each in order.
-function blocks(lines, depth, emit) {
-  let i = 0;
-  while (i < lines.length) {
+  while (i < n) {
     const line = lines[i];
-    const first = i;
-    let m, h;
     if (blank(line)) { i++; continue; }
-    if ((m = FENCE.exec(line))) {
-      const fence = m[1];
-      const body = [];
-      for (i++; i < lines.length && !lines[i].trimStart().startsWith(fence); i++) body.push(lines[i]);
-      i++; // the closing fence (absent while a reply is still streaming)
-      emit({ code: body.join("\n"), lang: m[2] }, first);
-      continue;
+    if (firsts) firsts.push(i);
+    const sp = spaces(line);
+    const c = line.charCodeAt(sp);
+    if (sp <= 3) {
+      const f = fenceAt(line, sp);
+      if (f) {
+        const fence = line.slice(sp, sp + f);
+        const from = ++i;
+        while (i < n && !closesFence(lines[i], fence)) i++;
+        out.push({ code: lines.slice(from, i).join("\n"), lang: fenceLang(line, sp + f) });
+        i++; // the closing fence (absent while a reply is still streaming)
+        continue;
+      }
+      const h = c === HASH && heading(line, sp);
+      if (h) {
+        out.push(node("h" + Math.min(h[0] + 2, 6), null, inline(h[1], 0, false)));
+        i++;
+        continue;
+      }
     }
-    if ((h = heading(line))) {
-      emit(node("h" + Math.min(h[0] + 2, 6), null, inline(h[1], 0, false)), first);
-      i++;
-      continue;
-    }
-    if (isRule(line)) { emit(node("hr"), first); i++; continue; }
-    if (QUOTE.test(line)) {
+    if (isRule(line)) { out.push(node("hr", undefined, NONE)); i++; continue; }
+    if (sp <= 3 && c === GT) {
       const inner = [];
-      for (; i < lines.length && !blank(lines[i]) && QUOTE.test(lines[i]); i++) inner.push(lines[i].replace(QUOTE, ""));
+      for (; i < n && !blank(lines[i]) && isQuote(lines[i]); i++) {
+        const l = lines[i], at = spaces(l) + 1;
+        inner.push(l.slice(l.charCodeAt(at) === SPACE ? at + 1 : at));
+      }
       const q = node("blockquote");
-      if (depth < MAX_DEPTH) blocks(inner, depth + 1, (n) => q.children.push(n));
+      if (depth < MAX_DEPTH) blocks(inner, depth + 1, q.children, null);
       else q.children.push(inner.join("\n"));
-      emit(q, first);
+      out.push(q);
       continue;
     }
-    if (depth < MAX_DEPTH && (m = ITEM.exec(line))) {
-      const [n, next] = list(lines, i, depth);
-      emit(n, first);
-      i = next;
+    if (depth < MAX_DEPTH && sp <= 3 && item(line, sp) !== -1) {
+      i = list(lines, i, depth, out);
       continue;
     }
-    if (i + 1 < lines.length && line.includes("|") && lines[i + 1].includes("-") && isTableSep(lines[i + 1])) {
-      const [n, next] = table(lines, i);
-      emit(n, first);
-      i = next;
+    if (i + 1 < n && line.includes("|") && lines[i + 1].includes("-") && isTableSep(lines[i + 1])) {
+      i = table(lines, i, out);
       continue;
     }
-    const p = node("p");
-    for (let k = 0; i < lines.length && !blank(lines[i]) && (k === 0 || !startsBlock(lines[i])); i++, k++) {
-      if (k) p.children.push(node("br"));
-      p.children.push(...inline(lines[i].trim(), 0, false));
+    const p = node("p", undefined, inline(line.trim(), 0, false));
+    for (i++; i < n && !blank(lines[i]) && !startsBlock(lines[i]); i++) {
+      p.children.push(node("br", undefined, NONE));
+      for (const x of inline(lines[i].trim(), 0, false)) p.children.push(x);
     }
-    emit(p, first);
+    out.push(p);
   }
 }
 
-function list(lines, i, depth) {
-  const first = ITEM.exec(lines[i]);
-  const ordered = /\d/.test(first[2]);
-  const attrs = ordered && parseInt(first[2], 10) !== 1 ? { start: String(parseInt(first[2], 10)) } : undefined;
-  const n = node(ordered ? "ol" : "ul", null, [], attrs);
-  const indent = first[1].length;
-  const items = [];
-  let item = null;
+const NONE = Object.freeze([]); // the children of <br> and <hr>
+
+// list parses the list whose first item is lines[i] into out, and returns
+// the index of the line after it.
+function list(lines, i, depth, out) {
+  const n = lines.length;
+  const indent = spaces(lines[i]);
+  const ordered = isDigit(lines[i].charCodeAt(indent));
+  let attrs;
+  if (ordered) {
+    let v = 0;
+    for (let j = indent, d; isDigit((d = lines[i].charCodeAt(j))); j++) v = v * 10 + d - 48;
+    if (v !== 1) attrs = { start: String(v) };
+  }
+  const items = []; // the lines of each item
+  let last = null; // the lines of the item being read
   let tight = true;
-  while (i < lines.length) {
+  while (i < n) {
     const line = lines[i];
-    const m = ITEM.exec(line);
-    if (m && m[1].length <= indent + 1 && /\d/.test(m[2]) === ordered) {
-      items.push((item = [m[3]]));
+    const sp = spaces(line);
+    const at = sp <= 3 && sp <= indent + 1 ? item(line, sp) : -1;
+    if (at !== -1 && isDigit(line.charCodeAt(sp)) === ordered) {
+      items.push((last = [line.slice(at)]));
       i++;
       continue;
     }
     if (blank(line)) {
       // A blank line continues the list only if an indented line follows.
-      if (i + 1 < lines.length && INDENTED.test(lines[i + 1])) { item.push(""); tight = false; i++; continue; }
+      if (i + 1 < n && indented(lines[i + 1])) { last.push(""); tight = false; i++; continue; }
       break;
     }
-    if (INDENTED.test(line) || !startsBlock(line)) {
-      item.push(line.replace(/^\s{2,4}/, ""));
+    const ws = leadingSpace(line);
+    if ((ws >= 2 && ws < line.length) || !startsBlock(line)) { // indented, or a lazy continuation
+      last.push(ws >= 2 ? line.slice(ws < 4 ? ws : 4) : line); // without up to four leading white space characters
       i++;
       continue;
     }
     break;
   }
+  const l = node(ordered ? "ol" : "ul", null, [], attrs);
   for (const content of items) {
     const li = node("li");
     if (tight && content.length === 1) li.children = inline(content[0], 0, false);
-    else blocks(content, depth + 1, (c) => li.children.push(c));
-    n.children.push(li);
+    else blocks(content, depth + 1, li.children, null);
+    l.children.push(li);
   }
-  return [n, i];
+  out.push(l);
+  return i;
 }
 
-function cells(line) {
-  let s = line.trim();
-  if (s.startsWith("|")) s = s.slice(1);
-  if (s.endsWith("|") && !s.endsWith("\\|")) s = s.slice(0, -1);
-  return s.split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, "|"));
+function row(line, tag) {
+  const tr = node("tr", null);
+  for (const c of cells(line)) tr.children.push(node(tag, null, inline(c, 0, false)));
+  return tr;
 }
 
-function table(lines, i) {
-  const row = (line, tag) => node("tr", null, cells(line).map((c) => node(tag, null, inline(c, 0, false))));
+// table parses the table whose header is lines[i] into out, and returns
+// the index of the line after it.
+function table(lines, i, out) {
   const head = node("thead", null, [row(lines[i], "th")]);
   const body = node("tbody");
   for (i += 2; i < lines.length && lines[i].includes("|") && !blank(lines[i]); i++) body.children.push(row(lines[i], "td"));
   // tabindex: a table that scrolls sideways can be scrolled with the keyboard.
-  return [node("div", "table-wrap", [node("table", null, [head, body])], { tabindex: "0" }), i];
+  out.push(node("div", "table-wrap", [node("table", null, [head, body])], { tabindex: "0" }));
+  return i;
 }
 
 // ---- DOM ----
 
-// toNodes builds the DOM node of a tree node. options.onCopy(text, button)
+// The DOM is built with as few calls as the tree allows: an element's
+// children go in with one append call, strings among them as they are (the
+// browser makes their text nodes), and attributes are set from the tree
+// without intermediate arrays.
+
+// toNode builds the DOM node of a tree node. options.onCopy(text, button)
 // is called by the copy button of code blocks (default: the clipboard API).
 export function toNode(n, options = {}) {
-  if (typeof n === "string") return document.createTextNode(n);
+  return typeof n === "string" ? document.createTextNode(n) : build(n, options);
+}
+
+function build(n, options) {
   if (n.code !== undefined) return codeBlock(n.code, n.lang, options);
   const e = document.createElement(n.tag);
   if (n.cls) e.className = n.cls;
-  if (n.attrs) for (const [k, v] of Object.entries(n.attrs)) e.setAttribute(k, v);
-  for (const c of n.children) e.append(toNode(c, options));
+  const attrs = n.attrs;
+  if (attrs) for (const k in attrs) e.setAttribute(k, attrs[k]);
+  const ch = n.children;
+  if (ch.length === 1) e.append(typeof ch[0] === "string" ? ch[0] : build(ch[0], options));
+  else if (ch.length) appendAll(e, ch, options);
   return e;
+}
+
+// appendAll appends the DOM of nodes to parent, up to BATCH of them a call
+// (a spread of a long array would overflow the stack).
+const BATCH = 256;
+function appendAll(parent, nodes, options) {
+  for (let from = 0; from < nodes.length; from += BATCH) {
+    const to = Math.min(nodes.length, from + BATCH);
+    const args = new Array(to - from);
+    for (let k = from; k < to; k++) {
+      const c = nodes[k];
+      args[k - from] = typeof c === "string" ? c : build(c, options);
+    }
+    parent.append(...args);
+  }
 }
 
 // renderMarkdown returns a DocumentFragment for the Markdown text src.
 export function renderMarkdown(src, options = {}) {
   const frag = document.createDocumentFragment();
-  for (const b of parseMarkdown(src)) frag.append(toNode(b.node, options));
+  const parsed = parseMarkdown(src);
+  const nodes = new Array(parsed.length);
+  for (let k = 0; k < parsed.length; k++) nodes[k] = parsed[k].node;
+  appendAll(frag, nodes, options);
   return frag;
 }
 
@@ -243,11 +228,15 @@ export class MarkdownView {
     this.element = element;
     this.options = options;
     this.text = null;
-    this.blocks = []; // {start, dom}
+    // {start, dom, node, key}: node is kept for the last two blocks only
+    // (the ones a longer text parses again), and key, the node as JSON,
+    // made when first compared.
+    this.blocks = [];
   }
 
   update(text) {
-    text = String(text).replace(/\r\n?/g, "\n");
+    text = String(text);
+    if (text.includes("\r")) text = text.replace(/\r\n?/g, "\n");
     if (text === this.text) return;
     let from = 0, old = [];
     if (this.text !== null && this.blocks.length && text.startsWith(this.text)) {
@@ -266,17 +255,26 @@ export class MarkdownView {
     }
     this.text = text;
     const parsed = parseMarkdown(text.slice(from));
-    for (let k = 0; k < parsed.length; k++) {
-      const start = from + parsed[k].start;
-      const key = JSON.stringify(parsed[k].node);
-      if (k < old.length && old[k].start === start && old[k].key === key) { this.blocks.push(old[k]); continue; }
-      for (const o of old.splice(k)) o.dom.remove();
-      const dom = toNode(parsed[k].node, this.options);
-      this.blocks.push({ start, key, dom });
-      this.element.append(dom);
+    const added = [];
+    let k = 0;
+    for (; k < parsed.length && k < old.length; k++) {
+      const b = old[k], n = parsed[k].node;
+      if (b.start !== from + parsed[k].start || (b.key ??= JSON.stringify(b.node)) !== JSON.stringify(n)) break;
+      this.blocks.push(b);
     }
-    for (const o of old.slice(parsed.length)) o.dom.remove();
+    for (const o of old.slice(k)) o.dom.remove();
+    for (; k < parsed.length; k++) {
+      const n = parsed[k].node, dom = toNode(n, this.options);
+      this.blocks.push({ start: from + parsed[k].start, dom, node: n, key: undefined });
+      added.push(dom);
+    }
+    for (let j = this.blocks.length - 3; j >= 0 && this.blocks[j].node; j--) this.blocks[j].node = this.blocks[j].key = undefined;
+    appendDoms(this.element, added);
   }
+}
+
+function appendDoms(parent, doms) {
+  for (let from = 0; from < doms.length; from += BATCH) parent.append(...doms.slice(from, from + BATCH));
 }
 
 const el = (tag, cls, text) => {
@@ -289,16 +287,16 @@ const el = (tag, cls, text) => {
 function codeBlock(text, lang, opts) {
   const wrap = el("div", "code");
   const bar = el("div", "code-bar");
-  bar.append(el("span", "code-lang", lang || "code"));
-  const copy = el("button", "copy", "Copy");
+  const copy = el("button", "copy");
   copy.type = "button";
-  copy.setAttribute("aria-label", "Copy code" + (lang ? ` (${lang})` : ""));
+  copy.setAttribute("aria-label", lang ? `Copy code (${lang})` : "Copy code");
+  copy.append("Copy");
   copy.addEventListener("click", () => (opts.onCopy || copyText)(text, copy));
-  bar.append(copy);
-  const pre = el("pre");
+  bar.append(el("span", "code-lang", lang || "code"), copy);
+  const pre = document.createElement("pre");
   pre.tabIndex = 0; // a code block that scrolls sideways can be scrolled with the keyboard
   const code = el("code", null, text);
-  if (lang) code.dataset.lang = lang;
+  if (lang) code.setAttribute("data-lang", lang);
   pre.append(code);
   wrap.append(bar, pre);
   return wrap;
