@@ -18,7 +18,8 @@
 //	              that hosts may also import in their own pages;
 //	              /chatbox.d.ts declares its types
 //	/markdown.js  the safe Markdown renderer the pages use (with
-//	              markdown-inline.js), linear in the text
+//	              markdown-lines.js and markdown-inline.js), linear in
+//	              the text
 //	/message-parts.js, /tool-parts.js, /file-parts.js, /chat.js, /chat-thread.js,
 //	/chat-connection.js, /chat-files.js, /chat-person.js, /chat-layout.js, /chat.css, /operator.js,
 //	/operator-lists.js, /operator-thread.js, /operator-view.js, /admin.js,

@@ -55,7 +55,7 @@ func TestHandlerServesEveryAssetWithItsTypeAndRevalidation(t *testing.T) {
 		"/chat-connection.js": "text/javascript; charset=utf-8", "/message-parts.js": "text/javascript; charset=utf-8",
 		"/markdown-inline.js": "text/javascript; charset=utf-8", "/chatbox-state.js": "text/javascript; charset=utf-8",
 		"/operator-lists.js": "text/javascript; charset=utf-8", "/chatbox.d.ts": "text/plain; charset=utf-8",
-		"/tool-parts.js": "text/javascript; charset=utf-8",
+		"/tool-parts.js": "text/javascript; charset=utf-8", "/markdown-lines.js": "text/javascript; charset=utf-8",
 	} {
 		w := serve(t, h, http.MethodGet, path, nil)
 		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != ctype || w.Body.Len() == 0 {

@@ -51,6 +51,10 @@ test("renders what models write", () => {
   for (const [src, want] of cases) assert.equal(html(src), want, JSON.stringify(src));
 });
 
+test("a mailto link with a malformed escape renders as written", () => {
+  assert.equal(html("[write](mailto:a%E0@example.com)"), `<p>${A("mailto:a%E0@example.com", "write")} <span class="link-host">a%E0@example.com</span></p>`);
+});
+
 test("a link's text never holds another link", () => {
   for (const src of ["[see https://a.example/x](https://b.example/)", "[<https://a.example/>](https://b.example/)", "[a [b](https://a.example/)](https://b.example/)"]) {
     const d = document.createElement("div");

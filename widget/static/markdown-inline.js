@@ -255,8 +255,18 @@ function link(label, url, depth) {
   if (!label) return [a];
   const said = bare(plain(children).trim().toLowerCase());
   if (said === bare(href.toLowerCase())) return [a];
-  const host = u.protocol === "mailto:" ? decodeURIComponent(u.pathname) : u.host;
+  const host = u.protocol === "mailto:" ? mailbox(u.pathname) : u.host;
   return said === host.replace(/^www\./, "") ? [a] : [a, " ", node("span", "link-host", [host])];
+}
+
+// mailbox is a mailto link's address as people read it; a malformed %
+// escape (which decodeURIComponent refuses) leaves it as written.
+function mailbox(path) {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 // bare drops a URL's scheme, a leading "www." and a trailing "/".
