@@ -99,7 +99,8 @@ type Engine struct {
 
 	sockWG    sync.WaitGroup
 	genWG     sync.WaitGroup
-	replies   *workers // run the reply jobs counted by genWG
+	replies   *workers  // run the reply jobs counted by genWG
+	pumpBufs  sync.Pool // of *pumpBuffers, reused from reply to reply
 	janitorWG sync.WaitGroup
 	// strayWG counts tools still running after their call timed out
 	// (they ignore their context); Shutdown waits for them within its

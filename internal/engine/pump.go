@@ -26,6 +26,7 @@ type deltaPump struct {
 	// pending and spare swap at each publish, so gathering text allocates
 	// only while a reply's largest batch grows.
 	pending, spare []byte
+	bufs           *pumpBuffers // where pending, spare and the encoding came from
 	queued         []pumpItem
 	closed         bool
 
@@ -40,15 +41,38 @@ func (e *Engine) startPump(g *generation, c *conversation) *deltaPump {
 		e: e, g: g, c: c, window: e.cfg.CoalesceInterval,
 		kick: make(chan struct{}, 1), stopping: make(chan struct{}), done: make(chan struct{}),
 	}
-	// Both text buffers from one allocation, large enough for most batches.
-	bufs := make([]byte, 2*pumpBufBytes)
-	p.pending, p.spare = bufs[:0:pumpBufBytes], bufs[pumpBufBytes:pumpBufBytes]
+	p.bufs, _ = e.pumpBufs.Get().(*pumpBuffers)
+	if p.bufs == nil {
+		p.bufs = &pumpBuffers{}
+	}
+	p.pending, p.spare = p.bufs.text[0][:0], p.bufs.text[1][:0]
 	go p.run()
 	return p
 }
 
-// pumpBufBytes is the starting size of each of the pump's text buffers.
-const pumpBufBytes = 512
+// pumpBuffers are a pump's scratch space: two for gathering text, one for
+// encoding. Nothing outside the pump keeps them (the broker gets a copy of
+// each encoding), so a pump that ends gives them to the Engine's pool for
+// the next reply, unless a burst made one larger than keptPumpBuf.
+type pumpBuffers struct {
+	text [2][]byte
+	enc  []byte
+}
+
+const keptPumpBuf = 16 << 10
+
+// release gives the pump's buffers back; a later add (none is expected)
+// would start a buffer of its own.
+func (p *deltaPump) release(enc []byte) {
+	p.mu.Lock()
+	b := p.bufs
+	b.text[0], b.text[1], b.enc = p.pending[:0], p.spare[:0], enc[:0]
+	p.pending, p.spare, p.bufs = nil, nil, nil
+	p.mu.Unlock()
+	if cap(b.text[0]) <= keptPumpBuf && cap(b.text[1]) <= keptPumpBuf && cap(b.enc) <= keptPumpBuf {
+		p.e.pumpBufs.Put(b)
+	}
+}
 
 // pumpItem is an event queued behind text: reasoning (coalesced like
 // text) or a frame published as it is.
@@ -129,7 +153,7 @@ func (p *deltaPump) run() {
 			p.g.cancel(errPublish)
 		}
 	}()
-	buf := make([]byte, 0, 256)
+	buf := p.bufs.enc[:0] // the run goroutine's own; bufs itself is read under p.mu
 	var timer *time.Timer
 	if p.window > 0 {
 		timer = time.NewTimer(p.window)
@@ -170,6 +194,7 @@ func (p *deltaPump) run() {
 		p.spare = text
 		p.mu.Unlock()
 		if closed {
+			p.release(buf)
 			return
 		}
 	}
