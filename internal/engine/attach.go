@@ -94,6 +94,9 @@ func (s *socket) handleAttach(f *protocol.ClientFrame, resume bool) *protocol.Er
 		}
 	}
 	c.goLive(s)
+	if s.attached == nil {
+		s.attached = make(map[string]*attachment) // the first attach: an idle socket has none
+	}
 	s.attached[conv.ID] = &attachment{conv: c, release: release}
 	done = true
 	return nil
@@ -256,6 +259,9 @@ func (s *socket) leave(id string) bool {
 		a.conv.leaveFeed()
 		a.release()
 		delete(s.attached, id)
+		if len(s.attached) == 0 {
+			s.attached = nil // a map keeps its size once grown
+		}
 	}
 	return ok
 }

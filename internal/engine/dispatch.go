@@ -106,7 +106,7 @@ func (s *socket) frameLog() *slog.Logger {
 }
 
 func (s *socket) opCtx() (context.Context, context.CancelFunc) {
-	return withDeadline(s.ctx, s.e.cfg.StoreTimeout)
+	return withDeadline(s.in.context(s.e.base), s.e.cfg.StoreTimeout)
 }
 
 // allow spends one event of the user's budget named by prefix.
@@ -149,7 +149,7 @@ func (s *socket) reauthenticate(f *protocol.ClientFrame) *protocol.Error {
 	if f.Token == "" {
 		return &protocol.Error{Code: protocol.CodeInvalidField, Message: "a token is required to re-authenticate", Field: "token"}
 	}
-	id, perr := s.e.verifier.Verify(s.ctx, f.Token)
+	id, perr := s.e.verifier.Verify(s.in.context(s.e.base), f.Token)
 	if perr != nil {
 		return perr
 	}

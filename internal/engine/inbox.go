@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -31,11 +32,15 @@ type inbox struct {
 	closed  bool
 	wake    chan struct{} // capacity 1
 	timer   *time.Timer   // the worker's linger; used by the worker only
+	// ctx and cancel are the running worker's context (see context); only
+	// the worker touches them, and the next worker starts after it left.
+	ctx     context.Context
+	cancel  context.CancelFunc
 	workers sync.WaitGroup
 	run     func()
 }
 
-func newInbox(run func()) *inbox { return &inbox{run: run, wake: make(chan struct{}, 1)} }
+func newInbox(run func()) *inbox { return &inbox{run: run} }
 
 // push queues f and starts or wakes the worker. It reports false when the
 // queue is full or closed.
@@ -54,6 +59,11 @@ func (in *inbox) push(f *protocol.ClientFrame) bool {
 		default:
 		}
 	case !in.running:
+		if in.wake == nil {
+			// Made with the first worker: a socket that only says hello
+			// never needs it.
+			in.wake = make(chan struct{}, 1)
+		}
 		in.running = true
 		in.workers.Add(1)
 		go func() {
@@ -73,7 +83,7 @@ func (in *inbox) next() (*protocol.ClientFrame, bool) {
 		in.mu.Lock()
 		switch {
 		case in.closed:
-			in.running, in.waiting = false, false
+			in.leaveLocked()
 			in.mu.Unlock()
 			return nil, false
 		case len(in.frames) > 0:
@@ -87,7 +97,7 @@ func (in *inbox) next() (*protocol.ClientFrame, bool) {
 			in.mu.Unlock()
 			return f, true
 		case lingered:
-			in.running, in.waiting = false, false
+			in.leaveLocked()
 			in.mu.Unlock()
 			return nil, false
 		}
@@ -95,6 +105,27 @@ func (in *inbox) next() (*protocol.ClientFrame, bool) {
 		in.mu.Unlock()
 		lingered = in.linger()
 	}
+}
+
+// leaveLocked marks the worker as gone and ends its context. Call with
+// in.mu held, from the worker.
+func (in *inbox) leaveLocked() {
+	in.running, in.waiting = false, false
+	if in.cancel != nil {
+		in.cancel()
+		in.ctx, in.cancel = nil, nil
+	}
+}
+
+// context returns the running worker's context, derived from parent when
+// the worker first needs one and cancelled when it exits: a context that
+// was used keeps a Done channel and a map of children, which a socket gone
+// idle should not hold. Call from the worker only.
+func (in *inbox) context(parent context.Context) context.Context {
+	if in.ctx == nil {
+		in.ctx, in.cancel = context.WithCancel(parent)
+	}
+	return in.ctx
 }
 
 // linger waits for a wake-up or for workerLinger; it reports whether the

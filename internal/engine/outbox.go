@@ -136,6 +136,10 @@ func (o *outbox) take() work {
 	defer o.mu.Unlock()
 	if len(o.frames) == 0 && o.closing == 0 && !o.pingDue {
 		o.writing = false
+		// The frames just written are not kept until the next write: on a
+		// socket that goes quiet (after its ready frame, say) they would be
+		// held for as long as it stays open.
+		clear(o.spare)
 		return work{idle: true}
 	}
 	w := work{frames: o.frames, ping: o.pingDue, code: o.closing, reason: o.reason, overflowed: o.overflowed}

@@ -31,15 +31,16 @@ type socket struct {
 	ref  string // identifies the socket in logs and in control events
 	log  *slog.Logger
 
-	ctx    context.Context // derived from the engine's base context
-	cancel context.CancelFunc
-
 	identity auth.Identity // set by the handshake, then by the worker only
-	// attached is touched only by the worker (and by run once it is gone).
+	// attached is touched only by the worker (and by run once it is gone);
+	// nil until the first attach.
 	attached map[string]*attachment
 	cur      *protocol.ClientFrame // the frame the worker is handling
 
 	abortOnce sync.Once
+	// closeCode is the close code the writer sent (0: none); for metrics.
+	// (Beside abortOnce, which leaves four bytes of padding it can use.)
+	closeCode atomic.Int32
 	writeBuf  []byte           // writer only: joins a batch into one message
 	writeDog  *time.Timer      // drops the connection when a write stalls
 	limited   io.LimitedReader // read loop only: reused for every frame
@@ -50,25 +51,15 @@ type socket struct {
 	expiryTimer *time.Timer // worker only (created on first use)
 	pingTimer   *time.Timer
 	userPlace   place // among the user's sockets; set by the handshake
-	// closeCode is the close code the writer sent (0: none); for metrics.
-	closeCode atomic.Int32
 }
 
 func newSocket(e *Engine, conn *websocket.Conn) *socket {
-	ctx, cancel := context.WithCancel(e.base)
 	ref := access.NewRef()
-	s := &socket{
-		e: e, conn: conn, ref: ref, log: e.log.With("socket", ref),
-		ctx: ctx, cancel: cancel, attached: make(map[string]*attachment),
-	}
+	s := &socket{e: e, conn: conn, ref: ref, log: e.log.With("socket", ref)}
 	s.out = newOutbox(e.cfg.MaxQueueBytes, extraQueueBytes(e.cfg.MaxQueueBytes), s.writeLoop)
 	s.in = newInbox(s.work)
 	s.writeDog = time.AfterFunc(time.Hour, s.abort)
 	s.writeDog.Stop()
-	// Reads are not given ctx: the library would register with it on
-	// every read. Once for the socket's life, its end drops the
-	// connection, which ends a read under way.
-	context.AfterFunc(ctx, s.abort)
 	return s
 }
 
@@ -104,7 +95,6 @@ func (s *socket) run(preauth *auth.Identity) {
 	if s.expiryTimer != nil {
 		s.expiryTimer.Stop()
 	}
-	s.cancel()
 	s.abort()
 	if s.userPlace.release != nil {
 		s.userPlace.release()
@@ -144,10 +134,13 @@ func (s *socket) handshake(preauth *auth.Identity) bool {
 		s.out.close(protocol.CloseProtocolError, "hello required")
 		return false
 	}
+	// The handshake's calls use the engine's context: the socket has no
+	// worker yet, hence no context of its own (a socket's context is
+	// cancelled only with the engine's anyway).
 	if preauth != nil {
 		s.identity = *preauth
 	} else {
-		id, perr := s.e.verifier.Verify(s.ctx, f.Token)
+		id, perr := s.e.verifier.Verify(s.e.base, f.Token)
 		if perr != nil {
 			s.sendError(f.ID, "", perr)
 			s.closeAfterAuthFailure(perr)
@@ -155,7 +148,7 @@ func (s *socket) handshake(preauth *auth.Identity) bool {
 		}
 		s.identity = id
 	}
-	place, ok := s.e.takePlace(s.ctx, "sockets", s.e.userSockets, s.identity.UserID, s.e.cfg.MaxSocketsPerUser)
+	place, ok := s.e.takePlace(s.e.base, "sockets", s.e.userSockets, s.identity.UserID, s.e.cfg.MaxSocketsPerUser)
 	if !ok {
 		s.sendError(f.ID, "", protocol.Errorf(protocol.CodeLimitReached, "too many connections for this user"))
 		s.out.close(protocol.CloseTooManyConnections, "too many connections")
@@ -225,9 +218,15 @@ func (s *socket) handle(data []byte) {
 // socket is done, and data == nil for a message already answered with an
 // error (binary, too large).
 func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
+	// The read waits on a context that is never cancelled: given one that
+	// can be, the library registers a context.AfterFunc for every read (and
+	// the context grows a Done channel and a map of children), which an
+	// idle socket would hold while it waits. Nothing is lost: the read ends
+	// when the connection closes, and whatever cancels the engine's context
+	// (Shutdown past its deadline) also drops every connection.
 	typ, rd, err := s.conn.Reader(context.Background())
 	if err != nil {
-		if brokeWireProtocol(s.ctx, err) {
+		if brokeWireProtocol(s.e.base, err) {
 			s.out.close(protocol.CloseWireViolation, "protocol violation")
 		}
 		return nil, false

@@ -45,10 +45,14 @@ func (s *socket) writeLoop() {
 
 // ping checks that the peer is alive and schedules the next ping. The pong
 // is read by the read loop, which never waits on anything but the peer.
+// Like a write, the ping and its pong are bounded by the watchdog (a pong
+// later than WriteTimeout drops the connection), not by a context: a
+// context derived from the socket's would stay with an idle socket.
 func (s *socket) ping() bool {
-	ctx, cancel := context.WithTimeout(s.ctx, s.e.cfg.WriteTimeout)
-	defer cancel()
-	if err := s.conn.Ping(ctx); err != nil {
+	s.writeDog.Reset(s.e.cfg.WriteTimeout)
+	err := s.conn.Ping(context.Background())
+	s.writeDog.Stop()
+	if err != nil {
 		return false
 	}
 	s.pingTimer.Reset(s.e.cfg.PingInterval)
