@@ -102,6 +102,8 @@ type Engine struct {
 	replies   *workers  // run the reply jobs counted by genWG
 	pumpBufs  sync.Pool // of *pumpBuffers, reused from reply to reply
 	janitorWG sync.WaitGroup
+	readBufs  sync.Pool // of *bytes.Buffer, lent to read inbound frames (readBuf)
+
 	// strayWG counts tools still running after their call timed out
 	// (they ignore their context); Shutdown waits for them within its
 	// deadline.

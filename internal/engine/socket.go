@@ -120,12 +120,12 @@ func (s *socket) handshake(preauth *auth.Identity) bool {
 		}
 	}()
 
-	var buf bytes.Buffer
-	data, ok := s.readFrame(&buf)
+	data, buf, ok := s.readFrame()
 	if !ok {
 		return false
 	}
 	f, perr := protocol.Decode(data, s.e.limits)
+	s.e.putReadBuf(buf)
 	if perr == nil && f.Type != protocol.TypeHello {
 		perr = protocol.Errorf(protocol.CodeHelloRequired, "the first frame must be hello")
 	}
@@ -180,17 +180,14 @@ func (s *socket) closeAfterAuthFailure(perr *protocol.Error) {
 }
 
 func (s *socket) readLoop() {
-	var buf bytes.Buffer
 	for {
-		data, ok := s.readFrame(&buf)
+		data, buf, ok := s.readFrame()
 		if !ok {
 			return
 		}
 		if data != nil { // nil: answered already (too large, binary)
 			s.handle(data)
-		}
-		if buf.Cap() > keptReadBuf {
-			buf = bytes.Buffer{} // one large frame must not cost an idle socket forever
+			s.e.putReadBuf(buf)
 		}
 	}
 }
@@ -214,10 +211,12 @@ func (s *socket) handle(data []byte) {
 	}
 }
 
-// readFrame reads one message into buf. It returns ok == false when the
-// socket is done, and data == nil for a message already answered with an
-// error (binary, too large).
-func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
+// readFrame reads one message into a buffer lent by the engine, taken
+// once the message has begun: give it back with putReadBuf once data is
+// used. It returns ok == false when the socket is done, and data == nil
+// (and no buffer) for a message already answered with an error (binary,
+// too large).
+func (s *socket) readFrame() (data []byte, buf *bytes.Buffer, ok bool) {
 	// The read waits on a context that is never cancelled: given one that
 	// can be, the library registers a context.AfterFunc for every read (and
 	// the context grows a Done channel and a map of children), which an
@@ -229,28 +228,31 @@ func (s *socket) readFrame(buf *bytes.Buffer) (data []byte, ok bool) {
 		if brokeWireProtocol(s.e.base, err) {
 			s.out.close(protocol.CloseWireViolation, "protocol violation")
 		}
-		return nil, false
+		return nil, nil, false
 	}
-	buf.Reset()
+	buf = s.e.readBuf()
 	limit := int64(s.e.cfg.MaxFrameBytes)
 	s.limited = io.LimitedReader{R: rd, N: limit + 1}
 	n, err := buf.ReadFrom(&s.limited)
 	s.limited.R = nil
-	if err != nil {
-		return nil, false
-	}
-	if n > limit {
+	switch {
+	case err != nil:
+		ok = false
+	case n > limit:
 		if _, err := io.Copy(io.Discard, rd); err != nil {
-			return nil, false // over the hard limit: the library closed with 1009
+			ok = false // over the hard limit: the library closed with 1009
+			break
 		}
 		s.sendError("", "", &protocol.Error{Code: protocol.CodeTooLarge, Message: "frame is too large", Field: "frame"})
-		return nil, true
-	}
-	if typ != websocket.MessageText {
+		ok = true
+	case typ != websocket.MessageText:
 		s.sendError("", "", protocol.Errorf(protocol.CodeBadFrame, "binary frames are not supported"))
-		return nil, true
+		ok = true
+	default:
+		return buf.Bytes(), buf, true
 	}
-	return buf.Bytes(), true
+	s.e.putReadBuf(buf)
+	return nil, nil, ok
 }
 
 // brokeWireProtocol reports whether err, from waiting for the next message,
@@ -268,8 +270,30 @@ func brokeWireProtocol(ctx context.Context, err error) bool {
 		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &ne)
 }
 
-// keptReadBuf bounds the read buffer a socket keeps between frames.
+// keptReadBuf bounds the buffers the engine keeps for reading frames: one
+// large frame must not keep its buffer.
 const keptReadBuf = 32 << 10
+
+// readBuf lends a buffer to read one frame into. Buffers are shared by the
+// engine's sockets rather than kept by each: a socket holds one only while
+// it reads and decodes a frame, so an idle socket that once read a large
+// frame does not keep its buffer (up to keptReadBuf) for as long as it
+// stays open.
+func (e *Engine) readBuf() *bytes.Buffer {
+	if b, ok := e.readBufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putReadBuf gives back a buffer from readBuf (b may be nil).
+func (e *Engine) putReadBuf(b *bytes.Buffer) {
+	if b == nil || b.Cap() > keptReadBuf {
+		return
+	}
+	b.Reset()
+	e.readBufs.Put(b)
+}
 
 // send encodes and queues a response frame (see outbox.pushExtra).
 func (s *socket) send(f *protocol.ServerFrame) {
