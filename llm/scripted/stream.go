@@ -29,6 +29,7 @@ type stream struct {
 	calls     []planned // the tool call events, in order
 	called    int       // tool call events sent
 	usageSent bool
+	pauser    *time.Timer // reused by every pause of the stream
 
 	mu      sync.Mutex
 	err     error // terminal result once set: io.EOF, reply.Err, a context error or ErrClosed
@@ -208,12 +209,16 @@ func (s *stream) pause(d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	if s.pauser == nil {
+		s.pauser = time.NewTimer(d)
+	} else {
+		s.pauser.Reset(d) // since Go 1.23 no stale tick can be left in C
+	}
 	select {
-	case <-t.C:
+	case <-s.pauser.C:
 		return nil
 	case <-s.ctx.Done():
+		s.pauser.Stop()
 		return s.ctxErr()
 	}
 }
