@@ -25,10 +25,13 @@
 //     encoded bytes. A socket attaches with open, watch or resume
 //     (attach.go), catching up from the broker's replay window.
 //  5. generate (generation.go): the reply is a job of the Engine, not of a
-//     socket. It stores the reply row, loads the history and streams from
-//     the model's provider, with its fallbacks (modelset.go, stream.go).
+//     socket, run by one of the Engine's reply workers (workers.go). It
+//     stores the reply row, loads the history and streams from the model's
+//     provider, with its fallbacks (modelset.go, stream.go).
 //  6. stream (pump.go): text goes through the reply's pump, which coalesces
-//     what arrives while a delta is being published.
+//     what arrives while a delta is being published; each socket's writer
+//     (outbox.go, writer.go), started when there is something to send,
+//     sends what is queued for it as one WebSocket message.
 //  7. finish (generation.go): the reply's row is completed with its finish
 //     reason, the conversation and its lease are released, and reply.end is
 //     published.

@@ -2,17 +2,9 @@ package engine
 
 import (
 	"sync"
-	"time"
 
 	"github.com/chatboxsdk/chatbox/protocol"
 )
-
-// writerLinger is how long a writer with nothing to write waits for more
-// before it exits: a socket receiving a reply keeps one writer for the
-// whole reply instead of starting one per delta (a paced model sends one
-// every few tens of milliseconds), and an idle socket has none a moment
-// later.
-const writerLinger = time.Second
 
 // outbox is a socket's bounded outbound queue and the switch of its writer.
 //
@@ -22,9 +14,8 @@ const writerLinger = time.Second
 // Nothing is dropped silently: the client learns of the gap from the close
 // code and resumes.
 //
-// A writer goroutine runs only while there is something to do (and for
-// writerLinger after it), so an idle socket costs no goroutine beyond its
-// reader. Whoever gives the outbox work
+// A writer goroutine runs only while there is something to do, so an idle
+// socket costs no goroutine beyond its reader. Whoever gives the outbox work
 // while no writer runs starts one (under the lock, so the WaitGroup count is
 // raised before anyone can wait on it).
 type outbox struct {
@@ -43,12 +34,7 @@ type outbox struct {
 	reason   string
 	pingDue  bool
 	writing  bool // a writer goroutine is running
-	// lingering: the writer waits for work on wake (created by the first
-	// linger; capacity 1).
-	lingering bool
-	wake      chan struct{}
-	linger    time.Duration // writerLinger; tests shorten it
-	finished  bool          // the writer is gone for good: the connection is closed
+	finished bool // the writer is gone for good: the connection is closed
 	// overflowed: the close was caused by the budget (a slow consumer),
 	// not requested (a resume the engine asks for).
 	overflowed bool
@@ -58,18 +44,11 @@ type outbox struct {
 }
 
 func newOutbox(maxBytes, extraMaxBytes int, run func()) *outbox {
-	return &outbox{max: maxBytes, extraMax: extraMaxBytes, run: run, linger: writerLinger}
+	return &outbox{max: maxBytes, extraMax: extraMaxBytes, run: run}
 }
 
 // kickLocked starts a writer if none runs. Call with o.mu held.
 func (o *outbox) kickLocked() {
-	if o.writing && o.lingering {
-		o.lingering = false
-		select {
-		case o.wake <- struct{}{}:
-		default:
-		}
-	}
 	if o.writing || o.finished || o.run == nil {
 		return
 	}
@@ -149,35 +128,19 @@ type work struct {
 	overflowed bool
 }
 
-// take hands the writer everything queued, waiting up to writerLinger for
-// something to do. When there is still nothing it marks the writer as gone
-// in the same critical section, so a producer arriving a moment later
-// starts a new one.
+// take hands the writer everything queued. When there is nothing to do it
+// marks the writer as gone in the same critical section, so a producer
+// arriving a moment later starts a new one.
 func (o *outbox) take() work {
-	lingered := false
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for len(o.frames) == 0 && o.closing == 0 && !o.pingDue {
+	if len(o.frames) == 0 && o.closing == 0 && !o.pingDue {
+		o.writing = false
 		// The frames just written are not kept until the next write: on a
 		// socket that goes quiet (after its ready frame, say) they would be
 		// held for as long as it stays open.
 		clear(o.spare)
-		if lingered {
-			o.writing, o.lingering = false, false
-			return work{idle: true}
-		}
-		if o.wake == nil {
-			o.wake = make(chan struct{}, 1)
-		}
-		o.lingering = true
-		o.mu.Unlock()
-		select {
-		case <-o.wake:
-		case <-time.After(o.linger):
-			lingered = true
-		}
-		o.mu.Lock()
-		o.lingering = false
+		return work{idle: true}
 	}
 	w := work{frames: o.frames, ping: o.pingDue, code: o.closing, reason: o.reason, overflowed: o.overflowed}
 	clear(o.spare) // drop references to frames already written

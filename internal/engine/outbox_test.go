@@ -2,7 +2,6 @@ package engine
 
 import (
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -67,7 +66,6 @@ func TestOutboxStartsAWriterOnlyWhenThereIsWork(t *testing.T) {
 		for !o.take().idle {
 		}
 	})
-	o.linger = time.Millisecond
 	o.wait()
 	if len(started) != 0 {
 		t.Fatal("a writer started with nothing to do")
@@ -102,34 +100,4 @@ func TestOutboxExtraBudgetIsBoundedToo(t *testing.T) {
 	if w := o.take(); w.code != protocol.CloseSlowConsumer {
 		t.Fatalf("code %d after extra overflow", w.code)
 	}
-}
-
-// A push while the writer lingers is written by that writer: a reply's
-// deltas, some milliseconds apart, do not start a goroutine each.
-func TestOutboxWriterLingersForTheNextFrame(t *testing.T) {
-	started := make(chan struct{}, 10)
-	written := make(chan string, 10)
-	var o *outbox
-	o = newOutbox(100, 100, func() {
-		started <- struct{}{}
-		for w := o.take(); !w.idle; w = o.take() {
-			for _, f := range w.frames {
-				written <- string(f)
-			}
-			if w.code != 0 {
-				o.finish() // as the socket's writer does once it closed
-				return
-			}
-		}
-	})
-	o.linger = time.Hour
-	o.push([]byte("a"))
-	<-written
-	o.push([]byte("b"))
-	<-written
-	if len(started) != 1 {
-		t.Fatalf("%d writers for two pushes while one lingered, want 1", len(started))
-	}
-	o.close(protocol.CloseNormal, "") // wakes the lingering writer
-	o.wait()
 }
