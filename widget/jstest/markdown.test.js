@@ -55,6 +55,14 @@ test("a mailto link with a malformed escape renders as written", () => {
   assert.equal(html("[write](mailto:a%E0@example.com)"), `<p>${A("mailto:a%E0@example.com", "write")} <span class="link-host">a%E0@example.com</span></p>`);
 });
 
+// A line of very many inline nodes (here 300,000) once overflowed the
+// stack, spread into one call.
+test("a line of 150,000 code spans renders", () => {
+  const d = document.createElement("div");
+  d.append(renderMarkdown("`a` ".repeat(150_000)));
+  assert.equal(d.querySelectorAll("code").length, 150_000);
+});
+
 test("a link's text never holds another link", () => {
   for (const src of ["[see https://a.example/x](https://b.example/)", "[<https://a.example/>](https://b.example/)", "[a [b](https://a.example/)](https://b.example/)"]) {
     const d = document.createElement("div");
