@@ -1,11 +1,15 @@
 package chatbox_test
 
 import (
+	"bytes"
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatboxsdk/chatbox"
+	"github.com/chatboxsdk/chatbox/broker"
+	memorybroker "github.com/chatboxsdk/chatbox/broker/memory"
 	"github.com/chatboxsdk/chatbox/chatboxtest"
 	"github.com/chatboxsdk/chatbox/client"
 	"github.com/chatboxsdk/chatbox/llm"
@@ -251,5 +255,65 @@ func TestAResentMessageDoesNotRunItsToolsAgain(t *testing.T) {
 	s.finish(t, c, "Refunded: refund of order 7 issued")
 	if s.refunds.get() != 1 || len(s.model.requests()) != 3 {
 		t.Fatalf("refunds %d, model calls %d", s.refunds.get(), len(s.model.requests()))
+	}
+}
+
+// heldApprovalBroker holds the publishing of the first approval request
+// until released, so a test can open the conversation while the reply is
+// pausing: stored as waiting, its requests not yet out.
+type heldApprovalBroker struct {
+	broker.Broker
+	reached, release chan struct{}
+	once             sync.Once
+}
+
+func (b *heldApprovalBroker) Publish(ctx context.Context, conversationID string, encode broker.EncodeFunc) (int64, error) {
+	if data, err := encode(0); err == nil && bytes.Contains(data, []byte(`"type":"approval.request"`)) {
+		b.once.Do(func() {
+			close(b.reached)
+			<-b.release
+		})
+	}
+	return b.Broker.Publish(ctx, conversationID, encode)
+}
+
+// A tab that opens the conversation while the reply is pausing (stored as
+// waiting, its approval request not yet published) is shown the stored
+// reply waiting for approval, not a reply in progress, and then gets the
+// request.
+func TestAnOpenWhileTheReplyPausesListsItAsWaiting(t *testing.T) {
+	mb, err := memorybroker.New(memorybroker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := &heldApprovalBroker{Broker: mb, reached: make(chan struct{}), release: make(chan struct{})}
+	h := newApprovalHarness(t, nil, newApprovalModel(), &counter{}, &counter{}, chatbox.WithBroker(held))
+	ctx := testCtx(t)
+	first := h.Dial(t, "alice")
+	conv := openNew(t, first)
+	if _, err := first.Send(ctx, conv, "m1", "refund order 7"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held.reached:
+	case <-ctx.Done():
+		t.Fatal("no approval request was published")
+	}
+	second := h.Dial(t, "alice")
+	opened, err := second.Open(ctx, conv)
+	close(held.release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opened.Reply != nil {
+		t.Fatalf("the pausing reply is shown in progress: %+v", opened.Reply)
+	}
+	last := opened.Messages[len(opened.Messages)-1]
+	if last.Status != string(storage.MessageAwaitingApproval) || last.Parts[len(last.Parts)-1].Call.Status != protocol.ToolAwaitingApproval {
+		t.Fatalf("the second tab sees %+v", last)
+	}
+	req, seen := readUntil(ctx, t, second, protocol.TypeApprovalRequest)
+	if req.ReplyID != last.ID {
+		t.Fatalf("approval.request for %s after %s, want %s", req.ReplyID, frameTypes(seen), last.ID)
 	}
 }

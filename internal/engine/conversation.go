@@ -353,9 +353,13 @@ func (c *conversation) afterPublish(err error) {
 // snapshot returns the reply being streamed, with its text up to the
 // returned sequence number, or nil when no reply is streaming; then the
 // number is that of the last event of the latest finished reply (0 if none),
-// below which nothing of it may be replayed. Call with c.mu held.
+// below which nothing of it may be replayed. A reply pausing for approvals
+// counts as finished: the store holds it whole. Call with c.mu held.
 func (c *conversation) snapshotLocked() (*protocol.ReplySnapshot, int64) {
 	g := c.gen
+	if g != nil && g.pausing {
+		return nil, g.lastSeq // the stored reply is complete up to here
+	}
 	if g == nil || g.lastSeq == 0 {
 		return nil, c.lastReplySeq
 	}

@@ -67,6 +67,10 @@ type generation struct {
 	lastSeq int64 // sequence number of the last published event of this reply
 	text    strings.Builder
 	shown   *shownParts // the parts published so far; nil while only text was
+	// pausing: the reply is stored as waiting for approvals and everything
+	// before its approval requests is published; an open then lists it
+	// from the store rather than as a reply in progress.
+	pausing bool
 }
 
 func newGeneration(parent context.Context, convID string, timeout time.Duration) *generation {

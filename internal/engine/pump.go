@@ -236,6 +236,11 @@ func (p *deltaPump) publish(text, buf []byte) []byte {
 // the parts an open shows.
 func (p *deltaPump) publishFrame(f *protocol.ServerFrame) {
 	g, c := p.g, p.c
+	if f.Type == protocol.TypeApprovalRequest {
+		c.mu.Lock()
+		g.pausing = true // stored as waiting before its requests were queued
+		c.mu.Unlock()
+	}
 	seq, err := c.publish(g.pubCtx, f)
 	c.mu.Lock()
 	if g.shown == nil {
