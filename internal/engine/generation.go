@@ -52,6 +52,10 @@ type generation struct {
 	gate chan struct{}
 	// budget is the reply's share of its user's budget; nil without one.
 	budget *replyBudget
+	// slot is the reply's place among its user's running replies, given
+	// back with the conversation, before reply.end goes out (and again,
+	// harmlessly, when the job ends).
+	slot place
 	// history is what the reply's first step read (for usage estimates);
 	// usage sums its steps so far. The reply's goroutine only.
 	history []llm.Message
@@ -131,6 +135,7 @@ func (e *Engine) startReply(c *conversation, g *generation, userMsg storage.Mess
 		return err
 	}
 	started = true
+	g.slot = slot
 	e.replies.run(func() {
 		defer e.genWG.Done()
 		defer slot.release()
@@ -195,12 +200,13 @@ func (e *Engine) generate(c *conversation, g *generation, userMsg storage.Messag
 		e.persistEnd(c, g, &reply, out)
 	}
 	e.settleUsage(c, g, reply, out, g.history)
-	// The conversation is free again, here and across instances, before
-	// reply.end goes out, so a client that sends as soon as it sees the end
-	// is never told busy.
+	// The conversation and the user's place are free again, here and
+	// across instances, before reply.end goes out, so a client that sends
+	// as soon as it sees the end is never told busy.
 	stopRenewal()
 	c.finish(g, out.paused)
 	e.releaseLease(g)
+	g.slot.release()
 	var ttft time.Duration
 	if !g.firstDelta.IsZero() {
 		ttft = g.firstDelta.Sub(started)
