@@ -23,12 +23,12 @@ type deltaPump struct {
 	mu sync.Mutex
 	// pending is the text since the last other event; queued holds what
 	// came before it, in order, when the reply produced more than text.
-	// pending and spare swap at each publish, so gathering text allocates
-	// only while a reply's largest batch grows.
-	pending, spare []byte
-	bufs           *pumpBuffers // where pending, spare and the encoding came from
-	queued         []pumpItem
-	closed         bool
+	// pending swaps with a buffer run keeps at each publish, so gathering
+	// text allocates only while a reply's largest batch grows.
+	pending []byte
+	bufs    *pumpBuffers // where pending, run's buffer and the encoding came from
+	queued  []pumpItem
+	closed  bool
 
 	kick     chan struct{} // capacity 1: "there is text"
 	stopping chan struct{}
@@ -45,7 +45,7 @@ func (e *Engine) startPump(g *generation, c *conversation) *deltaPump {
 	if p.bufs == nil {
 		p.bufs = &pumpBuffers{}
 	}
-	p.pending, p.spare = p.bufs.text[0][:0], p.bufs.text[1][:0]
+	p.pending = p.bufs.text[0][:0]
 	go p.run()
 	return p
 }
@@ -61,13 +61,13 @@ type pumpBuffers struct {
 
 const keptPumpBuf = 16 << 10
 
-// release gives the pump's buffers back; a later add (none is expected)
-// would start a buffer of its own.
-func (p *deltaPump) release(enc []byte) {
+// release gives the pump's buffers back (spare and enc are run's); a later
+// add (none is expected) would start a buffer of its own.
+func (p *deltaPump) release(spare, enc []byte) {
 	p.mu.Lock()
 	b := p.bufs
-	b.text[0], b.text[1], b.enc = p.pending[:0], p.spare[:0], enc[:0]
-	p.pending, p.spare, p.bufs = nil, nil, nil
+	b.text[0], b.text[1], b.enc = p.pending[:0], spare[:0], enc[:0]
+	p.pending, p.bufs = nil, nil
 	p.mu.Unlock()
 	if cap(b.text[0]) <= keptPumpBuf && cap(b.text[1]) <= keptPumpBuf && cap(b.enc) <= keptPumpBuf {
 		p.e.pumpBufs.Put(b)
@@ -153,7 +153,8 @@ func (p *deltaPump) run() {
 			p.g.cancel(errPublish)
 		}
 	}()
-	buf := p.bufs.enc[:0] // the run goroutine's own; bufs itself is read under p.mu
+	// run's own: the encoding buffer, and the text buffer add is not using.
+	buf, spare := p.bufs.enc[:0], p.bufs.text[1][:0]
 	var timer *time.Timer
 	if p.window > 0 {
 		timer = time.NewTimer(p.window)
@@ -174,7 +175,7 @@ func (p *deltaPump) run() {
 		queued := p.queued
 		p.queued = nil
 		text := p.pending
-		p.pending, p.spare = p.spare[:0], nil
+		p.pending = spare
 		closed := p.closed
 		p.mu.Unlock()
 		for _, it := range queued {
@@ -190,11 +191,9 @@ func (p *deltaPump) run() {
 		if len(text) > 0 {
 			buf = p.publish(text, buf)
 		}
-		p.mu.Lock()
-		p.spare = text
-		p.mu.Unlock()
+		spare = text[:0]
 		if closed {
-			p.release(buf)
+			p.release(spare, buf)
 			return
 		}
 	}
