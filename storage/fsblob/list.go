@@ -118,7 +118,7 @@ func (s *Store) ListBlobs(ctx context.Context, q storage.BlobQuery) (storage.Blo
 			(len(keep) == limit+1 && storage.CompareBlobs(b, keep[0]) >= 0) {
 			return nil
 		}
-		if b.SentAt, err = readSent(filepath.Join(filepath.Dir(path), base+"."+m.Upload+sentExt)); err != nil {
+		if b.SentAt, err = readSent(place{dir: filepath.Dir(path), base: base}.sent(m.Upload)); err != nil {
 			return err
 		}
 		if q.Unsent && !b.SentAt.IsZero() {

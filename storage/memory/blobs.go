@@ -65,8 +65,6 @@ func readChunks(r io.Reader) ([][]byte, int64, error) {
 
 func newBlobState() blobState { return blobState{byKey: make(map[blobKey]*storedBlob)} }
 
-func (s *Store) blobs() *blobState { return &s.blob }
-
 func cmpStored(e *storedBlob, b storage.Blob) int { return storage.CompareBlobs(e.b, b) }
 
 // PutBlob implements storage.BlobStore. The bytes are read into memory
@@ -83,7 +81,7 @@ func (s *Store) PutBlob(ctx context.Context, b storage.Blob, r io.Reader, maxByt
 	if err != nil {
 		return storage.Blob{}, fmt.Errorf("memory: put blob %q: %w", b.ID, err)
 	}
-	bs := s.blobs()
+	bs := &s.blob
 	k := blobKey{b.ConversationID, b.ID}
 	bs.mu.RLock()
 	_, exists := bs.byKey[k]
@@ -126,7 +124,7 @@ func (s *Store) OpenBlob(ctx context.Context, conversationID, id string) (storag
 	if err := ctx.Err(); err != nil {
 		return storage.Blob{}, nil, fmt.Errorf("memory: open blob: %w", err)
 	}
-	bs := s.blobs()
+	bs := &s.blob
 	bs.mu.RLock()
 	e, ok := bs.byKey[blobKey{conversationID, id}]
 	var b storage.Blob
@@ -152,7 +150,7 @@ func (s *Store) MarkBlobSent(ctx context.Context, conversationID, id string, at 
 	if at.IsZero() {
 		return fmt.Errorf("memory: mark blob %q sent at a zero time: %w", id, storage.ErrInvalid)
 	}
-	bs := s.blobs()
+	bs := &s.blob
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	e, ok := bs.byKey[blobKey{conversationID, id}]
@@ -170,7 +168,7 @@ func (s *Store) DeleteBlob(ctx context.Context, conversationID, id string) error
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: delete blob: %w", err)
 	}
-	bs := s.blobs()
+	bs := &s.blob
 	k := blobKey{conversationID, id}
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
@@ -208,7 +206,7 @@ func (s *Store) ListBlobs(ctx context.Context, q storage.BlobQuery) (storage.Blo
 		from = storage.Blob{CreatedAt: k.at, ConversationID: k.id[:k.n], ID: k.id[k.n:]}
 	}
 	limit := storage.ClampLimit(q.Limit)
-	bs := s.blobs()
+	bs := &s.blob
 	bs.mu.RLock()
 	defer bs.mu.RUnlock()
 	i := 0

@@ -73,15 +73,7 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) (storage.Au
 	}
 	limit := storage.ClampLimit(q.Limit)
 	opts := options.Find().SetSort(bson.D{{Key: fAt, Value: -1}, {Key: fID, Value: -1}}).SetLimit(int64(limit + 1))
-	var docs []auditDoc
-	err := s.do(ctx, "list audit", func(ctx context.Context) error {
-		cur, err := s.audit.Find(ctx, filter, opts)
-		if err != nil {
-			return err
-		}
-		docs = nil // a retry decodes into fresh documents
-		return cur.All(ctx, &docs)
-	})
+	docs, err := findAll[auditDoc](ctx, s, "list audit", s.audit, filter, opts)
 	if err != nil {
 		return storage.AuditPage{}, err
 	}

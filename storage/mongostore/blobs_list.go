@@ -2,7 +2,6 @@ package mongostore
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -16,9 +15,7 @@ import (
 const kindBlobs = 'b'
 
 func blobCursor(b storage.Blob) string {
-	id := binary.AppendUvarint(nil, uint64(len(b.ConversationID)))
-	id = append(append(id, b.ConversationID...), b.ID...)
-	return encodeCursor(listing{kind: kindBlobs}, position{key: date(b.CreatedAt), id: string(id)})
+	return encodeCursor(listing{kind: kindBlobs}, position{key: date(b.CreatedAt), id: pairID(b.ConversationID, b.ID)})
 }
 
 // decodeBlobCursor returns the position a blob cursor holds: the
@@ -29,12 +26,11 @@ func decodeBlobCursor(c string) (bson.DateTime, string, string, error) {
 	if err != nil {
 		return 0, "", "", err
 	}
-	n, k := binary.Uvarint([]byte(p.id))
-	if k <= 0 || n == 0 || n >= uint64(len(p.id)-k) || !storable(p.id[k:]) {
+	conv, id, ok := splitPair(p.id)
+	if !ok || !storable(conv, id) {
 		return 0, "", "", fmt.Errorf("mongostore: malformed cursor: %w", storage.ErrInvalid)
 	}
-	rest := p.id[k:]
-	return p.key.(bson.DateTime), rest[:n], rest[n:], nil
+	return p.key.(bson.DateTime), conv, id, nil
 }
 
 // ListBlobs implements storage.BlobStore: one query of the stored blobs
@@ -80,15 +76,7 @@ func (s *Store) ListBlobs(ctx context.Context, q storage.BlobQuery) (storage.Blo
 	opts := options.Find().
 		SetSort(bson.D{{Key: fCreatedAt, Value: 1}, {Key: fConversationID, Value: 1}, {Key: fMsgID, Value: 1}}).
 		SetLimit(int64(limit + 1))
-	var docs []blobDoc
-	err := s.do(ctx, "list blobs", func(ctx context.Context) error {
-		cur, err := s.blobs.Find(ctx, filter, opts)
-		if err != nil {
-			return err
-		}
-		docs = nil // a retry decodes into fresh documents
-		return cur.All(ctx, &docs)
-	})
+	docs, err := findAll[blobDoc](ctx, s, "list blobs", s.blobs, filter, opts)
 	if err != nil {
 		return storage.BlobPage{}, err
 	}

@@ -96,3 +96,20 @@ func after(p position, keyField, idField string, order storage.Order) bson.D {
 		bson.D{{Key: keyField, Value: p.key}, {Key: idField, Value: bson.D{{Key: op, Value: p.id}}}},
 	}}}
 }
+
+// pairID joins two strings into a cursor's id: a's length as a uvarint, a,
+// then b.
+func pairID(a, b string) string {
+	id := binary.AppendUvarint(nil, uint64(len(a)))
+	return string(append(append(id, a...), b...))
+}
+
+// splitPair undoes pairID; ok is false unless a and b are both non-empty.
+func splitPair(id string) (a, b string, ok bool) {
+	n, k := binary.Uvarint([]byte(id))
+	if k <= 0 || n == 0 || n >= uint64(len(id)-k) {
+		return "", "", false
+	}
+	rest := id[k:]
+	return rest[:n], rest[n:], true
+}

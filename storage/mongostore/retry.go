@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/chatboxsdk/chatbox/storage"
@@ -113,4 +114,19 @@ func (s *Store) backoff(attempt int) time.Duration {
 		ceiling = s.cfg.maxRetryInterval
 	}
 	return rand.N(ceiling + 1)
+}
+
+// findAll runs a Find on coll through do and decodes every document it
+// returns into a fresh slice (a retry starts over).
+func findAll[D any](ctx context.Context, s *Store, op string, coll *mongo.Collection, filter any, opts *options.FindOptionsBuilder) ([]D, error) {
+	var docs []D
+	err := s.do(ctx, op, func(ctx context.Context) error {
+		cur, err := coll.Find(ctx, filter, opts)
+		if err != nil {
+			return err
+		}
+		docs = nil
+		return cur.All(ctx, &docs)
+	})
+	return docs, err
 }

@@ -2,7 +2,6 @@ package mongostore
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -48,15 +47,7 @@ func (s *Store) ListUsage(ctx context.Context, q storage.UsageQuery) (storage.Us
 		SetSort(bson.D{{Key: fDay, Value: -1}, {Key: fUserID, Value: 1}, {Key: fModel, Value: 1}}).
 		SetProjection(bson.D{{Key: fCounted, Value: 0}}).
 		SetLimit(int64(limit + 1))
-	var docs []usageRowDoc
-	err := s.do(ctx, "list usage", func(ctx context.Context) error {
-		cur, err := s.usageRows.Find(ctx, filter, opts)
-		if err != nil {
-			return err
-		}
-		docs = nil // a retry decodes into fresh documents
-		return cur.All(ctx, &docs)
-	})
+	docs, err := findAll[usageRowDoc](ctx, s, "list usage", s.usageRows, filter, opts)
 	if err != nil {
 		return storage.UsagePage{}, err
 	}
@@ -77,9 +68,7 @@ func (s *Store) ListUsage(ctx context.Context, q storage.UsageQuery) (storage.Us
 const kindUsage = 'u'
 
 func usageCursor(r storage.UsageRow) string {
-	id := binary.AppendUvarint(nil, uint64(len(r.UserID)))
-	id = append(append(id, r.UserID...), r.Model...)
-	return encodeCursor(listing{kind: kindUsage}, position{key: date(r.Day), id: string(id)})
+	return encodeCursor(listing{kind: kindUsage}, position{key: date(r.Day), id: pairID(r.UserID, r.Model)})
 }
 
 // decodeUsageCursor returns the row position a usage cursor holds; every
@@ -89,10 +78,9 @@ func decodeUsageCursor(c string) (storage.UsageRow, error) {
 	if err != nil {
 		return storage.UsageRow{}, err
 	}
-	n, k := binary.Uvarint([]byte(p.id))
-	if k <= 0 || n == 0 || n >= uint64(len(p.id)-k) {
+	user, model, ok := splitPair(p.id)
+	if !ok {
 		return storage.UsageRow{}, fmt.Errorf("mongostore: malformed cursor: %w", storage.ErrInvalid)
 	}
-	rest := p.id[k:]
-	return storage.UsageRow{Day: p.key.(bson.DateTime).Time().UTC(), UserID: rest[:n], Model: rest[n:]}, nil
+	return storage.UsageRow{Day: p.key.(bson.DateTime).Time().UTC(), UserID: user, Model: model}, nil
 }

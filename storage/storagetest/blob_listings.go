@@ -2,7 +2,6 @@ package storagetest
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -250,13 +249,10 @@ func (s blobSuite) testBlobContext(t *testing.T) {
 	b := blob("c1", "f", "u1", 0)
 	mustPut(t, st, b, []byte("data"))
 	b.Size = 4
-	cancelled, cancel := context.WithCancel(t.Context())
-	cancel()
-	expired, cancel2 := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
-	defer cancel2()
-	for name, ctx := range map[string]context.Context{"cancelled": cancelled, "expired": expired} {
-		t.Run(name, func(t *testing.T) {
-			what := func(m string) string { return m + " with a " + name + " context" }
+	for _, tc := range deadContexts() {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := tc.ctx(t)
+			what := func(m string) string { return m + " (" + tc.name + ")" }
 			_, err := st.PutBlob(ctx, blob("c1", "new", "u1", 1), bytes.NewReader([]byte("x")), 10)
 			wantIs(t, err, ctx.Err(), what("PutBlob"))
 			_, rc, err := st.OpenBlob(ctx, "c1", "f")
