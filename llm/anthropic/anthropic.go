@@ -238,8 +238,7 @@ func New(opts ...Option) (*Provider, error) {
 // images (image/png, image/jpeg, image/gif, image/webp), application/pdf
 // and text files (text/*). It implements llm.FileSupport.
 func (p *Provider) AcceptsFile(mediaType string) bool {
-	mt := files.Base(mediaType)
-	return files.IsImage(mt) || mt == files.PDF || files.IsText(mt)
+	return files.Sendable(files.Base(mediaType))
 }
 
 // Stream starts a streamed message for req. It returns once the response

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/chatboxsdk/chatbox/llm"
+	"github.com/chatboxsdk/chatbox/llm/internal/files"
 )
 
 // The user turn of FileRequest: its text and its text file. The file's
@@ -240,7 +241,7 @@ func checkReceived(sent []llm.Part, got Received) error {
 	next := 0 // index in got.Files of the next file to match
 	for _, part := range sent {
 		f := part.File
-		mt := baseType(f.MediaType)
+		mt := files.Base(f.MediaType)
 		if next < len(got.Files) && sameFile(*f, got.Files[next]) {
 			next++
 			continue
@@ -270,12 +271,7 @@ func checkReceived(sent []llm.Part, got Received) error {
 
 // sameFile reports whether the upstream got f as g.
 func sameFile(f, g llm.File) bool {
-	return baseType(f.MediaType) == baseType(g.MediaType) && bytes.Equal(f.Data, g.Data) && (g.Name == "" || g.Name == f.Name)
-}
-
-func baseType(mt string) string {
-	mt, _, _ = strings.Cut(mt, ";")
-	return strings.ToLower(strings.TrimSpace(mt))
+	return files.Base(f.MediaType) == files.Base(g.MediaType) && bytes.Equal(f.Data, g.Data) && (g.Name == "" || g.Name == f.Name)
 }
 
 // excerpt shortens s for a failure message.

@@ -208,7 +208,7 @@ func WithLegacyMaxTokens(legacy bool) Option {
 // accepted, text files included.
 func WithFileTypes(types ...string) Option {
 	return func(c *config) error {
-		if err := files.Validate("openai", types, canSend, append(slices.Clone(files.Images), files.PDF, "text/plain")); err != nil {
+		if err := files.Validate("openai", types, files.Sendable, append(slices.Clone(files.Images), files.PDF, "text/plain")); err != nil {
 			return err
 		}
 		set := files.NewSet(types)
@@ -216,10 +216,6 @@ func WithFileTypes(types ...string) Option {
 		return nil
 	}
 }
-
-// canSend reports whether the Provider can send files of the media type
-// mt (normalised).
-func canSend(mt string) bool { return files.IsImage(mt) || mt == files.PDF || files.IsText(mt) }
 
 // Provider streams chat completions. It is safe for concurrent use.
 type Provider struct {
@@ -282,7 +278,7 @@ func New(opts ...Option) (*Provider, error) {
 // (see WithFileTypes); it implements llm.FileSupport.
 func (p *Provider) AcceptsFile(mediaType string) bool {
 	mt := files.Base(mediaType)
-	return canSend(mt) && (p.cfg.fileTypes == nil || p.cfg.fileTypes.Has(mt))
+	return files.Sendable(mt) && (p.cfg.fileTypes == nil || p.cfg.fileTypes.Has(mt))
 }
 
 // Stream starts a streamed chat completion for req. It returns once the

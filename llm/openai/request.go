@@ -44,7 +44,7 @@ func (p *Provider) params(req llm.Request) (oai.ChatCompletionNewParams, error) 
 	if req.Model != "" {
 		params.Model = req.Model
 	}
-	if n := cmpOr(req.MaxTokens, p.cfg.maxTokens); n > 0 {
+	if n := cmp.Or(req.MaxTokens, p.cfg.maxTokens); n > 0 {
 		if p.legacy {
 			params.MaxTokens = oai.Int(int64(n))
 		} else {
@@ -160,11 +160,4 @@ func functionDef(t llm.ToolDef) (oai.FunctionDefinitionParam, error) {
 		def.Parameters[k] = v
 	}
 	return def, nil
-}
-
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }

@@ -6,6 +6,7 @@ package files
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/chatboxsdk/chatbox/llm"
@@ -25,14 +26,11 @@ func Base(mt string) string {
 }
 
 // IsImage reports whether mt (normalised by Base) is one of Images.
-func IsImage(mt string) bool {
-	for _, t := range Images {
-		if mt == t {
-			return true
-		}
-	}
-	return false
-}
+func IsImage(mt string) bool { return slices.Contains(Images, mt) }
+
+// Sendable reports whether mt (normalised by Base) is a type the hosted
+// providers take: an image of Images, PDF or text.
+func Sendable(mt string) bool { return IsImage(mt) || mt == PDF || IsText(mt) }
 
 // IsText reports whether mt (normalised by Base) is a text type.
 func IsText(mt string) bool { return strings.HasPrefix(mt, "text/") }
