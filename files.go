@@ -320,8 +320,8 @@ func cleanFileName(name string) string {
 		}
 		return r
 	}, strings.TrimSpace(name))
-	for len(name) > maxFileNameBytes {
-		name = name[:len(name)-1]
+	if len(name) > maxFileNameBytes {
+		name = name[:maxFileNameBytes] // a rune cut in two is dropped below
 	}
 	return strings.ToValidUTF8(name, "")
 }

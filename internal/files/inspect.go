@@ -5,7 +5,6 @@
 package files
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -109,20 +108,26 @@ func checkImage(r io.Reader, maxPixels int64) error {
 	return nil
 }
 
+// readSize is the size of each read of an upload being checked.
+const readSize = 64 << 10
+
+// pdfWindow is how much of one read is looked at again with the next: more
+// than a page marker with its spaces.
+const pdfWindow = 32
+
 // checkPDF counts the page objects ("/Type /Page", not "/Pages") of a PDF
 // in one pass; a file whose pages cannot be found is refused.
 func checkPDF(r io.Reader, maxPages int) error {
-	br := bufio.NewReaderSize(r, 64<<10)
 	pages := 0
-	var window []byte // carries the end of one read into the next
-	buf := make([]byte, 64<<10)
+	// buf starts with the end of the previous read (window bytes), so a
+	// marker cut by a read boundary is still found; the read goes after it.
+	buf := make([]byte, pdfWindow+readSize)
+	window := 0
 	for {
-		n, err := br.Read(buf)
-		chunk := append(window, buf[:n]...)
-		pages += countPages(chunk, len(window))
-		if keep := min(len(chunk), 32); keep > 0 {
-			window = append(window[:0], chunk[len(chunk)-keep:]...)
-		}
+		n, err := r.Read(buf[window : window+readSize])
+		chunk := buf[:window+n]
+		pages += countPages(chunk, window)
+		window = copy(buf, chunk[len(chunk)-min(len(chunk), pdfWindow):])
 		if maxPages > 0 && pages > maxPages {
 			return refuse("too_many_pages", "the PDF has more than %d pages", maxPages)
 		}
@@ -164,12 +169,13 @@ func countPages(b []byte, skip int) int {
 
 // checkText accepts UTF-8 text without NUL bytes.
 func checkText(r io.Reader) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var carry []byte
-	buf := make([]byte, 64<<10)
+	// buf starts with the incomplete rune the previous read ended with
+	// (carry bytes); the read goes after it.
+	buf := make([]byte, utf8.UTFMax+1+readSize) // at most UTFMax+1 bytes are carried (see cut)
+	carry := 0
 	for {
-		n, err := br.Read(buf)
-		chunk := append(carry, buf[:n]...)
+		n, err := r.Read(buf[carry : carry+readSize])
+		chunk := buf[:carry+n]
 		// Keep an incomplete rune at the end for the next read.
 		cut := len(chunk)
 		for i := 0; i < utf8.UTFMax && cut > 0 && !utf8.RuneStart(chunk[cut-1]); i++ {
@@ -184,7 +190,7 @@ func checkText(r io.Reader) error {
 		if !utf8.Valid(chunk[:cut]) || bytes.IndexByte(chunk[:cut], 0) >= 0 {
 			return refuse("invalid_file", "the text is not UTF-8")
 		}
-		carry = append(carry[:0], chunk[cut:]...)
+		carry = copy(buf, chunk[cut:])
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
