@@ -6,6 +6,7 @@ import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { installDOM } from "./dom.js";
 import { FakeSocket, tick } from "./fake-socket.js";
+import { connect, openNew, pdf, png } from "./session.js";
 
 installDOM();
 const { ChatboxClient, ChatboxError } = await import("../static/chatbox.js");
@@ -19,23 +20,12 @@ beforeEach(() => { FakeSocket.all = []; });
 afterEach(() => client?.close());
 
 async function connected(options = {}) {
-  client = new ChatboxClient({ url: "/chat/ws", token: "tok", reconnectMinMs: 5, reconnectMaxMs: 10, ...options });
-  client.connect();
-  await tick();
-  const ws = FakeSocket.all.at(-1);
-  ws.serve({ type: "ready", id: ws.last("hello").id, user: { id: "u1" }, models: [], limits: { max_text_bytes: 100 } });
+  let ws;
+  ({ client, ws } = await connect(ChatboxClient, options));
   return ws;
 }
 
-async function opened(ws, id = "c1") {
-  const p = client.open({ title: "t" });
-  await tick();
-  ws.serve({ type: "opened", id: ws.last("open").id, conversation_id: id, conversation: { id, status: "active" }, messages: [], last_seq: 10 });
-  return p;
-}
-
-const pdf = () => new File(["%PDF-1.4 ..."], "inv oice?.pdf", { type: "application/pdf" });
-const png = () => new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], "image.png", { type: "image/png" });
+const opened = (ws, id) => openNew(client, ws, id);
 
 test("refusals read as sentences naming the file and the limit", () => {
   const err = (code, message, extra = {}) => Object.assign(new ChatboxError({ code, message, ...extra }), extra.status ? { status: extra.status } : {});
