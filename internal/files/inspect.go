@@ -171,19 +171,12 @@ func countPages(b []byte, skip int) int {
 func checkText(r io.Reader) error {
 	// buf starts with the incomplete rune the previous read ended with
 	// (carry bytes); the read goes after it.
-	buf := make([]byte, utf8.UTFMax+1+readSize) // at most UTFMax+1 bytes are carried (see cut)
+	buf := make([]byte, utf8.UTFMax+readSize)
 	carry := 0
 	for {
 		n, err := r.Read(buf[carry : carry+readSize])
 		chunk := buf[:carry+n]
-		// Keep an incomplete rune at the end for the next read.
-		cut := len(chunk)
-		for i := 0; i < utf8.UTFMax && cut > 0 && !utf8.RuneStart(chunk[cut-1]); i++ {
-			cut--
-		}
-		if cut > 0 && !utf8.FullRune(chunk[cut-1:]) {
-			cut--
-		}
+		cut := len(chunk) - incompleteTail(chunk)
 		if errors.Is(err, io.EOF) {
 			cut = len(chunk)
 		}
@@ -198,6 +191,21 @@ func checkText(r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// incompleteTail is how many bytes at the end of b begin a character that
+// the next read completes (0 when b ends with a whole one, or with bytes
+// that no character can complete, which validation then refuses).
+func incompleteTail(b []byte) int {
+	for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
+		if utf8.RuneStart(b[len(b)-i]) {
+			if utf8.FullRune(b[len(b)-i:]) {
+				return 0
+			}
+			return i
+		}
+	}
+	return 0
 }
 
 func textType(name string) string {

@@ -127,3 +127,19 @@ func TestInspectHonoursTheAllowedTypes(t *testing.T) {
 		t.Fatalf("a PDF where only PNG is allowed: %v", err)
 	}
 }
+
+// Text longer than one read, whose reads end right after a complete
+// multi-byte character (or inside one), is accepted: a read's end is not
+// mistaken for a cut character.
+func TestLongTextOfMultiByteCharactersIsAccepted(t *testing.T) {
+	for _, unit := range []string{"é", "✓", "😀", "aé", "a✓"} {
+		text := []byte(strings.Repeat(unit, 200_000/len(unit)))
+		if mt, err := inspect(text, "notes.txt"); err != nil || !strings.HasPrefix(mt, "text/plain") {
+			t.Errorf("%d bytes of %q: %q, %v", len(text), unit, mt, err)
+		}
+	}
+	bad := append([]byte(strings.Repeat("é", 40_000)), 0xC3) // ends inside a character
+	if _, err := inspect(append(bad, []byte(strings.Repeat("é", 40_000))...), "bad.txt"); err == nil {
+		t.Error("text with a cut character was accepted")
+	}
+}
