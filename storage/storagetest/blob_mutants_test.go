@@ -54,7 +54,7 @@ func blobMutants() map[string]blobMutant {
 			func() storage.BlobStore { return skipBlob{memory.New()} }, nil},
 		"OffsetCursor": {"Paging/CursorIsAPosition",
 			func() storage.BlobStore { return offsetBlobs{memory.New()} }, nil},
-		"ListIgnoresContext": {"Context/cancelled",
+		"ListIgnoresContext": {"Context/CancelledContextFailsEveryMethod",
 			func() storage.BlobStore { return listIgnoresCtx{memory.New()} }, nil},
 		"HoldsWholeBlobs": {"BoundedMemory",
 			func() storage.BlobStore { return memory.New() }, []storagetest.BlobOption{storagetest.BoundedMemory()}},
